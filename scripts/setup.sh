@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs both environments; idempotent (a second run only compares stamps).
+#
+#   .venv       Python 3.11: our packages (knowledge, actions, escalation, helpdesk CLI)
+#   .venv-rasa  Python 3.10: Rasa 3.6.21 server, pinned by requirements/rasa.lock
+#
+# Override the interpreters with HELPDESK_APP_PYTHON / HELPDESK_RASA_PYTHON.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+python_version_of() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true; }
+
+find_python() {  # $1 = wanted major.minor, $2 = override variable value
+  local wanted=$1 override=${2:-} candidate
+  local candidates=()
+  [ -n "$override" ] && candidates+=("$override")
+  candidates+=("python$wanted")
+  if command -v pyenv >/dev/null 2>&1; then
+    for candidate in "$(pyenv root)"/versions/"$wanted".*/bin/python"$wanted"; do
+      candidates+=("$candidate")
+    done
+  fi
+  [ "$wanted" = "$(python_version_of python3)" ] && candidates+=("python3")
+  for candidate in "${candidates[@]}"; do
+    if command -v "$candidate" >/dev/null 2>&1 && [ "$(python_version_of "$candidate")" = "$wanted" ]; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+stamp_matches() {  # $1 = venv dir, $2 = stamp content
+  [ -f "$1/.helpdesk-stamp" ] && [ "$(cat "$1/.helpdesk-stamp")" = "$2" ]
+}
+
+setup_app_env() {
+  local py stamp
+  py=$(find_python 3.11 "${HELPDESK_APP_PYTHON:-}") || {
+    log "Python 3.11 not found. Install it (e.g. 'pyenv install 3.11' or 'uv python install 3.11')"
+    log "and point HELPDESK_APP_PYTHON at it."
+    exit 1
+  }
+  stamp=$(cat pyproject.toml requirements/app-constraints.txt | sha256sum | cut -d' ' -f1)
+  if stamp_matches .venv "$stamp"; then
+    log ".venv is up to date"
+    return
+  fi
+  log "installing .venv with $py"
+  [ -x .venv/bin/python ] || "$py" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip wheel
+  # torch first, the local CPU build: later resolutions then find it satisfied.
+  .venv/bin/pip install -q torch==2.13.0
+  .venv/bin/pip install -q -c requirements/app-constraints.txt -e '.[dev]'
+  echo "$stamp" > .venv/.helpdesk-stamp
+}
+
+setup_rasa_env() {
+  local py stamp
+  py=$(find_python 3.10 "${HELPDESK_RASA_PYTHON:-}") || {
+    log "Python 3.10 (Rasa 3.6's interpreter) not found. Get one with one of:"
+    log "  pyenv install 3.10.13        (then re-run; pyenv versions are found automatically)"
+    log "  uv python install 3.10       (then HELPDESK_RASA_PYTHON=\$(uv python find 3.10))"
+    log "or run Rasa from the official image rasa/rasa:3.6.21 and point HELPDESK_RASA_URL at it."
+    exit 1
+  }
+  stamp=$(sha256sum requirements/rasa.lock | cut -d' ' -f1)
+  if stamp_matches .venv-rasa "$stamp"; then
+    log ".venv-rasa is up to date"
+    return
+  fi
+  log "installing .venv-rasa with $py (Rasa 3.6.21, about 2.7 GB)"
+  [ -x .venv-rasa/bin/python ] || "$py" -m venv .venv-rasa
+  .venv-rasa/bin/pip install -q --upgrade pip wheel
+  .venv-rasa/bin/pip install -q -r requirements/rasa.lock
+  echo "$stamp" > .venv-rasa/.helpdesk-stamp
+}
+
+setup_app_env
+setup_rasa_env
+log "environments ready"
