@@ -52,7 +52,12 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        dimension = self._load().get_sentence_embedding_dimension()
+        model = self._load()
+        # sentence-transformers 5.x renamed the method; accept both spellings.
+        getter = getattr(model, "get_embedding_dimension", None) or getattr(
+            model, "get_sentence_embedding_dimension"
+        )
+        dimension = getter()
         if dimension is None:
             raise EmbeddingModelError(f"model '{self.model_name}' reports no embedding size")
         return int(dimension)

@@ -1,0 +1,22 @@
+"""The action server's shared services, built once per process from the settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from helpdesk.settings import get_settings
+from knowledge import KnowledgeBase
+
+
+@lru_cache
+def get_knowledge_base() -> KnowledgeBase:
+    """The process's knowledge base (FAQ parsed; model and index loaded on warm-up)."""
+    settings = get_settings()
+    return KnowledgeBase.from_path(
+        settings.faq_path,
+        model=settings.embedding_model,
+        index_dir=settings.index_dir,
+        threads=settings.embedding_threads,
+        default_language=settings.default_language,
+        answer_threshold=settings.answer_threshold,
+    )

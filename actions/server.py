@@ -1,0 +1,34 @@
+"""The action server: warm the knowledge base, then serve rasa_sdk's webhook."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from helpdesk.settings import get_settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the rasa_sdk action server on the configured host and port."""
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="helpdesk action-server")
+    parser.add_argument("--port", type=int, default=settings.action_port)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from rasa_sdk.endpoint import run
+    from rasa_sdk.executor import ActionExecutor
+
+    from actions.runtime import get_knowledge_base
+
+    # Load the model and index before accepting calls: the first customer does not wait.
+    get_knowledge_base().warm_up(progress=False)
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    os.environ["SANIC_HOST"] = settings.host
+    run(executor, port=args.port, cors_origins="", auto_reload=False)
+
+
+if __name__ == "__main__":
+    main()

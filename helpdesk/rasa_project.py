@@ -1,0 +1,115 @@
+"""Training the Rasa model when its inputs changed, and the files a Rasa run needs.
+
+Rasa lives in its own Python 3.10 environment; we only ever call it as a subprocess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from helpdesk.settings import PROJECT_ROOT, Settings
+
+logger = logging.getLogger(__name__)
+
+TRAINING_INPUTS = ("config.yml", "domain.yml", "bot/data", "requirements/rasa.lock")
+CREDENTIALS_FILE = PROJECT_ROOT / "bot" / "credentials.yml"
+
+
+class RasaError(RuntimeError):
+    """Rasa could not be trained or started; the message says what to do."""
+
+
+def rasa_environment() -> dict[str, str]:
+    """Environment for Rasa processes: no telemetry (no outside traffic), quiet TensorFlow."""
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        TF_ENABLE_ONEDNN_OPTS="0",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def training_hash() -> str:
+    """Hash of everything the trained model depends on."""
+    digest = hashlib.sha256()
+    for name in TRAINING_INPUTS:
+        path = PROJECT_ROOT / name
+        files = sorted(path.rglob("*.yml")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(PROJECT_ROOT)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def ensure_trained_model(settings: Settings) -> Path:
+    """The model for the current training data, training it first if needed (≈ 1 min)."""
+    model = settings.models_dir / f"helpdesk-{training_hash()}.tar.gz"
+    if model.exists():
+        return model
+    rasa = _rasa_executable(settings)
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    logger.info("training the Rasa model (inputs changed) -> %s", model.name)
+    with tempfile.TemporaryDirectory(dir=settings.models_dir) as scratch:
+        command = [
+            str(rasa), "train",
+            "--config", "config.yml",
+            "--domain", "domain.yml",
+            "--data", "bot/data",
+            "--out", scratch,
+            "--fixed-model-name", "model",
+        ]  # fmt: skip
+        result = subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_environment(), check=False)
+        if result.returncode != 0:
+            raise RasaError(f"rasa train failed with exit code {result.returncode}")
+        # Move into place only when complete: a half-written model is never picked up.
+        os.replace(Path(scratch) / "model.tar.gz", model)
+    return model
+
+
+def write_endpoints(settings: Settings, path: Path) -> Path:
+    """The run's endpoints.yml: our action server and the SQL tracker store on SQLite."""
+    endpoints = {
+        "action_endpoint": {"url": f"http://{settings.host}:{settings.action_port}/webhook"},
+        "tracker_store": {
+            "type": "SQL",
+            "dialect": "sqlite",
+            "db": str(settings.tracker_db_path.resolve()),
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def rasa_server_command(settings: Settings, model: Path, endpoints: Path) -> list[str]:
+    """Command line of the Rasa server with the REST and socket.io channels."""
+    return [
+        str(_rasa_executable(settings)), "run",
+        "--enable-api",
+        "--cors", "*",
+        "--model", str(model),
+        "--endpoints", str(endpoints),
+        "--credentials", str(CREDENTIALS_FILE),
+        "--interface", settings.host,
+        "--port", str(settings.rasa_port),
+    ]  # fmt: skip
+
+
+def _rasa_executable(settings: Settings) -> Path:
+    rasa = settings.rasa_python.parent / "rasa"
+    if not rasa.exists() and shutil.which("rasa") is None:
+        raise RasaError(
+            f"Rasa is not installed at {rasa}: run scripts/setup.sh "
+            "(or set HELPDESK_RASA_PYTHON to a Rasa 3.6 environment's python)"
+        )
+    return rasa

@@ -1,0 +1,58 @@
+"""The processes of a helpdesk run: action server, Rasa server, API. Used by `run` and the tests."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from helpdesk.rasa_project import rasa_environment, rasa_server_command, write_endpoints
+from helpdesk.settings import PROJECT_ROOT, Settings
+from helpdesk.supervisor import ManagedProcess
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """Pass the effective settings to children as HELPDESK_* variables."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            env[f"HELPDESK_{name.upper()}"] = str(value)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def build_stack(settings: Settings, model: Path) -> list[ManagedProcess]:
+    """Processes in start order: the action server before the Rasa server that calls it."""
+    logs = settings.data_dir / "logs"
+    env = settings_environment(settings)
+    endpoints = write_endpoints(settings, settings.data_dir / "endpoints.yml")
+    base = f"http://{settings.host}"
+    return [
+        ManagedProcess(
+            name="action server",
+            command=[sys.executable, "-m", "actions.server", "--port", str(settings.action_port)],
+            health_url=f"{base}:{settings.action_port}/health",
+            log_path=logs / "actions.log",
+            env=env,
+            cwd=PROJECT_ROOT,
+        ),
+        ManagedProcess(
+            name="Rasa server",
+            command=rasa_server_command(settings, model, endpoints),
+            health_url=f"{base}:{settings.rasa_port}/",
+            log_path=logs / "rasa.log",
+            env=rasa_environment() | {"SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
+            cwd=PROJECT_ROOT,
+        ),
+        ManagedProcess(
+            name="API",
+            command=[
+                sys.executable, "-m", "uvicorn", "escalation.api.main:app",
+                "--host", settings.host, "--port", str(settings.api_port),
+            ],  # fmt: skip
+            health_url=f"{base}:{settings.api_port}/health",
+            log_path=logs / "api.log",
+            env=env,
+            cwd=PROJECT_ROOT,
+        ),
+    ]

@@ -1,0 +1,169 @@
+"""`helpdesk kb eval`: how well the bot's answer decision does on a labelled question set.
+
+Every question goes through :meth:`KnowledgeBase.answer` — the decision the bot makes —
+against a throwaway index built from the given FAQ CSV.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from knowledge.base import Answer, KnowledgeBase
+from knowledge.embedder import Embedder
+from knowledge.errors import KnowledgeError
+from knowledge.loader import load_csv
+
+
+class QuestionSetError(KnowledgeError):
+    """The labelled question file is malformed; the message names the line."""
+
+
+@dataclass(frozen=True)
+class LabelledQuestion:
+    text: str
+    lang: str
+    expected_id: str | None  # None: out of scope, the right move is not to answer
+
+    @property
+    def in_scope(self) -> bool:
+        return self.expected_id is not None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    question: LabelledQuestion
+    answer: Answer
+    latency_ms: float
+
+    @property
+    def rank(self) -> int | None:
+        """1-based rank of the expected entry among the hits, if present."""
+        ids = [hit.entry_id for hit in self.answer.hits]
+        expected = self.question.expected_id
+        return ids.index(expected) + 1 if expected in ids else None
+
+    @property
+    def answered_right(self) -> bool:
+        return self.answer.answered and self.answer.entry_id == self.question.expected_id
+
+    @property
+    def answered_wrong(self) -> bool:
+        return self.answer.answered and self.answer.entry_id != self.question.expected_id
+
+
+def load_questions(path: Path, known_ids: set[str]) -> list[LabelledQuestion]:
+    """Parse the JSONL question set; an unknown ``expected_id`` is an error, not a miss."""
+    questions = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise QuestionSetError(f"{path}: cannot read: {error}") from error
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            question = LabelledQuestion(
+                text=str(raw["text"]), lang=str(raw["lang"]), expected_id=raw["expected_id"]
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise QuestionSetError(
+                f"{path}, line {number}: expected {{text, lang, expected_id}}: {error}"
+            ) from error
+        if question.expected_id is not None and question.expected_id not in known_ids:
+            raise QuestionSetError(
+                f"{path}, line {number}: expected_id '{question.expected_id}' is not in the FAQ"
+            )
+        questions.append(question)
+    if not questions:
+        raise QuestionSetError(f"{path}: no questions")
+    return questions
+
+
+def evaluate(
+    *,
+    faq_csv: Path,
+    questions_path: Path,
+    model: str,
+    threads: int = 1,
+    default_language: str = "en",
+    answer_threshold: float = 0.55,
+) -> dict[str, Any]:
+    """Build a throwaway index from ``faq_csv`` and score every question."""
+    entries = load_csv(faq_csv)
+    questions = load_questions(questions_path, {entry.id for entry in entries})
+    with tempfile.TemporaryDirectory(prefix="helpdesk-eval-") as index_dir:
+        kb = KnowledgeBase(
+            entries,
+            Embedder(model, threads=threads),
+            Path(index_dir),
+            default_language=default_language,
+            answer_threshold=answer_threshold,
+        )
+        kb.warm_up(progress=False)
+        outcomes = [_ask(kb, question) for question in questions]
+    return summarise(outcomes)
+
+
+def _ask(kb: KnowledgeBase, question: LabelledQuestion) -> Outcome:
+    started = time.perf_counter()
+    answer = kb.answer(question.text)
+    return Outcome(question, answer, (time.perf_counter() - started) * 1000)
+
+
+def summarise(outcomes: list[Outcome]) -> dict[str, Any]:
+    """The report: overall metrics, per language, and latency percentiles."""
+    by_lang: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_lang[outcome.question.lang].append(outcome)
+    latencies = np.array([outcome.latency_ms for outcome in outcomes])
+    return {
+        **_metrics(outcomes),
+        "per_language": {lang: _metrics(group) for lang, group in sorted(by_lang.items())},
+        "latency_ms": {
+            "p50": round(float(np.percentile(latencies, 50)), 2),
+            "p95": round(float(np.percentile(latencies, 95)), 2),
+        },
+    }
+
+
+def _metrics(outcomes: list[Outcome]) -> dict[str, Any]:
+    in_scope = [o for o in outcomes if o.question.in_scope]
+    out_of_scope = [o for o in outcomes if not o.question.in_scope]
+    ranks = [o.rank for o in in_scope]
+    return {
+        "n": len(outcomes),
+        "n_in_scope": len(in_scope),
+        "n_out_of_scope": len(out_of_scope),
+        "top1": _ratio(sum(rank == 1 for rank in ranks), len(in_scope)),
+        "top3": _ratio(sum(rank is not None and rank <= 3 for rank in ranks), len(in_scope)),
+        "mrr": _ratio(sum(1 / rank for rank in ranks if rank), len(in_scope)),
+        "answer_accuracy": _ratio(sum(o.answered_right for o in in_scope), len(in_scope)),
+        "wrong_answer_rate": _ratio(sum(o.answered_wrong for o in outcomes), len(outcomes)),
+        "oos_recall": _ratio(sum(not o.answer.answered for o in out_of_scope), len(out_of_scope)),
+    }
+
+
+def _ratio(part: float, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A human-readable table of the same report."""
+    columns = ("n", "top1", "top3", "mrr", "answer_accuracy", "wrong_answer_rate", "oos_recall")
+    rows = [("all", report), *report["per_language"].items()]
+    lines = ["lang  " + "  ".join(f"{c:>17}" for c in columns)]
+    for name, metrics in rows:
+        cells = ["-" if metrics[c] is None else f"{metrics[c]}" for c in columns]
+        lines.append(f"{name:<5} " + "  ".join(f"{cell:>17}" for cell in cells))
+    latency = report["latency_ms"]
+    lines.append(f"latency ms: p50 {latency['p50']}, p95 {latency['p95']}")
+    return "\n".join(lines)
