@@ -1,0 +1,1 @@
+"""Escalation to human agents: tickets, transcripts, handoff, the agent API and console."""

@@ -1,0 +1,1 @@
+"""The FastAPI service (agent API, console, demo chat page)."""
