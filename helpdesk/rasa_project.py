@@ -19,7 +19,7 @@ from helpdesk.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
-TRAINING_INPUTS = ("config.yml", "domain.yml", "bot/data", "requirements/rasa.lock")
+TRAINING_INPUTS = ("config.yml", "domain.yml", "bot/data", "bot/nlu", "requirements/rasa.lock")
 CREDENTIALS_FILE = PROJECT_ROOT / "bot" / "credentials.yml"
 
 
@@ -35,6 +35,7 @@ def rasa_environment() -> dict[str, str]:
         TF_CPP_MIN_LOG_LEVEL="2",
         TF_ENABLE_ONEDNN_OPTS="0",
         PYTHONUNBUFFERED="1",
+        PYTHONPATH=str(PROJECT_ROOT),  # custom NLU components under bot/
     )
     return env
 
@@ -44,7 +45,7 @@ def training_hash() -> str:
     digest = hashlib.sha256()
     for name in TRAINING_INPUTS:
         path = PROJECT_ROOT / name
-        files = sorted(path.rglob("*.yml")) if path.is_dir() else [path]
+        files = sorted(path.rglob("*.y*ml")) + sorted(path.rglob("*.py")) if path.is_dir() else [path]
         for file in files:
             digest.update(str(file.relative_to(PROJECT_ROOT)).encode())
             digest.update(file.read_bytes())
@@ -73,6 +74,9 @@ def ensure_trained_model(settings: Settings) -> Path:
             raise RasaError(f"rasa train failed with exit code {result.returncode}")
         # Move into place only when complete: a half-written model is never picked up.
         os.replace(Path(scratch) / "model.tar.gz", model)
+    for stale in settings.models_dir.glob("helpdesk-*.tar.gz"):
+        if stale != model:
+            stale.unlink(missing_ok=True)
     return model
 
 

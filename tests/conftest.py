@@ -1,0 +1,63 @@
+"""Shared fixtures: heavy ones (embedding model, trained Rasa model, running stack) built once per run."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from helpdesk.settings import PACKAGED_MODEL, Settings, get_settings
+from knowledge.embedder import Embedder
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The packaged model, loaded once for every test that embeds."""
+    model = Embedder(PACKAGED_MODEL)
+    model.warm_up()
+    return model
+
+
+@pytest.fixture(scope="session")
+def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings of a throwaway stack: its own data dir and free loopback ports."""
+    data_dir = tmp_path_factory.mktemp("stack")
+    return Settings(
+        data_dir=data_dir,
+        rasa_port=free_port(),
+        action_port=free_port(),
+        api_port=free_port(),
+    )
+
+
+@pytest.fixture(scope="session")
+def rasa_model() -> Path:
+    """The trained Rasa model, cached in var/models by the hash of its inputs: trained at most once."""
+    from helpdesk.rasa_project import ensure_trained_model
+
+    return ensure_trained_model(get_settings())
+
+
+@pytest.fixture(scope="session")
+def running_stack(stack_settings: Settings, rasa_model: Path) -> Iterator[Settings]:
+    """The real action server, Rasa server and API on loopback ports, for the whole session."""
+    from helpdesk.stack import build_stack
+    from helpdesk.supervisor import ProcessGroup
+
+    group = ProcessGroup()
+    try:
+        for process in build_stack(stack_settings, rasa_model):
+            group.start(process, timeout=240)
+        yield stack_settings
+    finally:
+        group.stop_all()

@@ -1,0 +1,74 @@
+"""A customer talks to the real Rasa server (REST channel) backed by the real action server."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from helpdesk.settings import Settings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def say(stack: Settings, message: str, sender: str | None = None) -> list[str]:
+    response = httpx.post(
+        f"http://{stack.host}:{stack.rasa_port}/webhooks/rest/webhook",
+        json={"sender": sender or uuid.uuid4().hex, "message": message},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return [reply["text"] for reply in response.json() if "text" in reply]
+
+
+def test_faq_question_gets_the_faq_answer(running_stack: Settings) -> None:
+    replies = say(running_stack, "I forgot my password, what do I do?")
+    assert len(replies) == 1
+    assert "Forgot password?" in replies[0]
+
+
+def test_question_in_dutch_is_answered_in_dutch(running_stack: Settings) -> None:
+    [reply] = say(running_stack, "wachtwoord vergeten")
+    assert reply.startswith("Klik op de inlogpagina")
+
+
+def test_unrelated_question_gets_an_honest_not_sure(running_stack: Settings) -> None:
+    [reply] = say(running_stack, "what is the airspeed velocity of an unladen swallow")
+    assert "not sure" in reply
+
+
+def test_greeting_and_thanks_are_dialogue_not_faq(running_stack: Settings) -> None:
+    sender = uuid.uuid4().hex
+    assert "Northwind assistant" in say(running_stack, "hello", sender)[0]
+    assert "welcome" in say(running_stack, "thank you", sender)[0]
+
+
+@pytest.mark.parametrize("message", ["", "   ", "👍👍", "0612345678"])
+def test_message_without_words_gets_a_polite_reply(running_stack: Settings, message: str) -> None:
+    [reply] = say(running_stack, message)
+    assert "didn't catch" in reply or "not sure" in reply
+
+
+def test_huge_message_is_answered_not_crashed(running_stack: Settings) -> None:
+    replies = say(running_stack, "where is my order? " + "blah " * 20_000)
+    assert len(replies) == 1
+
+
+def test_conversation_is_kept_in_the_sql_tracker_store(running_stack: Settings) -> None:
+    sender = uuid.uuid4().hex
+    say(running_stack, "how much does shipping cost", sender)
+    tracker = httpx.get(
+        f"http://{running_stack.host}:{running_stack.rasa_port}/conversations/{sender}/tracker",
+        timeout=30,
+    ).json()
+    assert tracker["slots"]["last_faq_entry"] == "shipping-cost"
+    assert tracker["slots"]["language"] == "en"
+    assert running_stack.tracker_db_path.exists()
+
+
+def test_api_sees_the_rest_of_the_stack(running_stack: Settings) -> None:
+    status = httpx.get(
+        f"http://{running_stack.host}:{running_stack.api_port}/health/stack", timeout=10
+    ).json()
+    assert status == {"rasa": "ok", "actions": "ok"}

@@ -1,0 +1,110 @@
+"""`helpdesk kb eval`: the metrics, and the command's exact interface."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from knowledge.base import Answer
+from knowledge.evaluation import (
+    LabelledQuestion,
+    Outcome,
+    QuestionSetError,
+    load_questions,
+    summarise,
+)
+from knowledge.language import DetectedLanguage
+from knowledge.models import SearchHit
+from tests.conftest import PROJECT_ROOT
+
+
+def outcome(lang: str, expected: str | None, ranked: list[str], answered: bool) -> Outcome:
+    hits = tuple(SearchHit(entry_id, 0.9 - i / 10, lang, "q") for i, entry_id in enumerate(ranked))
+    entry = ranked[0] if answered else None
+    answer = Answer("text" if answered else None, entry, lang, DetectedLanguage(lang, 1.0), hits)
+    return Outcome(LabelledQuestion("q", lang, expected), answer, latency_ms=10.0)
+
+
+def test_metrics_count_right_wrong_and_declined_answers() -> None:
+    report = summarise(
+        [
+            outcome("en", "a", ["a", "b"], answered=True),  # right
+            outcome("en", "a", ["b", "a"], answered=True),  # wrong, expected at rank 2
+            outcome("nl", "a", ["c", "d", "b"], answered=False),  # declined, not in top 3
+            outcome("nl", None, ["a"], answered=True),  # out of scope but answered: wrong
+            outcome("nl", None, ["a"], answered=False),  # out of scope, declined: right
+        ]
+    )
+    assert report["n_in_scope"] == 3 and report["n_out_of_scope"] == 2
+    assert report["top1"] == pytest.approx(1 / 3, abs=1e-4)
+    assert report["top3"] == pytest.approx(2 / 3, abs=1e-4)
+    assert report["mrr"] == pytest.approx((1 + 0.5) / 3, abs=1e-4)
+    assert report["answer_accuracy"] == pytest.approx(1 / 3, abs=1e-4)
+    assert report["wrong_answer_rate"] == pytest.approx(2 / 5)
+    assert report["oos_recall"] == pytest.approx(0.5)
+    assert report["per_language"]["en"]["n"] == 2
+    assert report["per_language"]["nl"]["answer_accuracy"] == 0.0
+    assert report["latency_ms"] == {"p50": 10.0, "p95": 10.0}
+
+
+def test_question_with_unknown_expected_id_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text(
+        '{"text": "hi", "lang": "en", "expected_id": "a"}\n'
+        '{"text": "yo", "lang": "en", "expected_id": "zzz"}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(QuestionSetError, match="line 2: expected_id 'zzz' is not in the FAQ"):
+        load_questions(path, {"a"})
+
+
+def test_malformed_question_line_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"text": "hi", "lang": "en"}\n', encoding="utf-8")
+    with pytest.raises(QuestionSetError, match="line 1"):
+        load_questions(path, {"a"})
+
+
+@pytest.mark.slow
+def test_eval_command_prints_one_json_object_with_the_agreed_keys() -> None:
+    helpdesk = Path(sys.executable).parent / "helpdesk"
+    result = subprocess.run(
+        [
+            str(helpdesk), "kb", "eval",
+            "--faq", str(PROJECT_ROOT / "knowledge/eval/faq.csv"),
+            "--questions", str(PROJECT_ROOT / "knowledge/eval/questions.jsonl"),
+            "--json",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    report = json.loads(result.stdout)
+    for key in (
+        "n_in_scope", "n_out_of_scope", "top1", "top3", "mrr", "answer_accuracy",
+        "wrong_answer_rate", "oos_recall", "per_language", "latency_ms",
+    ):  # fmt: skip
+        assert key in report, key
+    assert set(report["per_language"]) == {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
+    assert report["n_in_scope"] + report["n_out_of_scope"] == 88
+    assert report["per_language"]["en"]["top1"] >= 0.9  # English is what the packaged model knows
+
+
+def test_eval_command_with_a_broken_csv_exits_with_a_message_not_a_traceback(tmp_path: Path) -> None:
+    faq = tmp_path / "faq.csv"
+    faq.write_text("id,lang,question\nx,en,Why?\n", encoding="utf-8")
+    helpdesk = Path(sys.executable).parent / "helpdesk"
+    result = subprocess.run(
+        [str(helpdesk), "kb", "eval", "--faq", str(faq), "--questions", str(faq), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "missing column(s): answer" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,60 @@
+"""The FAISS index is persisted with its id map and rebuilt only when content or model change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.embedder import Embedder
+from knowledge.index import content_hash, indexed_texts, load_or_build
+from knowledge.models import FaqEntry, FaqVariant
+
+pytestmark = pytest.mark.slow
+
+
+def entry(entry_id: str, question: str, answer: str = "An answer.") -> FaqEntry:
+    return FaqEntry(entry_id, {"en": FaqVariant("en", question, answer, ("another way to ask",))})
+
+
+def test_second_load_reuses_the_persisted_index(tmp_path: Path, embedder: Embedder) -> None:
+    entries = [entry("a", "How do I reset my password?"), entry("b", "Where is my order?")]
+    first, rebuilt_first = load_or_build(entries, embedder, tmp_path, progress=False)
+    second, rebuilt_second = load_or_build(entries, embedder, tmp_path, progress=False)
+    assert (rebuilt_first, rebuilt_second) == (True, False)
+    assert second.size == first.size == 4
+    assert second.texts == first.texts
+
+
+def test_edited_question_triggers_a_rebuild(tmp_path: Path, embedder: Embedder) -> None:
+    load_or_build([entry("a", "How do I reset my password?")], embedder, tmp_path, progress=False)
+    index, rebuilt = load_or_build(
+        [entry("a", "How do I change my password?")], embedder, tmp_path, progress=False
+    )
+    assert rebuilt
+    assert index.texts[0].text == "How do I change my password?"
+
+
+def test_id_map_points_each_row_at_its_entry(tmp_path: Path, embedder: Embedder) -> None:
+    entries = [entry("password", "How do I reset my password?"), entry("order", "Where is my order?")]
+    index, _ = load_or_build(entries, embedder, tmp_path, progress=False)
+    [(best, score)] = index.search(embedder.encode(["where's my parcel, my order"])[0], 1)
+    assert best.entry_id == "order"
+    assert 0.0 < score <= 1.0001
+
+
+def test_corrupt_index_file_is_rebuilt_not_fatal(tmp_path: Path, embedder: Embedder) -> None:
+    entries = [entry("a", "How do I reset my password?")]
+    load_or_build(entries, embedder, tmp_path, progress=False)
+    (tmp_path / "faq.faiss").write_bytes(b"not an index")
+    index, rebuilt = load_or_build(entries, embedder, tmp_path, progress=False)
+    assert rebuilt and index.size == 2
+
+
+def test_hash_depends_on_model_and_answer_free_texts() -> None:
+    texts = indexed_texts([entry("a", "Q?")])
+    assert content_hash(texts, "model-one") != content_hash(texts, "model-two")
+    # Answers are not embedded: editing one must not cost a rebuild.
+    assert content_hash(indexed_texts([entry("a", "Q?", "New answer.")]), "m") == content_hash(
+        texts, "m"
+    )

@@ -1,0 +1,112 @@
+"""Parsing the FAQ formats, and the errors bad files get."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.errors import FaqFormatError
+from knowledge.loader import load_csv, load_faq, load_yaml_file
+
+YAML_FAQ = """
+entries:
+  - id: reset-password
+    tags: [account]
+    variants:
+      en:
+        question: How do I reset my password?
+        alternatives: [I forgot my password]
+        answer: Use the link on the sign-in page.
+      nl:
+        question: Hoe stel ik mijn wachtwoord opnieuw in?
+        answer: Gebruik de link op de inlogpagina.
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_yaml_entry_keeps_every_language_variant_and_alternative(tmp_path: Path) -> None:
+    [entry] = load_yaml_file(write(tmp_path, "a.yaml", YAML_FAQ))
+    assert entry.id == "reset-password"
+    assert entry.languages == ("en", "nl")
+    assert entry.variants["en"].phrasings == ("How do I reset my password?", "I forgot my password")
+    assert entry.tags == ("account",)
+
+
+def test_csv_rows_sharing_an_id_become_one_entry_with_translations(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "faq.csv",
+        'id,lang,question,answer\n'
+        'refund,en,"When do I get my refund, and how?","Within 5 days, to your card."\n'
+        'refund,el,Πότε παίρνω πίσω τα χρήματα;,Σε 5 ημέρες.\n'
+        'hours,en,When are you open?,Mon-Fri.\n',
+    )
+    entries = {entry.id: entry for entry in load_csv(path)}
+    assert set(entries) == {"refund", "hours"}
+    assert entries["refund"].languages == ("el", "en")
+    assert entries["refund"].variants["en"].question == "When do I get my refund, and how?"
+    assert entries["refund"].variants["el"].answer == "Σε 5 ημέρες."
+
+
+def test_csv_missing_column_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "faq.csv", "id,lang,question\nx,en,Why?\n")
+    with pytest.raises(FaqFormatError, match=r"row 1: missing column\(s\): answer"):
+        load_csv(path)
+
+
+def test_csv_duplicate_id_and_language_names_both_rows(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "faq.csv",
+        "id,lang,question,answer\nx,en,Why?,Because.\ny,en,How?,So.\nx,en,Why again?,Because.\n",
+    )
+    with pytest.raises(FaqFormatError, match=r"row 4: duplicate \(id, lang\) = \(x, en\), first seen in row 2"):
+        load_csv(path)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("x,en,,Because.", "row 2: id 'x': empty question"),
+        ("x,en,Why?,  ", "row 2: id 'x': empty answer"),
+        ("x,english,Why?,Because.", "row 2: id 'x': invalid language code 'english'"),
+        ("bad id!,en,Why?,Because.", "row 2: id: invalid entry id 'bad id!'"),
+        ("x,en,Why?", "row 2: expected 4 fields, found 3"),
+    ],
+)
+def test_csv_bad_row_gets_an_error_naming_the_row(tmp_path: Path, row: str, message: str) -> None:
+    path = write(tmp_path, "faq.csv", f"id,lang,question,answer\n{row}\n")
+    with pytest.raises(FaqFormatError) as error:
+        load_csv(path)
+    assert message in str(error.value)
+
+
+def test_csv_that_is_not_utf8_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "faq.csv"
+    path.write_bytes("id,lang,question,answer\nx,fr,Où?,Là.\n".encode("latin-1"))
+    with pytest.raises(FaqFormatError, match="cannot read CSV"):
+        load_csv(path)
+
+
+def test_same_id_in_two_yaml_files_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", YAML_FAQ)
+    write(tmp_path, "b.yaml", YAML_FAQ)
+    with pytest.raises(FaqFormatError, match="defined more than once"):
+        load_faq(tmp_path)
+
+
+def test_yaml_syntax_error_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "broken.yaml", "entries:\n  - id: x\n    variants: {en: {question: a: b}}\n")
+    with pytest.raises(FaqFormatError, match="broken.yaml: cannot read YAML"):
+        load_faq(path)
+
+
+def test_directory_without_yaml_files_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(FaqFormatError, match="no .yaml files"):
+        load_faq(tmp_path)

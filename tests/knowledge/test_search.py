@@ -1,0 +1,73 @@
+"""Search and the answer decision on the shipped sample FAQ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge import KnowledgeBase
+from knowledge.embedder import Embedder
+from knowledge.loader import load_faq
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def kb(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    base = KnowledgeBase(
+        load_faq(PROJECT_ROOT / "knowledge" / "faq"),
+        embedder,
+        tmp_path_factory.mktemp("index"),
+        answer_threshold=0.55,
+    )
+    base.warm_up(progress=False)
+    return base
+
+
+def test_hits_are_ranked_best_first_one_per_entry(kb: KnowledgeBase) -> None:
+    hits = kb.search("how much does delivery cost", k=5)
+    assert hits[0].entry_id == "shipping-cost"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len({h.entry_id for h in hits}) == len(hits) == 5
+
+
+def test_dutch_question_is_answered_with_the_dutch_variant(kb: KnowledgeBase) -> None:
+    answer = kb.answer("ik ben mijn wachtwoord vergeten")
+    assert answer.entry_id == "reset-password"
+    assert answer.language.lang == "nl"
+    assert answer.text is not None and answer.text.startswith("Klik op de inlogpagina")
+
+
+def test_entry_without_the_customers_language_falls_back_to_default(kb: KnowledgeBase) -> None:
+    # "gift-card" has no Greek variant.
+    answer = kb.answer("How do I use a gift card?", lang="el")
+    assert answer.entry_id == "gift-card"
+    assert answer.answer_lang == "en"
+    assert not answer.in_customer_language
+
+
+def test_unrelated_question_is_not_answered(kb: KnowledgeBase) -> None:
+    answer = kb.answer("what is the capital of Mongolia")
+    assert not answer.answered
+    assert answer.text is None
+    assert answer.hits, "what was tried is kept for an escalation"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀", "12345", "x" * 200_000])
+def test_odd_input_never_raises(kb: KnowledgeBase, text: str) -> None:
+    answer = kb.answer(text)
+    assert answer.language.lang in kb.languages
+
+
+def test_import_loads_no_model(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, knowledge, actions.faq, actions.runtime;"
+        "print('sentence_transformers' in sys.modules, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
