@@ -73,7 +73,7 @@ setup_rasa_env() {
   fi
   log "installing .venv-rasa with $py (Rasa 3.6.21, about 2.7 GB)"
   [ -x .venv-rasa/bin/python ] || "$py" -m venv .venv-rasa
-  .venv-rasa/bin/pip install -q --upgrade pip wheel
+  # The lock pins setuptools and wheel too (Rasa pins them): no pip upgrade here.
   .venv-rasa/bin/pip install -q -r requirements/rasa.lock
   echo "$stamp" > .venv-rasa/.helpdesk-stamp
 }
