@@ -15,7 +15,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="helpdesk action-server")
     parser.add_argument("--port", type=int, default=settings.action_port)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     from rasa_sdk.endpoint import run
     from rasa_sdk.executor import ActionExecutor

@@ -10,8 +10,12 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from helpdesk.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from knowledge import KnowledgeBase
 
 logger = logging.getLogger("helpdesk")
 
@@ -55,8 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("text")
     search.set_defaults(handler=_kb_search)
     evaluate = kb.add_parser("eval", help="evaluate answers on a labelled question set")
-    evaluate.add_argument("--faq", type=Path, required=True, help="FAQ CSV (id,lang,question,answer)")
-    evaluate.add_argument("--questions", type=Path, required=True, help="JSONL of labelled questions")
+    evaluate.add_argument(
+        "--faq", type=Path, required=True, help="FAQ CSV (id,lang,question,answer)"
+    )
+    evaluate.add_argument(
+        "--questions", type=Path, required=True, help="JSONL of labelled questions"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=_kb_eval)
     return parser
@@ -102,7 +110,8 @@ def _print_addresses(settings: Settings) -> None:
         f"""
 The helpdesk is running. Press Ctrl-C to stop.
   Chat page:        {base}:{settings.api_port}/
-  REST channel:     POST {base}:{settings.rasa_port}/webhooks/rest/webhook  {{"sender": "me", "message": "hi"}}
+  REST channel:     POST {base}:{settings.rasa_port}/webhooks/rest/webhook
+                    body {{"sender": "me", "message": "hi"}}
   socket.io:        {base}:{settings.rasa_port}/socket.io  (events user_uttered / bot_uttered)
   API docs:         {base}:{settings.api_port}/docs
   Logs:             {settings.data_dir / "logs"}
@@ -125,7 +134,7 @@ def _action_server(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _knowledge_base(settings: Settings):  # type: ignore[no-untyped-def]
+def _knowledge_base(settings: Settings) -> KnowledgeBase:
     from actions.runtime import get_knowledge_base
 
     return get_knowledge_base()

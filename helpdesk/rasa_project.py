@@ -45,7 +45,9 @@ def training_hash() -> str:
     digest = hashlib.sha256()
     for name in TRAINING_INPUTS:
         path = PROJECT_ROOT / name
-        files = sorted(path.rglob("*.y*ml")) + sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        files = (
+            sorted(path.rglob("*.y*ml")) + sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        )
         for file in files:
             digest.update(str(file.relative_to(PROJECT_ROOT)).encode())
             digest.update(file.read_bytes())

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
         description="Interpreter of the Rasa 3.6 environment.",
     )
     tracker_db: Path | None = Field(
-        None, description="SQLite file of Rasa's SQL tracker store (default: <data_dir>/tracker.db)."
+        None,
+        description="SQLite file of Rasa's SQL tracker store (default: <data_dir>/tracker.db).",
     )
 
     @property

@@ -47,9 +47,15 @@ def build_stack(settings: Settings, model: Path) -> list[ManagedProcess]:
         ManagedProcess(
             name="API",
             command=[
-                sys.executable, "-m", "uvicorn", "escalation.api.main:app",
-                "--host", settings.host, "--port", str(settings.api_port),
-            ],  # fmt: skip
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "escalation.api.main:app",
+                "--host",
+                settings.host,
+                "--port",
+                str(settings.api_port),
+            ],
             health_url=f"{base}:{settings.api_port}/health",
             log_path=logs / "api.log",
             env=env,

@@ -117,9 +117,7 @@ class KnowledgeBase:
 
     def answer(self, text: str, *, lang: str | None = None) -> Answer:
         """Decide whether to answer ``text`` from the FAQ, and with which variant."""
-        language = (
-            DetectedLanguage(lang, 1.0) if lang else self.detect_language(text)
-        )
+        language = DetectedLanguage(lang, 1.0) if lang else self.detect_language(text)
         hits = tuple(self.search(text))
         if not hits or hits[0].score < self.answer_threshold:
             return Answer(None, None, language.lang, language, hits)

@@ -54,9 +54,8 @@ class Embedder:
     def dimension(self) -> int:
         model = self._load()
         # sentence-transformers 5.x renamed the method; accept both spellings.
-        getter = getattr(model, "get_embedding_dimension", None) or getattr(
-            model, "get_sentence_embedding_dimension"
-        )
+        getter = getattr(model, "get_embedding_dimension", None)
+        getter = getter or model.get_sentence_embedding_dimension
         dimension = getter()
         if dimension is None:
             raise EmbeddingModelError(f"model '{self.model_name}' reports no embedding size")

@@ -122,7 +122,10 @@ def _load(index_dir: Path, digest: str) -> FaqIndex | None:
 def _save(
     index_dir: Path, index: faiss.Index, texts: list[IndexedText], digest: str, model: str
 ) -> None:
-    """Write both files atomically, index first: a reader never pairs a new map with an old index."""
+    """Write both files atomically, index first.
+
+    A reader never pairs a new id map with an old index: on a mismatch it rebuilds.
+    """
     index_dir.mkdir(parents=True, exist_ok=True)
     suffix = f".tmp-{os.getpid()}"
     index_tmp = index_dir / (INDEX_FILE + suffix)

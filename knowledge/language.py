@@ -21,9 +21,7 @@ class DetectedLanguage:
     confidence: float
 
 
-def detect_language(
-    text: str, candidates: Collection[str], default: str
-) -> DetectedLanguage:
+def detect_language(text: str, candidates: Collection[str], default: str) -> DetectedLanguage:
     """The most probable language of ``text`` among ``candidates``, or ``default``.
 
     Text without letters (emoji, digits, punctuation) gives ``default`` with confidence 0.

@@ -59,7 +59,9 @@ def load_yaml_file(path: Path) -> list[FaqEntry]:
         raise FaqFormatError(path, f"cannot read YAML: {error}") from error
     if not isinstance(document, Mapping) or not isinstance(document.get("entries"), list):
         raise FaqFormatError(path, "expected a mapping with an 'entries' list")
-    return [_entry_from_yaml(path, position, raw) for position, raw in enumerate(document["entries"], 1)]
+    return [
+        _entry_from_yaml(path, position, raw) for position, raw in enumerate(document["entries"], 1)
+    ]
 
 
 def _entry_from_yaml(path: Path, position: int, raw: Any) -> FaqEntry:
@@ -127,7 +129,8 @@ def _entries_from_csv_rows(
         if key in first_row_of:
             raise FaqFormatError(
                 path,
-                f"duplicate (id, lang) = ({entry_id}, {lang}), first seen in row {first_row_of[key]}",
+                f"duplicate (id, lang) = ({entry_id}, {lang}), "
+                f"first seen in row {first_row_of[key]}",
                 row=row_number,
             )
         first_row_of[key] = row_number
@@ -162,7 +165,9 @@ def _variant(
         if not isinstance(value, str) or not value.strip():
             raise FaqFormatError(path, f"{where}: empty {name}", row=row)
         if len(value) > MAX_FIELD_CHARS:
-            raise FaqFormatError(path, f"{where}: {name} longer than {MAX_FIELD_CHARS} characters", row=row)
+            raise FaqFormatError(
+                path, f"{where}: {name} longer than {MAX_FIELD_CHARS} characters", row=row
+            )
     return FaqVariant(
         lang=lang,
         question=question.strip(),
@@ -174,7 +179,9 @@ def _variant(
 def _check_id(path: Path, entry_id: str, *, row: int | None, label: str) -> str:
     if not ENTRY_ID_PATTERN.match(entry_id):
         raise FaqFormatError(
-            path, f"{label}: invalid entry id '{entry_id}' (letters, digits, '-', '_', '.', ':')", row=row
+            path,
+            f"{label}: invalid entry id '{entry_id}' (letters, digits, '-', '_', '.', ':')",
+            row=row,
         )
     return entry_id
 

@@ -50,7 +50,8 @@ def rss_mb(pid: int) -> float:
         current = pending.pop()
         try:
             status = Path(f"/proc/{current}/status").read_text()
-            total += int(next(l for l in status.splitlines() if l.startswith("VmRSS")).split()[1])
+            rss = next(line for line in status.splitlines() if line.startswith("VmRSS"))
+            total += int(rss.split()[1])
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, StopIteration):
@@ -96,7 +97,10 @@ def main() -> None:
     model = ensure_trained_model(get_settings())
     with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as data_dir:
         settings = Settings(
-            data_dir=Path(data_dir), rasa_port=free_port(), action_port=free_port(), api_port=free_port()
+            data_dir=Path(data_dir),
+            rasa_port=free_port(),
+            action_port=free_port(),
+            api_port=free_port(),
         )
         group = ProcessGroup()
         processes: list[ManagedProcess] = build_stack(settings, model)
@@ -113,9 +117,13 @@ def main() -> None:
             per_worker = max(1, args.messages // args.concurrency)
             started = time.perf_counter()
             with ThreadPoolExecutor(args.concurrency) as pool:
-                results = list(pool.map(lambda _: conversation(url, per_worker), range(args.concurrency)))
+                results = list(
+                    pool.map(lambda _: conversation(url, per_worker), range(args.concurrency))
+                )
             concurrent = [latency for result in results for latency in result]
-            report(f"{args.concurrency} concurrent convs", concurrent, time.perf_counter() - started)
+            report(
+                f"{args.concurrency} concurrent convs", concurrent, time.perf_counter() - started
+            )
 
             for process in processes:
                 if process.pid:

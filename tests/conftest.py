@@ -1,4 +1,4 @@
-"""Shared fixtures: heavy ones (embedding model, trained Rasa model, running stack) built once per run."""
+"""Shared fixtures; the heavy ones (model, trained Rasa model, running stack) built once per run."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def rasa_model() -> Path:
-    """The trained Rasa model, cached in var/models by the hash of its inputs: trained at most once."""
+    """The Rasa model, cached in var/models by the hash of its inputs: trained at most once."""
     from helpdesk.rasa_project import ensure_trained_model
 
     return ensure_trained_model(get_settings())

@@ -7,8 +7,6 @@ full text still reaches the tracker and the FAQ action.
 
 from __future__ import annotations
 
-from typing import List, Text
-
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
@@ -17,11 +15,9 @@ from rasa.shared.nlu.training_data.message import Message
 MAX_TOKENS = 128
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class ClippedWhitespaceTokenizer(WhitespaceTokenizer):
     """WhitespaceTokenizer that keeps only the first MAX_TOKENS tokens."""
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         return super().tokenize(message, attribute)[:MAX_TOKENS]

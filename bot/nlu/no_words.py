@@ -7,7 +7,7 @@ the FAQ action, which answers it politely. Runs inside the Rasa 3.6 environment 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -19,23 +19,21 @@ from rasa.shared.nlu.training_data.message import Message
 FALLBACK_INTENT = "faq"
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class NoWordsClassifier(GraphComponent):
     """Overrides the intent of letter-free messages with the FAQ intent."""
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "NoWordsClassifier":
+    ) -> NoWordsClassifier:
         return cls()
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
             if not any(character.isalpha() for character in text):

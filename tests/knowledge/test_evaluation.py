@@ -74,11 +74,15 @@ def test_eval_command_prints_one_json_object_with_the_agreed_keys() -> None:
     helpdesk = Path(sys.executable).parent / "helpdesk"
     result = subprocess.run(
         [
-            str(helpdesk), "kb", "eval",
-            "--faq", str(PROJECT_ROOT / "knowledge/eval/faq.csv"),
-            "--questions", str(PROJECT_ROOT / "knowledge/eval/questions.jsonl"),
+            str(helpdesk),
+            "kb",
+            "eval",
+            "--faq",
+            str(PROJECT_ROOT / "knowledge/eval/faq.csv"),
+            "--questions",
+            str(PROJECT_ROOT / "knowledge/eval/questions.jsonl"),
             "--json",
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -95,7 +99,9 @@ def test_eval_command_prints_one_json_object_with_the_agreed_keys() -> None:
     assert report["per_language"]["en"]["top1"] >= 0.9  # English is what the packaged model knows
 
 
-def test_eval_command_with_a_broken_csv_exits_with_a_message_not_a_traceback(tmp_path: Path) -> None:
+def test_eval_command_with_a_broken_csv_exits_with_a_message_not_a_traceback(
+    tmp_path: Path,
+) -> None:
     faq = tmp_path / "faq.csv"
     faq.write_text("id,lang,question\nx,en,Why?\n", encoding="utf-8")
     helpdesk = Path(sys.executable).parent / "helpdesk"

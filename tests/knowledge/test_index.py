@@ -36,7 +36,10 @@ def test_edited_question_triggers_a_rebuild(tmp_path: Path, embedder: Embedder) 
 
 
 def test_id_map_points_each_row_at_its_entry(tmp_path: Path, embedder: Embedder) -> None:
-    entries = [entry("password", "How do I reset my password?"), entry("order", "Where is my order?")]
+    entries = [
+        entry("password", "How do I reset my password?"),
+        entry("order", "Where is my order?"),
+    ]
     index, _ = load_or_build(entries, embedder, tmp_path, progress=False)
     [(best, score)] = index.search(embedder.encode(["where's my parcel, my order"])[0], 1)
     assert best.entry_id == "order"

@@ -42,10 +42,10 @@ def test_csv_rows_sharing_an_id_become_one_entry_with_translations(tmp_path: Pat
     path = write(
         tmp_path,
         "faq.csv",
-        'id,lang,question,answer\n'
+        "id,lang,question,answer\n"
         'refund,en,"When do I get my refund, and how?","Within 5 days, to your card."\n'
-        'refund,el,Πότε παίρνω πίσω τα χρήματα;,Σε 5 ημέρες.\n'
-        'hours,en,When are you open?,Mon-Fri.\n',
+        "refund,el,Πότε παίρνω πίσω τα χρήματα;,Σε 5 ημέρες.\n"
+        "hours,en,When are you open?,Mon-Fri.\n",
     )
     entries = {entry.id: entry for entry in load_csv(path)}
     assert set(entries) == {"refund", "hours"}
@@ -66,7 +66,9 @@ def test_csv_duplicate_id_and_language_names_both_rows(tmp_path: Path) -> None:
         "faq.csv",
         "id,lang,question,answer\nx,en,Why?,Because.\ny,en,How?,So.\nx,en,Why again?,Because.\n",
     )
-    with pytest.raises(FaqFormatError, match=r"row 4: duplicate \(id, lang\) = \(x, en\), first seen in row 2"):
+    with pytest.raises(
+        FaqFormatError, match=r"row 4: duplicate \(id, lang\) = \(x, en\), first seen in row 2"
+    ):
         load_csv(path)
 
 
@@ -102,11 +104,13 @@ def test_same_id_in_two_yaml_files_is_refused(tmp_path: Path) -> None:
 
 
 def test_yaml_syntax_error_names_the_file(tmp_path: Path) -> None:
-    path = write(tmp_path, "broken.yaml", "entries:\n  - id: x\n    variants: {en: {question: a: b}}\n")
-    with pytest.raises(FaqFormatError, match="broken.yaml: cannot read YAML"):
+    path = write(
+        tmp_path, "broken.yaml", "entries:\n  - id: x\n    variants: {en: {question: a: b}}\n"
+    )
+    with pytest.raises(FaqFormatError, match=r"broken\.yaml: cannot read YAML"):
         load_faq(path)
 
 
 def test_directory_without_yaml_files_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(FaqFormatError, match="no .yaml files"):
+    with pytest.raises(FaqFormatError, match=r"no \.yaml files"):
         load_faq(tmp_path)
