@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import warnings
 
 from helpdesk.settings import get_settings
 
@@ -29,7 +30,18 @@ def main(argv: list[str] | None = None) -> None:
     executor = ActionExecutor()
     executor.register_package("actions")
     os.environ["SANIC_HOST"] = settings.host
-    run(executor, port=args.port, cors_origins="", auto_reload=False)
+    # rasa-sdk 3.14 serves Rasa 3.6's webhook protocol unchanged (the e2e tests prove it);
+    # its start-up warning about differing version numbers is expected.
+    warnings.filterwarnings("ignore", message="Your versions of rasa and rasa_sdk")
+    # rasa_sdk reads only the optional `tracing` section of endpoints.yml.
+    endpoints = settings.data_dir / "endpoints.yml"
+    run(
+        executor,
+        port=args.port,
+        cors_origins="",
+        auto_reload=False,
+        endpoints=str(endpoints) if endpoints.exists() else "",
+    )
 
 
 if __name__ == "__main__":
