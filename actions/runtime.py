@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from helpdesk.settings import get_settings
 from knowledge import KnowledgeBase
+from knowledge.calibration import resolve_thresholds
 
 
 @lru_cache
@@ -18,5 +19,9 @@ def get_knowledge_base() -> KnowledgeBase:
         index_dir=settings.index_dir,
         threads=settings.embedding_threads,
         default_language=settings.default_language,
-        answer_threshold=settings.answer_threshold,
+        thresholds=resolve_thresholds(
+            settings.embedding_model,
+            dense=settings.dense_threshold,
+            lexical=settings.lexical_threshold,
+        ),
     )

@@ -16,6 +16,7 @@ from helpdesk.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from knowledge import KnowledgeBase
+    from knowledge.evaluation import Outcome
 
 logger = logging.getLogger("helpdesk")
 
@@ -59,15 +60,28 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("text")
     search.set_defaults(handler=_kb_search)
     evaluate = kb.add_parser("eval", help="evaluate answers on a labelled question set")
-    evaluate.add_argument(
-        "--faq", type=Path, required=True, help="FAQ CSV (id,lang,question,answer)"
-    )
-    evaluate.add_argument(
-        "--questions", type=Path, required=True, help="JSONL of labelled questions"
-    )
+    _add_question_set_arguments(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=_kb_eval)
+    calibrate = kb.add_parser("calibrate", help="choose the answer thresholds on labelled data")
+    _add_question_set_arguments(calibrate)
+    calibrate.add_argument("--max-wrong", type=float, default=0.05, help="wrong-answer rate cap")
+    calibrate.add_argument("--min-oos-recall", type=float, default=0.8)
+    calibrate.add_argument(
+        "--model-languages",
+        default="",
+        help="comma-separated languages the embedding model was trained on (empty: all)",
+    )
+    calibrate.add_argument(
+        "--write", action="store_true", help="store the thresholds in knowledge/calibration.json"
+    )
+    calibrate.set_defaults(handler=_kb_calibrate)
     return parser
+
+
+def _add_question_set_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--faq", type=Path, required=True, help="FAQ CSV (id,lang,question,answer)")
+    parser.add_argument("--questions", type=Path, required=True, help="JSONL of labelled questions")
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -162,18 +176,68 @@ def _kb_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _kb_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from knowledge.evaluation import evaluate, format_report
+def _outcomes(args: argparse.Namespace, settings: Settings) -> list[Outcome]:
+    from knowledge.calibration import resolve_thresholds
+    from knowledge.evaluation import run_questions
 
-    report = evaluate(
+    return run_questions(
         faq_csv=args.faq,
         questions_path=args.questions,
         model=settings.embedding_model,
+        thresholds=resolve_thresholds(
+            settings.embedding_model,
+            dense=settings.dense_threshold,
+            lexical=settings.lexical_threshold,
+        ),
         threads=settings.embedding_threads,
         default_language=settings.default_language,
-        answer_threshold=settings.answer_threshold,
     )
+
+
+def _kb_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from knowledge.evaluation import format_report, summarise
+
+    report = summarise(_outcomes(args, settings))
     print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
+    return 0
+
+
+def _kb_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    from knowledge import calibration
+
+    cases = [
+        calibration.Case(o.question.expected_id, o.answer.hits, o.answer.language.lang)
+        for o in _outcomes(args, settings)
+    ]
+    languages = frozenset(filter(None, args.model_languages.split(","))) or None
+    limits = {"max_wrong": args.max_wrong, "min_oos_recall": args.min_oos_recall}
+    trade_offs = calibration.sweep(cases, languages)
+    chosen = calibration.choose(trade_offs, **limits)
+    held_out = calibration.cross_validate(cases, languages, **limits)
+    print("dense  other  lexical  answer_accuracy  wrong_answer_rate  oos_recall  (frontier)")
+    for t in [*calibration.frontier(trade_offs), chosen]:
+        mark = "  <- chosen" if t is chosen else ""
+        print(
+            f"{t.thresholds.dense:5.3f}  {t.thresholds.dense_other:5.3f}  "
+            f"{t.thresholds.lexical:7.3f}  {t.answer_accuracy:15.3f}"
+            f"  {t.wrong_answer_rate:17.3f}  {t.oos_recall:10.3f}{mark}"
+        )
+    print(
+        f"held-out (2-fold): answer_accuracy {held_out.answer_accuracy:.3f}, "
+        f"wrong_answer_rate {held_out.wrong_answer_rate:.3f}, oos_recall {held_out.oos_recall:.3f}"
+    )
+    if args.write:
+        calibration.save_thresholds(
+            settings.embedding_model,
+            chosen,
+            {
+                "questions": str(args.questions),
+                "answer_accuracy": round(chosen.answer_accuracy, 4),
+                "wrong_answer_rate": round(chosen.wrong_answer_rate, 4),
+                "oos_recall": round(chosen.oos_recall, 4),
+            },
+        )
+        print(f"written to {calibration.CALIBRATION_FILE}")
     return 0
 
 

@@ -35,8 +35,11 @@ class Settings(BaseSettings):
     )
     embedding_threads: int = Field(1, ge=1, description="Torch threads per process.")
     default_language: str = Field("en", description="FAQ language used when none fits.")
-    answer_threshold: float = Field(
-        0.55, ge=0.0, le=1.0, description="Minimum score to answer from the FAQ."
+    dense_threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="Override the calibrated minimum dense cosine."
+    )
+    lexical_threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="Override the calibrated minimum lexical coverage."
     )
 
     host: str = "127.0.0.1"

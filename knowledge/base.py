@@ -11,13 +11,49 @@ from pathlib import Path
 from knowledge.embedder import Embedder
 from knowledge.index import FaqIndex, load_or_build
 from knowledge.language import DetectedLanguage, detect_language
+from knowledge.lexical import LexicalHit, LexicalIndex
 from knowledge.loader import load_faq
-from knowledge.models import FaqEntry, SearchHit
+from knowledge.models import FaqEntry, IndexedText, SearchHit
 
 logger = logging.getLogger(__name__)
 
-#: How many phrasings to pull from FAISS per requested entry: entries have several phrasings.
-PHRASINGS_PER_ENTRY = 8
+#: Phrasings pulled from FAISS per query: enough that every plausible entry gets a dense score.
+DENSE_DEPTH = 256
+LEXICAL_DEPTH = 20
+MIN_LEXICAL_COVERAGE = 0.15
+#: Reciprocal rank fusion constant (Cormack et al. 2009): damps the weight of the very top ranks.
+RRF_K = 60
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]]) -> list[tuple[str, float]]:
+    """Fuse rankings of ids: each id scores the sum of 1 / (RRF_K + rank) over the rankings."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, 1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda pair: pair[1], reverse=True)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When the best fused entry is good enough to answer with.
+
+    Either signal may vouch for it: the dense cosine or the lexical coverage (strong wherever
+    the customer uses the FAQ's own words). The cosine means more in the languages the model
+    was trained on (``model_languages``; None: all of them) than elsewhere, hence two dense
+    thresholds. Picked from data by ``helpdesk kb calibrate``.
+    """
+
+    dense: float = 0.6
+    dense_other: float = 0.9
+    lexical: float = 0.5
+    model_languages: frozenset[str] | None = None
+
+    def accepts(self, hit: SearchHit, lang: str) -> bool:
+        """Whether ``hit``, found for a question in ``lang``, is good enough to answer with."""
+        native = self.model_languages is None or lang in self.model_languages
+        dense_needed = self.dense if native else self.dense_other
+        return hit.dense >= dense_needed or hit.lexical >= self.lexical
 
 
 @dataclass(frozen=True)
@@ -53,13 +89,14 @@ class KnowledgeBase:
         index_dir: Path,
         *,
         default_language: str = "en",
-        answer_threshold: float = 0.55,
+        thresholds: Thresholds | None = None,
     ) -> None:
         self.entries = {entry.id: entry for entry in entries}
         self.embedder = embedder
         self.index_dir = index_dir
         self.default_language = default_language
-        self.answer_threshold = answer_threshold
+        self.thresholds = thresholds or Thresholds()
+        self._lexical = LexicalIndex(entries)
         self.languages = frozenset(lang for entry in entries for lang in entry.languages)
         self._index: FaqIndex | None = None
         self._lock = threading.Lock()
@@ -73,7 +110,7 @@ class KnowledgeBase:
         index_dir: Path,
         threads: int = 1,
         default_language: str = "en",
-        answer_threshold: float = 0.55,
+        thresholds: Thresholds | None = None,
     ) -> KnowledgeBase:
         """Load the FAQ (raises :class:`FaqFormatError`) without touching the model."""
         return cls(
@@ -81,7 +118,7 @@ class KnowledgeBase:
             Embedder(model, threads=threads),
             index_dir,
             default_language=default_language,
-            answer_threshold=answer_threshold,
+            thresholds=thresholds,
         )
 
     def warm_up(self, *, progress: bool = True) -> bool:
@@ -98,32 +135,69 @@ class KnowledgeBase:
     def detect_language(self, text: str) -> DetectedLanguage:
         return detect_language(text, self.languages, self.default_language)
 
-    def search(self, text: str, *, k: int = 5) -> list[SearchHit]:
-        """The ``k`` best entries for ``text``: each entry scored by its best phrasing."""
+    def search(self, text: str, *, lang: str | None = None, k: int = 5) -> list[SearchHit]:
+        """The ``k`` best entries for ``text``, dense and lexical rankings fused.
+
+        The lexical ranking looks at the variants in ``lang`` first and at every variant
+        when nothing there matches: a customer may use the FAQ's words in another language.
+        """
         if not text.strip():
             return []
-        index = self._ready_index()
-        query = self.embedder.encode([text])[0]
-        best: dict[str, SearchHit] = {}
-        for indexed, score in index.search(query, k * PHRASINGS_PER_ENTRY):
-            if indexed.entry_id not in best and indexed.entry_id in self.entries:
-                best[indexed.entry_id] = SearchHit(
-                    entry_id=indexed.entry_id,
-                    score=score,
-                    matched_lang=indexed.lang,
-                    matched_text=indexed.text,
+        dense = self._dense_scores(text)
+        lexical = self._lexical_hits(text, lang)
+        lexical_by_id = {hit.entry_id: hit for hit in lexical}
+        dense_ranking = sorted(dense, key=lambda entry_id: dense[entry_id][0], reverse=True)
+        fused = reciprocal_rank_fusion([dense_ranking, [hit.entry_id for hit in lexical]])
+        hits = []
+        for entry_id, fused_score in fused[:k]:
+            dense_score, matched = dense.get(entry_id, (0.0, None))
+            lexical_hit = lexical_by_id.get(entry_id)
+            hits.append(
+                SearchHit(
+                    entry_id=entry_id,
+                    score=round(fused_score, 6),
+                    dense=round(dense_score, 4),
+                    lexical=round(lexical_hit.coverage, 4) if lexical_hit else 0.0,
+                    matched_lang=matched.lang
+                    if matched
+                    else (lexical_hit.lang if lexical_hit else ""),
+                    matched_text=matched.text if matched else "",
                 )
-        return sorted(best.values(), key=lambda hit: hit.score, reverse=True)[:k]
+            )
+        return hits
 
     def answer(self, text: str, *, lang: str | None = None) -> Answer:
         """Decide whether to answer ``text`` from the FAQ, and with which variant."""
         language = DetectedLanguage(lang, 1.0) if lang else self.detect_language(text)
-        hits = tuple(self.search(text))
-        if not hits or hits[0].score < self.answer_threshold:
+        hits = tuple(self.search(text, lang=language.lang))
+        if not hits or not self.thresholds.accepts(hits[0], language.lang):
             return Answer(None, None, language.lang, language, hits)
         entry = self.entries[hits[0].entry_id]
         variant = entry.variant_for(language.lang, self.default_language)
         return Answer(variant.answer, entry.id, variant.lang, language, hits)
+
+    def _lexical_hits(self, text: str, lang: str | None) -> list[LexicalHit]:
+        """Lexical hits in ``lang``, or across all languages when those cover the query better.
+
+        Hits covering less than MIN_LEXICAL_COVERAGE of the query are noise (a shared 4-gram)
+        and would outvote a strong dense match in the fusion.
+        """
+        everywhere = self._lexical.search(text, k=LEXICAL_DEPTH)
+        in_lang = self._lexical.search(text, lang=lang, k=LEXICAL_DEPTH) if lang else []
+        best_in_lang = in_lang[0].coverage if in_lang else 0.0
+        best_everywhere = everywhere[0].coverage if everywhere else 0.0
+        chosen = in_lang if best_in_lang >= best_everywhere else everywhere
+        return [hit for hit in chosen if hit.coverage >= MIN_LEXICAL_COVERAGE]
+
+    def _dense_scores(self, text: str) -> dict[str, tuple[float, IndexedText]]:
+        """Each entry's best cosine over its phrasings, with the phrasing."""
+        index = self._ready_index()
+        query = self.embedder.encode([text])[0]
+        best: dict[str, tuple[float, IndexedText]] = {}
+        for indexed, score in index.search(query, DENSE_DEPTH):
+            if indexed.entry_id not in best and indexed.entry_id in self.entries:
+                best[indexed.entry_id] = (score, indexed)
+        return best
 
     def _ready_index(self) -> FaqIndex:
         if self._index is None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.base import Answer, KnowledgeBase
+from knowledge.base import Answer, KnowledgeBase, Thresholds
 from knowledge.embedder import Embedder
 from knowledge.errors import KnowledgeError
 from knowledge.loader import load_csv
@@ -88,16 +88,16 @@ def load_questions(path: Path, known_ids: set[str]) -> list[LabelledQuestion]:
     return questions
 
 
-def evaluate(
+def run_questions(
     *,
     faq_csv: Path,
     questions_path: Path,
     model: str,
+    thresholds: Thresholds,
     threads: int = 1,
     default_language: str = "en",
-    answer_threshold: float = 0.55,
-) -> dict[str, Any]:
-    """Build a throwaway index from ``faq_csv`` and score every question."""
+) -> list[Outcome]:
+    """Build a throwaway index from ``faq_csv`` and put every question to the bot's decision."""
     entries = load_csv(faq_csv)
     questions = load_questions(questions_path, {entry.id for entry in entries})
     with tempfile.TemporaryDirectory(prefix="helpdesk-eval-") as index_dir:
@@ -106,11 +106,10 @@ def evaluate(
             Embedder(model, threads=threads),
             Path(index_dir),
             default_language=default_language,
-            answer_threshold=answer_threshold,
+            thresholds=thresholds,
         )
         kb.warm_up(progress=False)
-        outcomes = [_ask(kb, question) for question in questions]
-    return summarise(outcomes)
+        return [_ask(kb, question) for question in questions]
 
 
 def _ask(kb: KnowledgeBase, question: LabelledQuestion) -> Outcome:

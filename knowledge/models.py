@@ -53,9 +53,15 @@ class IndexedText:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """An FAQ entry ranked for a query, with the phrasing that matched best."""
+    """An FAQ entry ranked for a query.
+
+    ``score`` is the fused rank score (only its order means something); ``dense`` the best
+    cosine of the entry's phrasings; ``lexical`` the query's coverage by its best variant.
+    """
 
     entry_id: str
     score: float
+    dense: float
+    lexical: float
     matched_lang: str
     matched_text: str

@@ -23,7 +23,10 @@ from tests.conftest import PROJECT_ROOT
 
 
 def outcome(lang: str, expected: str | None, ranked: list[str], answered: bool) -> Outcome:
-    hits = tuple(SearchHit(entry_id, 0.9 - i / 10, lang, "q") for i, entry_id in enumerate(ranked))
+    hits = tuple(
+        SearchHit(entry_id, 0.9 - i / 10, 0.9 - i / 10, 0.0, lang, "q")
+        for i, entry_id in enumerate(ranked)
+    )
     entry = ranked[0] if answered else None
     answer = Answer("text" if answered else None, entry, lang, DetectedLanguage(lang, 1.0), hits)
     return Outcome(LabelledQuestion("q", lang, expected), answer, latency_ms=10.0)

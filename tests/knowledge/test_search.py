@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from helpdesk.settings import PACKAGED_MODEL
 from knowledge import KnowledgeBase
+from knowledge.base import Thresholds
+from knowledge.calibration import resolve_thresholds
 from knowledge.embedder import Embedder
 from knowledge.loader import load_faq
 from tests.conftest import PROJECT_ROOT
@@ -20,7 +23,7 @@ def kb(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Knowledg
         load_faq(PROJECT_ROOT / "knowledge" / "faq"),
         embedder,
         tmp_path_factory.mktemp("index"),
-        answer_threshold=0.55,
+        thresholds=resolve_thresholds(PACKAGED_MODEL),
     )
     base.warm_up(progress=False)
     return base
@@ -41,8 +44,15 @@ def test_dutch_question_is_answered_with_the_dutch_variant(kb: KnowledgeBase) ->
 
 
 def test_entry_without_the_customers_language_falls_back_to_default(kb: KnowledgeBase) -> None:
-    # "gift-card" has no Greek variant.
-    answer = kb.answer("How do I use a gift card?", lang="el")
+    # A model that knows Greek, and a Greek conversation asking about "gift-card",
+    # which has no Greek variant.
+    multilingual = KnowledgeBase(
+        list(kb.entries.values()),
+        kb.embedder,
+        kb.index_dir,
+        thresholds=Thresholds(dense=0.6, model_languages=None),
+    )
+    answer = multilingual.answer("How do I use a gift card?", lang="el")
     assert answer.entry_id == "gift-card"
     assert answer.answer_lang == "en"
     assert not answer.in_customer_language
@@ -71,3 +81,11 @@ def test_import_loads_no_model(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_greek_question_with_the_faqs_words_is_found_lexically(kb: KnowledgeBase) -> None:
+    # The packaged model is English-only; BM25 over the Greek variants carries this one.
+    answer = kb.answer("μου χρέωσαν την κάρτα δύο φορές")
+    assert answer.language.lang == "el"
+    assert answer.entry_id == "charged-twice"
+    assert answer.hits[0].lexical > answer.hits[0].dense

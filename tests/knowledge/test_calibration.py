@@ -1,0 +1,56 @@
+"""Choosing thresholds from data, and storing them per model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from knowledge.base import Thresholds
+from knowledge.calibration import (
+    Case,
+    TradeOff,
+    choose,
+    load_thresholds,
+    save_thresholds,
+    score,
+    sweep,
+)
+from knowledge.models import SearchHit
+
+
+def case(expected: str | None, top: str, dense: float, lexical: float, lang: str = "en") -> Case:
+    return Case(expected, (SearchHit(top, 0.03, dense, lexical, lang, "q"),), lang)
+
+
+CASES = [
+    case("a", "a", dense=0.90, lexical=0.1),  # easy, dense
+    case("b", "b", dense=0.30, lexical=0.8, lang="el"),  # lexical carries it
+    case("c", "x", dense=0.62, lexical=0.1),  # wrong entry with a middling cosine
+    case(None, "a", dense=0.50, lexical=0.2),  # out of scope
+]
+
+
+def test_score_counts_right_wrong_and_declined() -> None:
+    result = score(
+        CASES,
+        Thresholds(dense=0.6, dense_other=1.0, lexical=0.5, model_languages=frozenset({"en"})),
+    )
+    assert result.answer_accuracy == 2 / 3
+    assert result.wrong_answer_rate == 1 / 4
+    assert result.oos_recall == 1.0
+
+
+def test_choice_respects_the_wrong_answer_cap() -> None:
+    chosen = choose(sweep(CASES, frozenset({"en"})), max_wrong=0.0, min_oos_recall=1.0)
+    assert chosen.wrong_answer_rate == 0.0
+    assert chosen.answer_accuracy == 2 / 3
+    assert 0.62 < chosen.thresholds.dense <= 0.90
+
+
+def test_thresholds_round_trip_per_model(tmp_path: Path) -> None:
+    path = tmp_path / "calibration.json"
+    chosen = TradeOff(Thresholds(0.55, 0.95, 0.35, frozenset({"en"})), 0.6, 0.03, 1.0)
+    save_thresholds("model-a", chosen, {"note": "x"}, path)
+    save_thresholds("model-b", TradeOff(Thresholds(0.7, 0.7, 0.4), 0.9, 0.01, 0.9), {}, path)
+    assert load_thresholds("model-a", path) == chosen.thresholds
+    assert load_thresholds("model-b", path) == Thresholds(0.7, 0.7, 0.4, None)
+    assert load_thresholds("model-c", path) is None
