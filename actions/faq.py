@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import get_knowledge_base
 from knowledge import Answer
+from knowledge.language import DetectedLanguage
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,12 @@ class ActionAnswerFaq(Action):
             dispatcher.utter_message(text=EMPTY_MESSAGE)
             return []
         try:
+            knowledge_base = get_knowledge_base()
+            language = knowledge_base.detect_language(
+                text, previous=_conversation_language(tracker), locale=_channel_locale(tracker)
+            )
             # Embedding is CPU work: keep the server's event loop free for other conversations.
-            answer = await asyncio.to_thread(get_knowledge_base().answer, text)
+            answer = await asyncio.to_thread(knowledge_base.answer, text, language=language)
         except Exception:
             # A customer never sees a traceback, and Rasa never sees a 500.
             logger.exception("FAQ lookup failed for conversation %s", tracker.sender_id)
@@ -49,6 +54,21 @@ class ActionAnswerFaq(Action):
             return []
         dispatcher.utter_message(text=answer.text if answer.answered else NOT_SURE)
         return _slots_for(answer)
+
+
+def _conversation_language(tracker: Tracker) -> DetectedLanguage | None:
+    lang = tracker.get_slot("language")
+    confidence = tracker.get_slot("language_confidence")
+    if not isinstance(lang, str):
+        return None
+    return DetectedLanguage(lang, float(confidence) if confidence is not None else 0.5)
+
+
+def _channel_locale(tracker: Tracker) -> str | None:
+    """The widget's or messaging app's locale, when the channel sent one in the metadata."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    locale = metadata.get("locale") if isinstance(metadata, dict) else None
+    return locale if isinstance(locale, str) else None
 
 
 def _slots_for(answer: Answer) -> list[EventType]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from knowledge.embedder import Embedder
 from knowledge.index import FaqIndex, load_or_build
-from knowledge.language import DetectedLanguage, detect_language
+from knowledge.language import DetectedLanguage, LanguageIdentifier
 from knowledge.lexical import LexicalHit, LexicalIndex
 from knowledge.loader import load_faq
 from knowledge.models import FaqEntry, IndexedText, SearchHit
@@ -98,6 +98,7 @@ class KnowledgeBase:
         self.thresholds = thresholds or Thresholds()
         self._lexical = LexicalIndex(entries)
         self.languages = frozenset(lang for entry in entries for lang in entry.languages)
+        self.language_identifier = LanguageIdentifier(entries, default_language)
         self._index: FaqIndex | None = None
         self._lock = threading.Lock()
 
@@ -132,8 +133,11 @@ class KnowledgeBase:
         self.embedder.warm_up()
         return rebuilt
 
-    def detect_language(self, text: str) -> DetectedLanguage:
-        return detect_language(text, self.languages, self.default_language)
+    def detect_language(
+        self, text: str, *, previous: DetectedLanguage | None = None, locale: str | None = None
+    ) -> DetectedLanguage:
+        """The conversation's language after ``text`` (see :class:`LanguageIdentifier`)."""
+        return self.language_identifier.resolve(text, previous=previous, locale=locale)
 
     def search(self, text: str, *, lang: str | None = None, k: int = 5) -> list[SearchHit]:
         """The ``k`` best entries for ``text``, dense and lexical rankings fused.
@@ -166,9 +170,16 @@ class KnowledgeBase:
             )
         return hits
 
-    def answer(self, text: str, *, lang: str | None = None) -> Answer:
-        """Decide whether to answer ``text`` from the FAQ, and with which variant."""
-        language = DetectedLanguage(lang, 1.0) if lang else self.detect_language(text)
+    def answer(
+        self, text: str, *, lang: str | None = None, language: DetectedLanguage | None = None
+    ) -> Answer:
+        """Decide whether to answer ``text`` from the FAQ, and with which variant.
+
+        ``language`` is the conversation's, when the caller resolved it; ``lang`` forces one.
+        """
+        if lang:
+            language = DetectedLanguage(lang, 1.0)
+        language = language or self.detect_language(text)
         hits = tuple(self.search(text, lang=language.lang))
         if not hits or not self.thresholds.accepts(hits[0], language.lang):
             return Answer(None, None, language.lang, language, hits)

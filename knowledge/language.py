@@ -1,18 +1,41 @@
-"""Language of a customer message, restricted to the languages the FAQ can answer in."""
+"""The language a customer writes in: of one message, and of the conversation.
+
+langdetect alone is unreliable on one- to three-word messages (here 58 % on the shipped short
+set). Three more signals help: the script (Greek and Cyrillic letters settle el and ru), the
+FAQ's own vocabulary in each language (a customer asking about "verzendkosten" uses the
+Dutch FAQ's word), and what is already known about the conversation (its language so far and
+the channel's locale), so that "ok" or "спасибо" from an English speaker flips nothing while a
+full sentence in another language is followed.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+import unicodedata
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from langdetect import DetectorFactory, detect_langs
 from langdetect.lang_detect_exception import LangDetectException
 
+from knowledge.models import FaqEntry
+
 # langdetect is random by default: the same message could get two languages.
 DetectorFactory.seed = 0
 
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+SCRIPT_LANGUAGES = {"GREEK": "el", "CYRILLIC": "ru"}
+
+#: Weights of the evidence, tuned on knowledge/eval/short_messages.jsonl.
+VOCABULARY_WEIGHT = 1.5
+SCRIPT_WEIGHT = 2.0
+#: How much a message must outweigh the conversation's language to switch it: a message of
+#: FULL_EVIDENCE_WORDS words or more counts fully, shorter ones proportionally less.
+FULL_EVIDENCE_WORDS = 4
+PREVIOUS_WEIGHT = 0.9
+LOCALE_WEIGHT = 0.4
 
 
 @dataclass(frozen=True)
@@ -21,22 +44,110 @@ class DetectedLanguage:
     confidence: float
 
 
-def detect_language(text: str, candidates: Collection[str], default: str) -> DetectedLanguage:
-    """The most probable language of ``text`` among ``candidates``, or ``default``.
+def fold(word: str) -> str:
+    """Lower-case and strip accents: customers often type without them."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
-    Text without letters (emoji, digits, punctuation) gives ``default`` with confidence 0.
-    """
-    if not _LETTERS.search(text):
+
+def words_of(text: str) -> list[str]:
+    return [fold(word) for word in _WORD.findall(text)]
+
+
+class LanguageIdentifier:
+    """Scores the candidate languages of a message from every signal available."""
+
+    def __init__(self, entries: Iterable[FaqEntry], default: str) -> None:
+        self.default = default
+        vocabulary: dict[str, set[str]] = defaultdict(set)
+        for entry in entries:
+            for lang, variant in entry.variants.items():
+                for text in (*variant.phrasings, variant.answer):
+                    vocabulary[lang].update(words_of(text))
+        self._vocabulary = dict(vocabulary)
+        # A word in several languages ("service", "hotel") says less about any one of them.
+        self._spread: dict[str, int] = defaultdict(int)
+        for words in self._vocabulary.values():
+            for word in words:
+                self._spread[word] += 1
+        self.languages = frozenset(self._vocabulary) | {default}
+
+    def message_scores(self, text: str) -> dict[str, float]:
+        """Evidence for each language from the message alone (0 for none)."""
+        scores = dict.fromkeys(self.languages, 0.0)
+        for lang, probability in _langdetect(text, self.languages).items():
+            scores[lang] += probability
+        words = words_of(text)
+        for word in words:
+            holders = [lang for lang, vocab in self._vocabulary.items() if word in vocab]
+            for lang in holders:
+                scores[lang] += VOCABULARY_WEIGHT / (len(words) * self._spread[word])
+        script_lang = _script_language(text)
+        if script_lang in scores:
+            scores[script_lang] += SCRIPT_WEIGHT
+        return scores
+
+    def detect(self, text: str) -> DetectedLanguage:
+        """The language of one message; ``default`` with confidence 0 when there is no evidence."""
+        return self.resolve(text)
+
+    def resolve(
+        self, text: str, *, previous: DetectedLanguage | None = None, locale: str | None = None
+    ) -> DetectedLanguage:
+        """The conversation's language after ``text``, given what was known before it."""
+        scores = self.message_scores(text)
+        n_words = len(words_of(text))
+        weight = min(1.0, n_words / FULL_EVIDENCE_WORDS)
+        combined = {lang: score * weight for lang, score in scores.items()}
+        hint = _locale_language(locale)
+        if hint in combined:
+            combined[hint] += LOCALE_WEIGHT
+        if previous is not None and previous.lang in combined and previous.confidence > 0:
+            combined[previous.lang] += PREVIOUS_WEIGHT * max(previous.confidence, 0.5)
+        total = sum(combined.values())
+        if total <= 0:
+            return previous or DetectedLanguage(hint or self.default, 0.0)
+        best = max(sorted(combined), key=lambda lang: combined[lang])
+        return DetectedLanguage(best, round(combined[best] / total, 3))
+
+
+def detect_language(text: str, candidates: Collection[str], default: str) -> DetectedLanguage:
+    """langdetect alone, restricted to ``candidates``: the baseline the identifier is judged by."""
+    ranked = _langdetect(text, candidates)
+    if not ranked:
         return DetectedLanguage(default, 0.0)
+    best = max(ranked, key=lambda lang: ranked[lang])
+    return DetectedLanguage(best, ranked[best])
+
+
+def _langdetect(text: str, candidates: Collection[str]) -> dict[str, float]:
+    if not _LETTERS.search(text):
+        return {}
     try:
         ranked = detect_langs(text[:1000])
     except LangDetectException:
-        return DetectedLanguage(default, 0.0)
-    for guess in ranked:
-        lang = _normalise(guess.lang)
-        if lang in candidates:
-            return DetectedLanguage(lang, float(guess.prob))
-    return DetectedLanguage(default, 0.0)
+        return {}
+    return {
+        _normalise(guess.lang): float(guess.prob)
+        for guess in ranked
+        if _normalise(guess.lang) in candidates
+    }
+
+
+def _script_language(text: str) -> str | None:
+    for character in text:
+        if character.isalpha():
+            script = unicodedata.name(character, "").split(" ")[0]
+            if script in SCRIPT_LANGUAGES:
+                return SCRIPT_LANGUAGES[script]
+    return None
+
+
+def _locale_language(locale: str | None) -> str | None:
+    """``nl-BE``, ``pt_BR``, ``el`` -> ``nl``, ``pt``, ``el``."""
+    if not locale:
+        return None
+    return re.split(r"[-_]", locale.strip())[0].lower() or None
 
 
 def _normalise(code: str) -> str:

@@ -1,0 +1,78 @@
+"""Language identification on short messages and in conversations. Not a test: prints numbers.
+
+.venv/bin/python scripts/eval_language.py
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from knowledge.language import DetectedLanguage, LanguageIdentifier, detect_language
+from knowledge.loader import load_faq
+
+ROOT = Path(__file__).resolve().parent.parent
+SUPPORTED = {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
+
+
+def load(name: str) -> list[dict[str, str]]:
+    lines = (ROOT / "knowledge" / "eval" / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def accuracy(rows: list[dict[str, str]], predict: object) -> tuple[float, float]:
+    started = time.perf_counter()
+    right = sum(predict(row) == row["lang"] for row in rows)  # type: ignore[operator]
+    return right / len(rows), (time.perf_counter() - started) * 1000 / len(rows)
+
+
+def main() -> None:
+    identifier = LanguageIdentifier(load_faq(ROOT / "knowledge" / "faq"), default="en")
+    short = load("short_messages.jsonl")
+    sentences = load("questions.jsonl")
+    from langdetect import detect
+
+    checks = {
+        "short, langdetect alone (all its languages)": (
+            short,
+            lambda r: detect(r["text"]).split("-")[0],
+        ),
+        "short, langdetect restricted to the 8": (
+            short,
+            lambda r: detect_language(r["text"], SUPPORTED, "en").lang,
+        ),
+        "short, identifier, message alone": (short, lambda r: identifier.detect(r["text"]).lang),
+        "short, conversation already in that language (stays)": (
+            short,
+            lambda r: identifier.resolve(r["text"], previous=DetectedLanguage(r["lang"], 0.9)).lang,
+        ),
+        "sentences, langdetect restricted to the 8": (
+            sentences,
+            lambda r: detect_language(r["text"], SUPPORTED, "en").lang,
+        ),
+        "sentences, identifier, message alone": (
+            sentences,
+            lambda r: identifier.detect(r["text"]).lang,
+        ),
+        "sentences, switch from another language (followed)": (
+            sentences,
+            lambda r: (
+                identifier.resolve(
+                    r["text"], previous=DetectedLanguage("de" if r["lang"] == "en" else "en", 0.9)
+                ).lang
+            ),
+        ),
+    }
+    english_short = [r for r in short if r["lang"] != "en"]
+    checks["short non-English message in an English conversation (stays en)"] = (
+        [{**r, "lang": "en"} for r in english_short],
+        lambda r: identifier.resolve(r["text"], previous=DetectedLanguage("en", 0.9)).lang,
+    )
+    for name, (rows, predict) in checks.items():
+        value, ms = accuracy(rows, predict)
+        print(f"{name:<70} n={len(rows):<4} {value:6.1%}  {ms:6.2f} ms/msg")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The conversation's language: short messages, stickiness, switching, hints."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.language import DetectedLanguage, LanguageIdentifier
+from knowledge.loader import load_faq
+from tests.conftest import PROJECT_ROOT
+
+ENGLISH = DetectedLanguage("en", 0.9)
+
+
+@pytest.fixture(scope="module")
+def identifier() -> LanguageIdentifier:
+    return LanguageIdentifier(load_faq(PROJECT_ROOT / "knowledge" / "faq"), default="en")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("factuur", "nl"),
+        ("wachtwoord vergeten", "nl"),
+        ("Rechnung", "de"),
+        ("τιμολόγιο", "el"),
+        ("забыл пароль", "ru"),
+        ("olvidé contraseña", "es"),
+    ],
+)
+def test_short_message_language_uses_the_faqs_vocabulary(
+    identifier: LanguageIdentifier, text: str, lang: str
+) -> None:
+    assert identifier.detect(text).lang == lang
+
+
+@pytest.mark.parametrize("text", ["ok", "спасибо", "merci", "👍", "12345"])
+def test_one_word_does_not_flip_an_english_conversation(
+    identifier: LanguageIdentifier, text: str
+) -> None:
+    assert identifier.resolve(text, previous=ENGLISH).lang == "en"
+
+
+def test_customer_switching_language_with_a_sentence_is_followed(
+    identifier: LanguageIdentifier,
+) -> None:
+    switched = identifier.resolve("hoe lang duurt het voor ik mijn geld terugkrijg", previous=ENGLISH)
+    assert switched.lang == "nl"
+    assert 0 < switched.confidence <= 1
+
+
+def test_locale_hint_decides_when_the_message_says_nothing(identifier: LanguageIdentifier) -> None:
+    assert identifier.resolve("👋", locale="pt-BR").lang == "pt"
+    assert identifier.resolve("👋").lang == "en"
+    assert identifier.resolve("👋").confidence == 0.0
