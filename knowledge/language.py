@@ -31,11 +31,12 @@ SCRIPT_LANGUAGES = {"GREEK": "el", "CYRILLIC": "ru"}
 #: Weights of the evidence, tuned on knowledge/eval/short_messages.jsonl.
 VOCABULARY_WEIGHT = 1.5
 SCRIPT_WEIGHT = 2.0
-#: How much a message must outweigh the conversation's language to switch it: a message of
-#: FULL_EVIDENCE_WORDS words or more counts fully, shorter ones proportionally less.
+#: A message of FULL_EVIDENCE_WORDS words or more counts fully; shorter ones count less.
 FULL_EVIDENCE_WORDS = 4
 PREVIOUS_WEIGHT = 0.9
 LOCALE_WEIGHT = 0.4
+#: With nothing else known, a short message needs some evidence to leave the default language.
+DEFAULT_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -96,10 +97,16 @@ class LanguageIdentifier:
     ) -> DetectedLanguage:
         """The conversation's language after ``text``, given what was known before it."""
         scores = self.message_scores(text)
-        n_words = len(words_of(text))
-        weight = min(1.0, n_words / FULL_EVIDENCE_WORDS)
-        combined = {lang: score * weight for lang, score in scores.items()}
         hint = _locale_language(locale)
+        if not any(scores.values()) and previous is None and hint not in scores:
+            return DetectedLanguage(self.default, 0.0)  # nothing known at all
+        # Short messages count less. Against a language the conversation already has they
+        # count much less (squared), so "gift card" in a Russian conversation stays Russian.
+        share = min(1.0, len(words_of(text)) / FULL_EVIDENCE_WORDS)
+        weight = share if previous is None else share**2
+        combined = {lang: score * weight for lang, score in scores.items()}
+        if previous is None:
+            combined[self.default] += DEFAULT_WEIGHT * (1.0 - share)
         if hint in combined:
             combined[hint] += LOCALE_WEIGHT
         if previous is not None and previous.lang in combined and previous.confidence > 0:

@@ -12,10 +12,15 @@ from helpdesk.settings import Settings
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def say(stack: Settings, message: str, sender: str | None = None) -> list[str]:
+def say(
+    stack: Settings, message: str, sender: str | None = None, locale: str | None = None
+) -> list[str]:
+    body: dict[str, object] = {"sender": sender or uuid.uuid4().hex, "message": message}
+    if locale:
+        body["metadata"] = {"locale": locale}
     response = httpx.post(
         f"http://{stack.host}:{stack.rasa_port}/webhooks/rest/webhook",
-        json={"sender": sender or uuid.uuid4().hex, "message": message},
+        json=body,
         timeout=60,
     )
     assert response.status_code == 200, response.text
@@ -36,6 +41,28 @@ def test_question_in_dutch_is_answered_in_dutch(running_stack: Settings) -> None
 def test_unrelated_question_gets_an_honest_not_sure(running_stack: Settings) -> None:
     [reply] = say(running_stack, "what is the airspeed velocity of an unladen swallow")
     assert "not sure" in reply
+
+
+def test_greeting_in_greek_is_answered_in_greek(running_stack: Settings) -> None:
+    [reply] = say(running_stack, "γεια σας")
+    assert reply.startswith("Γεια σας! Είμαι ο βοηθός")
+
+
+def test_language_sticks_through_a_one_word_message(running_stack: Settings) -> None:
+    sender = uuid.uuid4().hex
+    say(running_stack, "ich habe mein Passwort vergessen", sender)
+    [reply] = say(running_stack, "danke", sender)
+    assert reply == "Gern geschehen! Kann ich sonst noch helfen?"
+
+
+def test_answer_missing_in_the_customers_language_comes_with_a_note(
+    running_stack: Settings,
+) -> None:
+    sender = uuid.uuid4().hex
+    say(running_stack, "Здравствуйте", sender, locale="ru-RU")  # the conversation is Russian
+    # Two English words do not switch it; the entry has no Russian variant.
+    replies = say(running_stack, "gift card", sender, locale="ru-RU")
+    assert replies[-1] == "(Этот ответ доступен только на английском.)"
 
 
 def test_greeting_and_thanks_are_dialogue_not_faq(running_stack: Settings) -> None:

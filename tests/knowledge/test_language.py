@@ -43,7 +43,9 @@ def test_one_word_does_not_flip_an_english_conversation(
 def test_customer_switching_language_with_a_sentence_is_followed(
     identifier: LanguageIdentifier,
 ) -> None:
-    switched = identifier.resolve("hoe lang duurt het voor ik mijn geld terugkrijg", previous=ENGLISH)
+    switched = identifier.resolve(
+        "hoe lang duurt het voor ik mijn geld terugkrijg", previous=ENGLISH
+    )
     assert switched.lang == "nl"
     assert 0 < switched.confidence <= 1
 

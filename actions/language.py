@@ -1,0 +1,58 @@
+"""Resolving the conversation's language before the bot replies."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.runtime import get_knowledge_base
+from knowledge.language import DetectedLanguage
+
+logger = logging.getLogger(__name__)
+
+
+class ActionDetectLanguage(Action):
+    """Set the `language` slot from the message, the conversation so far and the locale.
+
+    Runs first in every turn (bot/data/rules.yml), so the response that follows is rendered
+    by Rasa in the customer's language through its conditional variations.
+    """
+
+    def name(self) -> str:
+        return "action_detect_language"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        try:
+            language = get_knowledge_base().detect_language(
+                text, previous=conversation_language(tracker), locale=channel_locale(tracker)
+            )
+        except Exception:
+            logger.exception("language detection failed for %s", tracker.sender_id)
+            return []
+        return [
+            SlotSet("language", language.lang),
+            SlotSet("language_confidence", language.confidence),
+        ]
+
+
+def conversation_language(tracker: Tracker) -> DetectedLanguage | None:
+    """The language resolved on earlier turns, from the slots."""
+    lang = tracker.get_slot("language")
+    confidence = tracker.get_slot("language_confidence")
+    if not isinstance(lang, str):
+        return None
+    return DetectedLanguage(lang, float(confidence) if confidence is not None else 0.5)
+
+
+def channel_locale(tracker: Tracker) -> str | None:
+    """The widget's or messaging app's locale, when the channel sent one in the metadata."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    locale = metadata.get("locale") if isinstance(metadata, dict) else None
+    return locale if isinstance(locale, str) else None
