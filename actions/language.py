@@ -29,6 +29,8 @@ class ActionDetectLanguage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
+        if text.startswith("/"):  # a button's payload says nothing about the language
+            return []
         try:
             language = get_knowledge_base().detect_language(
                 text, previous=conversation_language(tracker), locale=channel_locale(tracker)

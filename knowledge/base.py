@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 DENSE_DEPTH = 256
 LEXICAL_DEPTH = 20
 MIN_LEXICAL_COVERAGE = 0.15
+#: Two acceptable entries this close on both signals are a coin toss: ask instead.
+CLARIFY_DENSE_MARGIN = 0.06
+CLARIFY_LEXICAL_MARGIN = 0.15
 #: Reciprocal rank fusion constant (Cormack et al. 2009): damps the weight of the very top ranks.
 RRF_K = 60
 
@@ -57,6 +60,14 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """An entry offered in a clarifying question, titled in the customer's language."""
+
+    entry_id: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """The bot's decision for one question.
 
@@ -69,10 +80,16 @@ class Answer:
     answer_lang: str
     language: DetectedLanguage
     hits: tuple[SearchHit, ...] = field(default=())
+    choices: tuple[Choice, ...] = field(default=())
 
     @property
     def answered(self) -> bool:
         return self.entry_id is not None
+
+    @property
+    def clarifying(self) -> bool:
+        """Two entries fit about equally well: ask which one was meant instead of guessing."""
+        return bool(self.choices)
 
     @property
     def in_customer_language(self) -> bool:
@@ -183,9 +200,33 @@ class KnowledgeBase:
         hits = tuple(self.search(text, lang=language.lang))
         if not hits or not self.thresholds.accepts(hits[0], language.lang):
             return Answer(None, None, language.lang, language, hits)
-        entry = self.entries[hits[0].entry_id]
+        if len(hits) > 1 and self._too_close(hits[0], hits[1], language.lang):
+            choices = tuple(self._choice(hit.entry_id, language.lang) for hit in hits[:2])
+            return Answer(None, None, language.lang, language, hits, choices)
+        return self.answer_entry(hits[0].entry_id, language, hits)
+
+    def answer_entry(
+        self, entry_id: str, language: DetectedLanguage, hits: tuple[SearchHit, ...] = ()
+    ) -> Answer:
+        """Answer with a known entry (e.g. the one a customer picked from a clarifying question).
+
+        Raises:
+            KeyError: no entry has this id.
+        """
+        entry = self.entries[entry_id]
         variant = entry.variant_for(language.lang, self.default_language)
         return Answer(variant.answer, entry.id, variant.lang, language, hits)
+
+    def _too_close(self, first: SearchHit, second: SearchHit, lang: str) -> bool:
+        return (
+            self.thresholds.accepts(second, lang)
+            and abs(first.dense - second.dense) <= CLARIFY_DENSE_MARGIN
+            and abs(first.lexical - second.lexical) <= CLARIFY_LEXICAL_MARGIN
+        )
+
+    def _choice(self, entry_id: str, lang: str) -> Choice:
+        variant = self.entries[entry_id].variant_for(lang, self.default_language)
+        return Choice(entry_id, variant.question)
 
     def _lexical_hits(self, text: str, lang: str | None) -> list[LexicalHit]:
         """Lexical hits in ``lang``, or across all languages when those cover the query better.

@@ -148,6 +148,7 @@ def _metrics(outcomes: list[Outcome]) -> dict[str, Any]:
         "answer_accuracy": _ratio(sum(o.answered_right for o in in_scope), len(in_scope)),
         "wrong_answer_rate": _ratio(sum(o.answered_wrong for o in outcomes), len(outcomes)),
         "oos_recall": _ratio(sum(not o.answer.answered for o in out_of_scope), len(out_of_scope)),
+        "clarify_rate": _ratio(sum(o.answer.clarifying for o in outcomes), len(outcomes)),
     }
 
 

@@ -99,3 +99,17 @@ def test_api_sees_the_rest_of_the_stack(running_stack: Settings) -> None:
         f"http://{running_stack.host}:{running_stack.api_port}/health/stack", timeout=10
     ).json()
     assert status == {"rasa": "ok", "actions": "ok"}
+
+
+def test_clarifying_button_payload_answers_the_picked_entry_in_the_conversation_language(
+    running_stack: Settings,
+) -> None:
+    sender = uuid.uuid4().hex
+    say(running_stack, "Hallo, ich habe eine Frage zu meiner Bestellung", sender)
+    [reply] = say(running_stack, '/faq{"faq_entry": "cancel-order"}', sender)
+    assert reply.startswith("Sie können unter Konto > Bestellungen stornieren")
+
+
+def test_forged_button_payload_gets_not_sure(running_stack: Settings) -> None:
+    [reply] = say(running_stack, '/faq{"faq_entry": "no-such-entry"}')
+    assert "not sure" in reply

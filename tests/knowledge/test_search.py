@@ -12,6 +12,7 @@ from knowledge.base import Thresholds
 from knowledge.calibration import resolve_thresholds
 from knowledge.embedder import Embedder
 from knowledge.loader import load_faq
+from knowledge.models import FaqEntry, FaqVariant
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -89,3 +90,25 @@ def test_greek_question_with_the_faqs_words_is_found_lexically(kb: KnowledgeBase
     assert answer.language.lang == "el"
     assert answer.entry_id == "charged-twice"
     assert answer.hits[0].lexical > answer.hits[0].dense
+
+
+def test_two_equally_good_entries_get_a_clarifying_question(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    def entry(entry_id: str, question: str) -> FaqEntry:
+        return FaqEntry(entry_id, {"en": FaqVariant("en", question, f"Answer {entry_id}.")})
+
+    twins = KnowledgeBase(
+        [
+            entry("card-lost", "What do I do if my card is lost?"),
+            entry("card-stolen", "What do I do if my card is stolen?"),
+            entry("opening", "When are you open?"),
+        ],
+        embedder,
+        tmp_path,
+        thresholds=Thresholds(dense=0.5, lexical=0.5),
+    )
+    answer = twins.answer("my card is lost or stolen", lang="en")
+    assert answer.clarifying and not answer.answered
+    assert {choice.entry_id for choice in answer.choices} == {"card-lost", "card-stolen"}
+    assert answer.choices[0].title.startswith("What do I do if my card is")
