@@ -98,9 +98,10 @@ def write_endpoints(settings: Settings, path: Path) -> Path:
 
 
 def rasa_server_command(settings: Settings, model: Path, endpoints: Path) -> list[str]:
-    """Command line of the Rasa server with the REST and socket.io channels."""
+    """Command line of the Rasa server, REST and socket.io channels on (see bot/launcher.py)."""
+    _rasa_executable(settings)
     return [
-        str(_rasa_executable(settings)), "run",
+        str(settings.rasa_python), "-m", "bot.launcher", "run",
         "--enable-api",
         "--cors", "*",
         "--model", str(model),

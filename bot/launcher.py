@@ -1,0 +1,56 @@
+"""Start Rasa (train, run) with our small, reproducible patches applied first.
+
+Runs in the Rasa 3.6 environment: ``.venv-rasa/bin/python -m bot.launcher run ...`` takes
+exactly the arguments of the ``rasa`` command.
+
+Patch: Rasa validates every action-server response against a JSON schema with
+``jsonschema.validate``, which re-checks the schema itself and rebuilds a validator on every
+call: a quarter of the Rasa server's CPU per message here (py-spy). We validate against the
+same schema with one validator built once; invalid responses are still rejected the same way.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def _cache_action_response_validator() -> None:
+    from jsonschema import ValidationError
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    validator: Any | None = None
+
+    def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+        nonlocal validator
+        if validator is None:
+            schema = self.action_response_format_spec()
+            validator_class = validator_for(schema)
+            validator_class.check_schema(schema)
+            validator = validator_class(schema)
+        try:
+            validator.validate(result)
+            return True
+        except ValidationError as error:
+            error.message += (
+                ". Failed to validate Action server response from API, make sure your "
+                "response from the Action endpoint is valid. For more information about the "
+                f"format visit {DOCS_BASE_URL}/custom-actions"
+            )
+            raise error
+
+    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+
+
+def main() -> None:
+    _cache_action_response_validator()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
