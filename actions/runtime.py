@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from helpdesk.settings import get_settings
+from helpdesk.settings import Settings, get_settings
 from knowledge import KnowledgeBase
+from knowledge.base import Thresholds
 from knowledge.calibration import resolve_thresholds
+
+
+def configured_thresholds(settings: Settings) -> Thresholds:
+    """The model's calibrated thresholds with any HELPDESK_*_THRESHOLD override applied."""
+    return resolve_thresholds(
+        settings.embedding_model,
+        dense=settings.dense_threshold,
+        lexical=settings.lexical_threshold,
+    )
 
 
 @lru_cache
@@ -19,9 +29,5 @@ def get_knowledge_base() -> KnowledgeBase:
         index_dir=settings.index_dir,
         threads=settings.embedding_threads,
         default_language=settings.default_language,
-        thresholds=resolve_thresholds(
-            settings.embedding_model,
-            dense=settings.dense_threshold,
-            lexical=settings.lexical_threshold,
-        ),
+        thresholds=configured_thresholds(settings),
     )

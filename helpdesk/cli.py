@@ -89,7 +89,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from helpdesk.stack import build_stack
     from helpdesk.supervisor import ProcessGroup, StartupError
 
-    _knowledge_base(settings).warm_up()  # build the index once, before two services load it
+    _knowledge_base().warm_up()  # build the index once, before two services load it
     model = ensure_trained_model(settings)
     group = ProcessGroup()
     stopping = False
@@ -148,20 +148,21 @@ def _action_server(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _knowledge_base(settings: Settings) -> KnowledgeBase:
+def _knowledge_base() -> KnowledgeBase:
+    """The process's knowledge base, built from the same get_settings() as every command."""
     from actions.runtime import get_knowledge_base
 
     return get_knowledge_base()
 
 
 def _kb_build(args: argparse.Namespace, settings: Settings) -> int:
-    rebuilt = _knowledge_base(settings).warm_up()
+    rebuilt = _knowledge_base().warm_up()
     print("index rebuilt" if rebuilt else "index up to date")
     return 0
 
 
 def _kb_search(args: argparse.Namespace, settings: Settings) -> int:
-    answer = _knowledge_base(settings).answer(args.text)
+    answer = _knowledge_base().answer(args.text)
     print(json.dumps(
         {
             "language": answer.language.lang,
@@ -177,18 +178,14 @@ def _kb_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _outcomes(args: argparse.Namespace, settings: Settings) -> list[Outcome]:
-    from knowledge.calibration import resolve_thresholds
+    from actions.runtime import configured_thresholds
     from knowledge.evaluation import run_questions
 
     return run_questions(
         faq_csv=args.faq,
         questions_path=args.questions,
         model=settings.embedding_model,
-        thresholds=resolve_thresholds(
-            settings.embedding_model,
-            dense=settings.dense_threshold,
-            lexical=settings.lexical_threshold,
-        ),
+        thresholds=configured_thresholds(settings),
         threads=settings.embedding_threads,
         default_language=settings.default_language,
     )
