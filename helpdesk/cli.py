@@ -211,12 +211,13 @@ def _kb_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     trade_offs = calibration.sweep(cases, languages)
     chosen = calibration.choose(trade_offs, **limits)
     held_out = calibration.cross_validate(cases, languages, **limits)
-    print("dense  other  lexical  answer_accuracy  wrong_answer_rate  oos_recall  (frontier)")
+    print("dense  other  margin  lexical  answer_accuracy  wrong_answer_rate  oos_recall")
     for t in [*calibration.frontier(trade_offs), chosen]:
         mark = "  <- chosen" if t is chosen else ""
         print(
             f"{t.thresholds.dense:5.3f}  {t.thresholds.dense_other:5.3f}  "
-            f"{t.thresholds.lexical:7.3f}  {t.answer_accuracy:15.3f}"
+            f"{t.thresholds.margin_other:6.3f}  {t.thresholds.lexical:7.3f}  "
+            f"{t.answer_accuracy:15.3f}"
             f"  {t.wrong_answer_rate:17.3f}  {t.oos_recall:10.3f}{mark}"
         )
     print(

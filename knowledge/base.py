@@ -43,20 +43,26 @@ class Thresholds:
 
     Either signal may vouch for it: the dense cosine or the lexical coverage (strong wherever
     the customer uses the FAQ's own words). The cosine means more in the languages the model
-    was trained on (``model_languages``; None: all of them) than elsewhere, hence two dense
-    thresholds. Picked from data by ``helpdesk kb calibrate``.
+    was trained on (``model_languages``; None: all of them) than elsewhere: there it must also
+    stand out from the runner-up's by ``margin_other`` (outside its languages the model gives
+    every entry a middling cosine, and only the gap says something). Picked from data by
+    ``helpdesk kb calibrate``.
     """
 
     dense: float = 0.6
     dense_other: float = 0.9
     lexical: float = 0.5
     model_languages: frozenset[str] | None = None
+    margin_other: float = 0.0
 
-    def accepts(self, hit: SearchHit, lang: str) -> bool:
-        """Whether ``hit``, found for a question in ``lang``, is good enough to answer with."""
-        native = self.model_languages is None or lang in self.model_languages
-        dense_needed = self.dense if native else self.dense_other
-        return hit.dense >= dense_needed or hit.lexical >= self.lexical
+    def accepts(self, hit: SearchHit, lang: str, others: Sequence[SearchHit] = ()) -> bool:
+        """Whether ``hit``, found for a question in ``lang`` beside ``others``, will do."""
+        if hit.lexical >= self.lexical:
+            return True
+        if self.model_languages is None or lang in self.model_languages:
+            return hit.dense >= self.dense
+        runner_up = max((o.dense for o in others if o.entry_id != hit.entry_id), default=0.0)
+        return hit.dense >= self.dense_other and hit.dense - runner_up >= self.margin_other
 
 
 @dataclass(frozen=True)
@@ -198,7 +204,7 @@ class KnowledgeBase:
             language = DetectedLanguage(lang, 1.0)
         language = language or self.detect_language(text)
         hits = tuple(self.search(text, lang=language.lang))
-        if not hits or not self.thresholds.accepts(hits[0], language.lang):
+        if not hits or not self.thresholds.accepts(hits[0], language.lang, hits[1:]):
             return Answer(None, None, language.lang, language, hits)
         if len(hits) > 1 and self._too_close(hits[0], hits[1], language.lang):
             choices = tuple(self._choice(hit.entry_id, language.lang) for hit in hits[:2])
@@ -219,7 +225,7 @@ class KnowledgeBase:
 
     def _too_close(self, first: SearchHit, second: SearchHit, lang: str) -> bool:
         return (
-            self.thresholds.accepts(second, lang)
+            self.thresholds.accepts(second, lang, [first])
             and abs(first.dense - second.dense) <= CLARIFY_DENSE_MARGIN
             and abs(first.lexical - second.lexical) <= CLARIFY_LEXICAL_MARGIN
         )

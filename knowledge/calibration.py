@@ -19,9 +19,10 @@ from knowledge.models import SearchHit
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 DENSE_GRID = np.round(np.arange(0.40, 0.96, 0.025), 3)
-LEXICAL_GRID = np.round(np.arange(0.20, 1.01, 0.025), 3)
+LEXICAL_GRID = np.round(np.arange(0.20, 1.01, 0.05), 3)
 #: The model's own languages get a fine grid; the others only need to find "almost never".
-DENSE_OTHER_GRID = np.round(np.arange(0.60, 1.01, 0.05), 3)
+DENSE_OTHER_GRID = np.round(np.arange(0.50, 1.01, 0.05), 3)
+MARGIN_OTHER_GRID = np.round(np.arange(0.0, 0.31, 0.025), 3)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def score(cases: Sequence[Case], thresholds: Thresholds) -> TradeOff:
     out_of_scope = [c for c in cases if c.expected_id is None]
     right = wrong = declined_oos = 0
     for case in cases:
-        answered = bool(case.hits) and thresholds.accepts(case.hits[0], case.lang)
+        answered = bool(case.hits) and thresholds.accepts(case.hits[0], case.lang, case.hits[1:])
         if not answered:
             declined_oos += case.expected_id is None
         elif case.hits[0].entry_id == case.expected_id:
@@ -64,7 +65,7 @@ def score(cases: Sequence[Case], thresholds: Thresholds) -> TradeOff:
 
 def sweep(cases: Sequence[Case], model_languages: frozenset[str] | None) -> list[TradeOff]:
     """Every threshold combination of the grid, scored."""
-    other_grid = DENSE_OTHER_GRID if model_languages is not None else [1.0]
+    foreign = model_languages is not None
     return [
         score(
             cases,
@@ -73,10 +74,12 @@ def sweep(cases: Sequence[Case], model_languages: frozenset[str] | None) -> list
                 dense_other=float(other),
                 lexical=float(lex),
                 model_languages=model_languages,
+                margin_other=float(margin),
             ),
         )
         for d in DENSE_GRID
-        for other in other_grid
+        for other in (DENSE_OTHER_GRID if foreign else [1.0])
+        for margin in (MARGIN_OTHER_GRID if foreign else [0.0])
         for lex in LEXICAL_GRID
     ]
 
@@ -115,7 +118,10 @@ def choose(trade_offs: Sequence[TradeOff], *, max_wrong: float, min_oos_recall: 
         key=lambda t: (
             t.answer_accuracy if allowed else -t.wrong_answer_rate,
             -t.wrong_answer_rate,
-            t.thresholds.dense + t.thresholds.dense_other + t.thresholds.lexical,
+            t.thresholds.dense
+            + t.thresholds.dense_other
+            + t.thresholds.lexical
+            + t.thresholds.margin_other,
         ),
     )
 
@@ -172,6 +178,7 @@ def load_thresholds(model: str, path: Path = CALIBRATION_FILE) -> Thresholds | N
         dense_other=float(entry.get("dense_other") or entry["dense"]),
         lexical=float(entry["lexical"]),
         model_languages=frozenset(languages) if languages else None,
+        margin_other=float(entry.get("margin_other") or 0.0),
     )
 
 

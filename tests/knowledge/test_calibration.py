@@ -48,9 +48,21 @@ def test_choice_respects_the_wrong_answer_cap() -> None:
 
 def test_thresholds_round_trip_per_model(tmp_path: Path) -> None:
     path = tmp_path / "calibration.json"
-    chosen = TradeOff(Thresholds(0.55, 0.95, 0.35, frozenset({"en"})), 0.6, 0.03, 1.0)
+    chosen = TradeOff(Thresholds(0.55, 0.95, 0.35, frozenset({"en"}), 0.1), 0.6, 0.03, 1.0)
     save_thresholds("model-a", chosen, {"note": "x"}, path)
     save_thresholds("model-b", TradeOff(Thresholds(0.7, 0.7, 0.4), 0.9, 0.01, 0.9), {}, path)
     assert load_thresholds("model-a", path) == chosen.thresholds
     assert load_thresholds("model-b", path) == Thresholds(0.7, 0.7, 0.4, None)
     assert load_thresholds("model-c", path) is None
+
+
+def test_outside_the_models_languages_the_cosine_must_stand_out() -> None:
+    thresholds = Thresholds(
+        dense=0.6, dense_other=0.7, lexical=0.9, model_languages=frozenset({"en"}), margin_other=0.1
+    )
+    top = SearchHit("a", 0.03, 0.80, 0.0, "de", "q")
+    close = SearchHit("b", 0.02, 0.75, 0.0, "de", "q")
+    far = SearchHit("b", 0.02, 0.60, 0.0, "de", "q")
+    assert not thresholds.accepts(top, "de", [close])
+    assert thresholds.accepts(top, "de", [far])
+    assert thresholds.accepts(top, "en", [close])  # in the model's language the cosine suffices
