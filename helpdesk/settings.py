@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         PROJECT_ROOT / ".venv-rasa" / "bin" / "python",
         description="Interpreter of the Rasa 3.6 environment.",
     )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the ticket database "
+        "(default: SQLite <data_dir>/helpdesk.db).",
+    )
     tracker_db: Path | None = Field(
         None,
         description="SQLite file of Rasa's SQL tracker store (default: <data_dir>/tracker.db).",
@@ -62,6 +67,10 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'helpdesk.db').resolve()}"
 
     @property
     def tracker_db_path(self) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -9,16 +11,28 @@ import httpx
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 
+from escalation.db import migrate
 from helpdesk.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """Bring the ticket database to the latest schema before serving."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database)
+    yield
+
+
 app = FastAPI(
     title="Helpdesk assistant API",
     description="Agent API and console of the chatbot-first helpdesk.",
     version="0.1.0",
+    lifespan=lifespan,
 )
 
 

@@ -99,6 +99,7 @@ def test_api_sees_the_rest_of_the_stack(running_stack: Settings) -> None:
         f"http://{running_stack.host}:{running_stack.api_port}/health/stack", timeout=10
     ).json()
     assert status == {"rasa": "ok", "actions": "ok"}
+    assert (running_stack.data_dir / "helpdesk.db").exists(), "the API migrated its database"
 
 
 def test_clarifying_button_payload_answers_the_picked_entry_in_the_conversation_language(
