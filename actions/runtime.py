@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalation.db import make_engine
 from helpdesk.settings import Settings, get_settings
 from knowledge import KnowledgeBase
 from knowledge.base import Thresholds
@@ -31,3 +34,9 @@ def get_knowledge_base() -> KnowledgeBase:
         default_language=settings.default_language,
         thresholds=configured_thresholds(settings),
     )
+
+
+@lru_cache
+def get_ticket_sessions() -> sessionmaker[Session]:
+    """Sessions on the ticket database (migrated by the service at start-up)."""
+    return sessionmaker(make_engine(get_settings().database), expire_on_commit=False)

@@ -24,9 +24,12 @@ def main(argv: list[str] | None = None) -> None:
     from rasa_sdk.executor import ActionExecutor
 
     from actions.runtime import get_knowledge_base
+    from escalation.db import migrate
 
     # Load the model and index before accepting calls: the first customer does not wait.
     get_knowledge_base().warm_up(progress=False)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database)  # idempotent; the API does the same
     executor = ActionExecutor()
     executor.register_package("actions")
     os.environ["SANIC_HOST"] = settings.host

@@ -114,3 +114,32 @@ def test_clarifying_button_payload_answers_the_picked_entry_in_the_conversation_
 def test_forged_button_payload_gets_not_sure(running_stack: Settings) -> None:
     [reply] = say(running_stack, '/faq{"faq_entry": "no-such-entry"}')
     assert "not sure" in reply
+
+
+def test_asking_for_a_person_creates_one_ticket_with_the_whole_transcript(
+    running_stack: Settings,
+) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from escalation.db import make_engine
+    from escalation.models import Author, Ticket
+
+    sender = uuid.uuid4().hex
+    say(running_stack, "waar is mijn bestelling", sender)
+    [reply] = say(running_stack, "ik wil een medewerker spreken", sender)
+    assert reply.startswith("Ik heb ons gesprek aan een medewerker doorgegeven. Je ticket is #")
+    ticket_id = int(reply.split("#")[1].split(";")[0])
+
+    engine = make_engine(running_stack.database)
+    with Session(engine) as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == sender)).one()
+        assert ticket.id == ticket_id
+        assert (ticket.language, ticket.reason, ticket.channel) == (
+            "nl",
+            "customer_asked_for_human",
+            "rest",
+        )
+        assert [m.author for m in ticket.messages] == [Author.CUSTOMER, Author.BOT, Author.CUSTOMER]
+        assert ticket.messages[0].text == "waar is mijn bestelling"
+    engine.dispose()
