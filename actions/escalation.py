@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.conversation import ESCALATION_CONFIRM, ask, latest_customer_message, sent_at
 from actions.runtime import get_ticket_sessions
-from escalation.crud import Escalation, TranscriptLine, create_ticket_once
+from escalation import crud
+from escalation.crud import Escalation, TranscriptLine
 from escalation.db import session_scope
-from escalation.models import Author
+from escalation.models import Author, Priority
+from helpdesk.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 
 class ActionEscalate(Action):
-    """Create (or find, if this turn already escalated) the ticket and tell the customer its id."""
+    """The customer asked for a person: no need to confirm, hand over now."""
 
     def name(self) -> str:
         return "action_escalate"
@@ -28,50 +30,103 @@ class ActionEscalate(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        escalation = escalation_from(tracker, reason="customer_asked_for_human")
-        try:
-            ticket_id = await asyncio.to_thread(_create, escalation)
-        except Exception:
-            logger.exception("escalation failed for conversation %s", tracker.sender_id)
-            dispatcher.utter_message(response="utter_technical_problem")
+        if "customer_request" not in get_settings().escalation_triggers:
+            dispatcher.utter_message(response="utter_human_unavailable")
             return []
-        dispatcher.utter_message(response="utter_ticket_created", ticket_id=ticket_id)
-        return [SlotSet("ticket_id", str(ticket_id))]
+        return await escalate(dispatcher, tracker, reason="customer_request")
+
+
+def offer_escalation(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    *,
+    response: str,
+    reason: str,
+    category: str | None = None,
+    priority: Priority = Priority.NORMAL,
+) -> list[EventType]:
+    """Ask before handing over (the trigger was implicit); a "yes" next turn escalates."""
+    dispatcher.utter_message(response=response)
+    details = {"reason": reason, "category": category, "priority": priority.value}
+    return [ask(tracker, ESCALATION_CONFIRM, **details), SlotSet("failed_turns", 0)]
+
+
+async def escalate(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    *,
+    reason: str,
+    category: str | None = None,
+    priority: str | None = None,
+) -> list[EventType]:
+    """Create (or find) the ticket, tell the customer its id, and go quiet (handoff)."""
+    escalation = escalation_from(
+        tracker, reason=reason, category=category, priority=Priority(priority or "normal")
+    )
+    try:
+        ticket_id = await asyncio.to_thread(_create, escalation)
+    except Exception:
+        logger.exception("escalation failed for conversation %s", tracker.sender_id)
+        dispatcher.utter_message(response="utter_technical_problem")
+        return []
+    dispatcher.utter_message(response="utter_ticket_created", ticket_id=ticket_id)
+    return [
+        SlotSet("ticket_id", str(ticket_id)),
+        SlotSet("handoff", True),
+        SlotSet("awaiting", None),
+        SlotSet("failed_turns", 0),
+    ]
 
 
 def _create(escalation: Escalation) -> int:
+    """The conversation's open ticket if it has one, else a new ticket (once per key)."""
     with session_scope(get_ticket_sessions()) as session:
-        ticket, _ = create_ticket_once(session, escalation=escalation)
+        ticket = crud.handoff_ticket(session, conversation_id=escalation.conversation_id)
+        if ticket is None:
+            ticket, _ = crud.create_ticket_once(session, escalation=escalation)
         session.flush()
         return ticket.id
 
 
-def escalation_from(tracker: Tracker, *, reason: str) -> Escalation:
+def escalation_from(
+    tracker: Tracker,
+    *,
+    reason: str,
+    category: str | None = None,
+    priority: Priority = Priority.NORMAL,
+) -> Escalation:
     """What the tracker knows, as an escalation keyed by the turn that triggered it."""
-    user_events = [e for e in tracker.events if e.get("event") == "user"]
+    latest = latest_customer_message(tracker) or {}
     # The triggering message's id: a retried action escalates the same turn again.
-    turn = (user_events[-1].get("message_id") if user_events else None) or str(len(user_events))
+    turn = latest.get("message_id") or str(latest.get("timestamp"))
     confidence = tracker.get_slot("language_confidence")
+    metadata = latest.get("metadata") or {}
+    contact = metadata.get("contact") if isinstance(metadata, dict) else None
     return Escalation(
         key=f"{tracker.sender_id}:{turn}",
         conversation_id=tracker.sender_id,
         channel=tracker.get_latest_input_channel() or "unknown",
-        language=tracker.get_slot("language") or "en",
+        contact=str(contact)[:200] if contact else None,
+        language=tracker.get_slot("language") or get_settings().default_language,
         language_confidence=float(confidence) if confidence is not None else 0.0,
         reason=reason,
-        tried_entries=[{"entry_id": e} for e in [tracker.get_slot("last_faq_entry")] if e],
+        category=category,
+        priority=priority,
+        tried_entries=list(tracker.get_slot("tried_entries") or []),
         transcript=transcript_of(tracker.events),
     )
 
 
 def transcript_of(events: list[dict[str, Any]]) -> list[TranscriptLine]:
-    """Every customer and bot turn with its time, in order; button payloads are kept as sent."""
+    """Every customer and bot turn with its time, in order; button payloads are kept as sent.
+
+    Triggered EXTERNAL_* events are not turns: agents' words are on the ticket already.
+    """
     lines = []
     for event in events:
         kind, text = event.get("event"), event.get("text")
-        if kind not in ("user", "bot") or not text:
+        if kind not in ("user", "bot") or not text or str(text).startswith("EXTERNAL: "):
             continue
-        sent_at = datetime.fromtimestamp(float(event.get("timestamp") or 0), UTC)
         author = Author.CUSTOMER if kind == "user" else Author.BOT
-        lines.append(TranscriptLine(author, str(text), sent_at))
+        lines.append(TranscriptLine(author, str(text), sent_at(event)))
     return lines

@@ -7,6 +7,7 @@ from functools import lru_cache
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.db import make_engine
+from escalation.triggers import KeywordRule, load_keyword_rules
 from helpdesk.settings import Settings, get_settings
 from knowledge import KnowledgeBase
 from knowledge.base import Thresholds
@@ -40,3 +41,9 @@ def get_knowledge_base() -> KnowledgeBase:
 def get_ticket_sessions() -> sessionmaker[Session]:
     """Sessions on the ticket database (migrated by the service at start-up)."""
     return sessionmaker(make_engine(get_settings().database), expire_on_commit=False)
+
+
+@lru_cache
+def get_keyword_rules() -> tuple[KeywordRule, ...]:
+    """The topic/keyword escalation rules (read once per process)."""
+    return load_keyword_rules(get_settings().keyword_rules_path)

@@ -23,11 +23,12 @@ def main(argv: list[str] | None = None) -> None:
     from rasa_sdk.endpoint import run
     from rasa_sdk.executor import ActionExecutor
 
-    from actions.runtime import get_knowledge_base
+    from actions.runtime import get_keyword_rules, get_knowledge_base
     from escalation.db import migrate
 
     # Load the model and index before accepting calls: the first customer does not wait.
     get_knowledge_base().warm_up(progress=False)
+    get_keyword_rules()  # a malformed rules file stops the start, not a conversation
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database)  # idempotent; the API does the same
     executor = ActionExecutor()

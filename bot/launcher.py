@@ -7,10 +7,13 @@ Patch: Rasa validates every action-server response against a JSON schema with
 ``jsonschema.validate``, which re-checks the schema itself and rebuilds a validator on every
 call: a quarter of the Rasa server's CPU per message here (py-spy). We validate against the
 same schema with one validator built once; invalid responses are still rejected the same way.
+
+Also: ``rasa run`` gets its HTTP API token from HELPDESK_RASA_API_TOKEN, if set.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -49,6 +52,9 @@ def main() -> None:
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"
+    token = os.environ.get("HELPDESK_RASA_API_TOKEN")
+    if token and sys.argv[1:2] == ["run"] and "--auth-token" not in sys.argv:
+        sys.argv += ["--auth-token", token]  # here, not on the command line `ps` shows
     rasa_main()
 
 

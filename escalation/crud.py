@@ -7,11 +7,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from escalation.models import Author, Priority, Ticket, TranscriptMessage
+from escalation.models import (
+    HANDOFF_STATUSES,
+    STATUS_TRANSITIONS,
+    Agent,
+    Author,
+    Delivery,
+    DeliveryKind,
+    Priority,
+    Ticket,
+    TicketStatus,
+    TranscriptMessage,
+    utc_now,
+)
+
+
+class TicketStateError(ValueError):
+    """The ticket cannot do that in its current status (e.g. reply to a closed ticket)."""
 
 
 @dataclass(frozen=True)
@@ -80,3 +96,185 @@ def create_ticket_once(session: Session, *, escalation: Escalation) -> tuple[Tic
 
 def ticket_by_key(session: Session, *, key: str) -> Ticket | None:
     return session.scalar(select(Ticket).where(Ticket.escalation_key == key))
+
+
+def ticket_by_id(session: Session, *, ticket_id: int) -> Ticket | None:
+    return session.get(Ticket, ticket_id)
+
+
+def ticket_with_transcript(session: Session, *, ticket_id: int) -> Ticket | None:
+    query = (
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .options(selectinload(Ticket.messages).selectinload(TranscriptMessage.agent))
+    )
+    return session.scalar(query)
+
+
+def list_tickets(
+    session: Session,
+    *,
+    statuses: Sequence[TicketStatus] = (),
+    language: str | None = None,
+    priority: Priority | None = None,
+    assignee_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Ticket]:
+    """The queue, oldest escalation first (the one waiting longest is served first)."""
+    query = select(Ticket).order_by(Ticket.escalated_at, Ticket.id).limit(limit).offset(offset)
+    if statuses:
+        query = query.where(Ticket.status.in_(statuses))
+    if language:
+        query = query.where(Ticket.language == language)
+    if priority:
+        query = query.where(Ticket.priority == priority)
+    if assignee_id is not None:
+        query = query.where(Ticket.assignee_id == assignee_id)
+    return list(session.scalars(query))
+
+
+def handoff_ticket(session: Session, *, conversation_id: str) -> Ticket | None:
+    """The conversation's ticket that a person currently owns, if any."""
+    query = (
+        select(Ticket)
+        .where(Ticket.conversation_id == conversation_id, Ticket.status.in_(HANDOFF_STATUSES))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def append_customer_message(
+    session: Session, *, ticket: Ticket, text: str, sent_at: datetime, source_key: str
+) -> bool:
+    """Add a customer turn said during the handoff; False if this message was already added.
+
+    A customer writing to a ticket that waits on them puts it back in the agents' queue.
+    """
+    # By id, not relationship: a duplicate must not linger in ``ticket.messages`` in memory.
+    message = TranscriptMessage(
+        ticket_id=ticket.id,
+        author=Author.CUSTOMER,
+        text=text,
+        sent_at=sent_at,
+        source_key=source_key,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        return False
+    session.expire(ticket, ["messages"])
+    if ticket.status == TicketStatus.PENDING_CUSTOMER:
+        ticket.status = TicketStatus.OPEN
+    return True
+
+
+def add_reply(session: Session, *, ticket: Ticket, agent: Agent, text: str) -> TranscriptMessage:
+    """An agent's answer, queued for delivery to the customer's channel."""
+    if ticket.status not in HANDOFF_STATUSES:
+        raise TicketStateError(f"ticket #{ticket.id} is {ticket.status.value}: it takes no replies")
+    now = utc_now()
+    _pick_up(session, ticket=ticket, agent=agent)
+    message = TranscriptMessage(
+        ticket=ticket, author=Author.AGENT, text=text, sent_at=now, agent=agent
+    )
+    session.add(message)
+    session.add(Delivery(ticket=ticket, kind=DeliveryKind.AGENT_REPLY, message=message))
+    if ticket.first_agent_response_at is None:
+        ticket.first_agent_response_at = now
+    return message
+
+
+def add_note(session: Session, *, ticket: Ticket, agent: Agent, text: str) -> TranscriptMessage:
+    """An internal note: on the ticket for agents, never sent to the customer."""
+    note = TranscriptMessage(
+        ticket=ticket, author=Author.NOTE, text=text, sent_at=utc_now(), agent=agent
+    )
+    session.add(note)
+    return note
+
+
+def assign(session: Session, *, ticket: Ticket, agent: Agent | None) -> None:
+    """Give the ticket to ``agent`` (None: back to the shared queue)."""
+    if ticket.status not in HANDOFF_STATUSES:
+        raise TicketStateError(
+            f"ticket #{ticket.id} is {ticket.status.value}: it is not assignable"
+        )
+    ticket.assignee = agent
+    if agent is not None:
+        _pick_up(session, ticket=ticket, agent=agent)
+
+
+def change_status(session: Session, *, ticket: Ticket, agent: Agent, status: TicketStatus) -> None:
+    """Move the ticket along its life cycle; the customer hears of pick-up and resolution."""
+    if status == ticket.status:
+        return
+    if status not in STATUS_TRANSITIONS[ticket.status]:
+        raise TicketStateError(
+            f"ticket #{ticket.id} cannot go from {ticket.status.value} to {status.value}"
+        )
+    if status == TicketStatus.OPEN:
+        _pick_up(session, ticket=ticket, agent=agent)
+        return
+    if status == TicketStatus.RESOLVED:
+        ticket.resolved_at = utc_now()
+        session.add(Delivery(ticket=ticket, kind=DeliveryKind.RESOLVED))
+        if ticket.assignee is None:
+            ticket.assignee = agent
+    ticket.status = status
+
+
+def _pick_up(session: Session, *, ticket: Ticket, agent: Agent) -> None:
+    """The first time a person takes the ticket: it opens and the customer is told."""
+    if ticket.status != TicketStatus.WAITING_FOR_AGENT:
+        return
+    ticket.status = TicketStatus.OPEN
+    if ticket.assignee is None:
+        ticket.assignee = agent
+    session.add(Delivery(ticket=ticket, kind=DeliveryKind.PICKED_UP))
+
+
+def pending_deliveries(session: Session, *, limit: int = 50) -> list[Delivery]:
+    """Deliveries not yet said, in the order they were made."""
+    query = select(Delivery).where(Delivery.delivered_at.is_(None)).order_by(Delivery.id)
+    return list(session.scalars(query.limit(limit)))
+
+
+def claim_delivery(session: Session, *, delivery_id: int, conversation_id: str) -> Delivery | None:
+    """Mark the delivery said and return it, or None if it was already said or is not
+    this conversation's: the one atomic update makes saying it exactly once."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.ticket.conversation_id != conversation_id:
+        return None
+    claimed = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.delivered_at.is_(None))
+        .values(delivered_at=utc_now())
+        .execution_options(synchronize_session=False)
+    )
+    return delivery if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def record_delivery_failure(session: Session, *, delivery_id: int, error: str) -> None:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is not None:
+        delivery.attempts += 1
+        delivery.last_error = error[:2000]
+
+
+def delivery_attempts(session: Session, *, delivery_id: int) -> int:
+    delivery = session.get(Delivery, delivery_id)
+    return delivery.attempts if delivery is not None else 0
+
+
+def record_csat(session: Session, *, ticket_id: int, conversation_id: str, rating: int) -> bool:
+    """Store the customer's 1-5 rating on their own resolved ticket; False if not theirs."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.conversation_id != conversation_id:
+        return False
+    if not 1 <= rating <= 5 or ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        return False
+    ticket.csat = rating
+    return True

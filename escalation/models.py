@@ -10,7 +10,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, MetaData, String, Text
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 #: Stable constraint names, so Alembic migrations can name what they alter.
@@ -46,11 +46,35 @@ class Priority(enum.StrEnum):
     URGENT = "urgent"
 
 
+#: Where an agent may move a ticket from each status. Resolving hands the conversation back
+#: to the bot, so a resolved ticket is only ever closed; a returning customer gets a new one.
+STATUS_TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.WAITING_FOR_AGENT: frozenset({TicketStatus.OPEN, TicketStatus.RESOLVED}),
+    TicketStatus.OPEN: frozenset({TicketStatus.PENDING_CUSTOMER, TicketStatus.RESOLVED}),
+    TicketStatus.PENDING_CUSTOMER: frozenset({TicketStatus.OPEN, TicketStatus.RESOLVED}),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.CLOSED}),
+    TicketStatus.CLOSED: frozenset(),
+}
+
+#: While a ticket is in one of these, a person owns the conversation and the bot stays quiet.
+HANDOFF_STATUSES = frozenset(
+    {TicketStatus.WAITING_FOR_AGENT, TicketStatus.OPEN, TicketStatus.PENDING_CUSTOMER}
+)
+
+
 class Author(enum.StrEnum):
     CUSTOMER = "customer"
     BOT = "bot"
     AGENT = "agent"
     NOTE = "note"  # internal: never sent to the customer
+
+
+class DeliveryKind(enum.StrEnum):
+    """What the bot must tell the customer on the agent's behalf."""
+
+    AGENT_REPLY = "agent_reply"
+    PICKED_UP = "picked_up"
+    RESOLVED = "resolved"
 
 
 def _enum(cls: type[enum.StrEnum]) -> Enum:
@@ -79,7 +103,9 @@ class Ticket(Base):
     first_agent_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     csat: Mapped[int | None]
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
 
+    assignee: Mapped[Agent | None] = relationship()
     messages: Mapped[list[TranscriptMessage]] = relationship(
         back_populates="ticket", order_by="TranscriptMessage.id", cascade="all, delete-orphan"
     )
@@ -89,11 +115,66 @@ class TranscriptMessage(Base):
     """One turn of the conversation, copied onto the ticket; stored as plain text, never HTML."""
 
     __tablename__ = "transcript_messages"
+    # A customer message relayed during the handoff is keyed by its channel message id:
+    # a redelivered message is not added twice.
+    __table_args__ = (UniqueConstraint("ticket_id", "source_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     author: Mapped[Author] = mapped_column(_enum(Author))
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source_key: Mapped[str | None] = mapped_column(String(200))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    agent: Mapped[Agent | None] = relationship()
+
+
+class Agent(Base):
+    """A person who answers tickets; signs in with email and password (scrypt hash)."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class AgentToken(Base):
+    """A bearer token issued at sign-in; only its SHA-256 is stored."""
+
+    __tablename__ = "agent_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    agent: Mapped[Agent] = relationship()
+
+
+class Delivery(Base):
+    """Something to say to the customer on the agent's behalf, kept until the bot has said it.
+
+    Written in the same transaction as the change that causes it (a reply, a status change),
+    so a crash of the API never loses one; ``delivered_at`` is set by the action that says it,
+    once, so a retried delivery is never said twice.
+    """
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[DeliveryKind] = mapped_column(_enum(DeliveryKind))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("transcript_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    ticket: Mapped[Ticket] = relationship()
+    message: Mapped[TranscriptMessage | None] = relationship()

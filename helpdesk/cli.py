@@ -53,6 +53,17 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_argument("--port", type=int)
     actions.set_defaults(handler=_action_server)
 
+    agent = commands.add_parser("agent", help="agent accounts").add_subparsers()
+    add_agent = agent.add_parser("add", help="create an agent who signs in to the API/console")
+    add_agent.add_argument("email")
+    add_agent.add_argument("--name", default="", help="shown to customers (first name)")
+    add_agent.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of prompting",
+    )
+    add_agent.set_defaults(handler=_agent_add)
+
     kb = commands.add_parser("kb", help="knowledge base").add_subparsers()
     build = kb.add_parser("build", help="build the FAQ index if the FAQ or model changed")
     build.set_defaults(handler=_kb_build)
@@ -82,6 +93,29 @@ def _parser() -> argparse.ArgumentParser:
 def _add_question_set_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faq", type=Path, required=True, help="FAQ CSV (id,lang,question,answer)")
     parser.add_argument("--questions", type=Path, required=True, help="JSONL of labelled questions")
+
+
+def _agent_add(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from escalation.auth import AccountError, create_agent
+    from escalation.db import make_engine, migrate, session_scope
+    from sqlalchemy.orm import sessionmaker
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.email}: ")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database)
+    try:
+        with session_scope(sessionmaker(make_engine(settings.database))) as session:
+            agent = create_agent(session, email=args.email, name=args.name, password=password)
+            print(f"agent #{agent.id} {agent.email} created")
+    except AccountError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -127,7 +161,8 @@ The helpdesk is running. Press Ctrl-C to stop.
   REST channel:     POST {base}:{settings.rasa_port}/webhooks/rest/webhook
                     body {{"sender": "me", "message": "hi"}}
   socket.io:        {base}:{settings.rasa_port}/socket.io  (events user_uttered / bot_uttered)
-  API docs:         {base}:{settings.api_port}/docs
+  Agent API docs:   {base}:{settings.api_port}/docs
+                    (first agent: .venv/bin/helpdesk agent add you@example.com --name You)
   Logs:             {settings.data_dir / "logs"}
 """,
         flush=True,

@@ -19,7 +19,14 @@ from helpdesk.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
-TRAINING_INPUTS = ("config.yml", "domain.yml", "bot/data", "bot/nlu", "requirements/rasa.lock")
+TRAINING_INPUTS = (
+    "config.yml",
+    "domain.yml",
+    "bot/data",
+    "bot/nlu",
+    "bot/policies",
+    "requirements/rasa.lock",
+)
 CREDENTIALS_FILE = PROJECT_ROOT / "bot" / "credentials.yml"
 
 
@@ -98,7 +105,11 @@ def write_endpoints(settings: Settings, path: Path) -> Path:
 
 
 def rasa_server_command(settings: Settings, model: Path, endpoints: Path) -> list[str]:
-    """Command line of the Rasa server, REST and socket.io channels on (see bot/launcher.py)."""
+    """Command line of the Rasa server, REST and socket.io channels on (see bot/launcher.py).
+
+    The HTTP API's token is not on it (``ps`` would show it): the launcher reads it from
+    HELPDESK_RASA_API_TOKEN in its environment.
+    """
     _rasa_executable(settings)
     return [
         str(settings.rasa_python), "-m", "bot.launcher", "run",

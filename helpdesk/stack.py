@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import sys
 from pathlib import Path
+
+from pydantic import SecretStr
 
 from helpdesk.rasa_project import rasa_environment, rasa_server_command, write_endpoints
 from helpdesk.settings import PROJECT_ROOT, Settings
@@ -15,6 +19,10 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     """Pass the effective settings to children as HELPDESK_* variables."""
     env = dict(os.environ)
     for name, value in settings.model_dump().items():
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, set):
+            value = json.dumps(sorted(value))
         if value is not None:
             env[f"HELPDESK_{name.upper()}"] = str(value)
     env["PYTHONUNBUFFERED"] = "1"
@@ -23,6 +31,10 @@ def settings_environment(settings: Settings) -> dict[str, str]:
 
 def build_stack(settings: Settings, model: Path) -> list[ManagedProcess]:
     """Processes in start order: the action server before the Rasa server that calls it."""
+    if settings.rasa_api_token is None:  # only this run's processes will know it
+        settings = settings.model_copy(
+            update={"rasa_api_token": SecretStr(secrets.token_urlsafe(32))}
+        )
     logs = settings.data_dir / "logs"
     env = settings_environment(settings)
     endpoints = write_endpoints(settings, settings.data_dir / "endpoints.yml")
@@ -41,7 +53,11 @@ def build_stack(settings: Settings, model: Path) -> list[ManagedProcess]:
             command=rasa_server_command(settings, model, endpoints),
             health_url=f"{base}:{settings.rasa_port}/",
             log_path=logs / "rasa.log",
-            env=rasa_environment() | {"SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
+            env=rasa_environment()
+            | {
+                "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+                "HELPDESK_RASA_API_TOKEN": env["HELPDESK_RASA_API_TOKEN"],
+            },
             cwd=PROJECT_ROOT,
         ),
         ManagedProcess(

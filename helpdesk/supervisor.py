@@ -67,6 +67,12 @@ class ManagedProcess:
             time.sleep(0.5)
         raise StartupError(f"{self.name} not healthy after {timeout:.0f}s; see {self.log_path}")
 
+    def kill(self) -> None:
+        """Stop at once, no clean-up (SIGKILL): what a crash looks like to everyone else."""
+        if self._process is not None and self._process.poll() is None:
+            _signal_group(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+
     def stop(self, grace: float = 10.0) -> None:
         if self._process is None:
             return

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from helpdesk.settings import PACKAGED_MODEL, Settings, get_settings
+from helpdesk.supervisor import ProcessGroup
 from knowledge.embedder import Embedder
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +40,7 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         rasa_port=free_port(),
         action_port=free_port(),
         api_port=free_port(),
+        rasa_api_token=SecretStr(secrets.token_urlsafe(16)),
     )
 
 
@@ -49,15 +53,20 @@ def rasa_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def running_stack(stack_settings: Settings, rasa_model: Path) -> Iterator[Settings]:
+def stack_processes(stack_settings: Settings, rasa_model: Path) -> Iterator[ProcessGroup]:
     """The real action server, Rasa server and API on loopback ports, for the whole session."""
     from helpdesk.stack import build_stack
-    from helpdesk.supervisor import ProcessGroup
 
     group = ProcessGroup()
     try:
         for process in build_stack(stack_settings, rasa_model):
             group.start(process, timeout=240)
-        yield stack_settings
+        yield group
     finally:
         group.stop_all()
+
+
+@pytest.fixture(scope="session")
+def running_stack(stack_processes: ProcessGroup, stack_settings: Settings) -> Settings:
+    """The settings of the running stack (its ports, its data dir)."""
+    return stack_settings

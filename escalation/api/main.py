@@ -1,31 +1,43 @@
-"""The FastAPI application: health of the stack and the demo chat page."""
+"""The FastAPI application: the agent API, health of the stack and the demo chat page."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Annotated
 
 import httpx
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
+from escalation.api.deps import SettingsDep, get_gateway, get_sessionmaker
+from escalation.api.routes import auth, conversations, tickets
 from escalation.db import migrate
-from helpdesk.settings import Settings, get_settings
+from escalation.delivery import DeliveryWorker
+from helpdesk.settings import get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-
 
 @asynccontextmanager
-async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    """Bring the ticket database to the latest schema before serving."""
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Migrate the ticket database, then deliver queued agent messages while serving.
+
+    Delivery starts with whatever an earlier process left queued: a crash loses nothing.
+    """
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database)
-    yield
+    worker = DeliveryWorker(get_sessionmaker(settings.database), get_gateway(settings))
+    app.state.delivery_worker = worker
+    task = asyncio.create_task(worker.run(), name="deliveries")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
 
 
 app = FastAPI(
@@ -34,6 +46,9 @@ app = FastAPI(
     version="0.1.0",
     lifespan=lifespan,
 )
+app.include_router(auth.router)
+app.include_router(tickets.router)
+app.include_router(conversations.router)
 
 
 @app.get("/health")

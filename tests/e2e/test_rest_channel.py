@@ -29,13 +29,14 @@ def say(
 
 def test_faq_question_gets_the_faq_answer(running_stack: Settings) -> None:
     replies = say(running_stack, "I forgot my password, what do I do?")
-    assert len(replies) == 1
     assert "Forgot password?" in replies[0]
+    assert replies[1:] == ["Did this answer your question?"]
 
 
 def test_question_in_dutch_is_answered_in_dutch(running_stack: Settings) -> None:
-    [reply] = say(running_stack, "wachtwoord vergeten")
+    reply, follow_up = say(running_stack, "wachtwoord vergeten")
     assert reply.startswith("Klik op de inlogpagina")
+    assert follow_up == "Heeft dit je vraag beantwoord?"
 
 
 def test_unrelated_question_gets_an_honest_not_sure(running_stack: Settings) -> None:
@@ -62,7 +63,10 @@ def test_answer_missing_in_the_customers_language_comes_with_a_note(
     say(running_stack, "Здравствуйте", sender, locale="ru-RU")  # the conversation is Russian
     # Two English words do not switch it; the entry has no Russian variant.
     replies = say(running_stack, "gift card", sender, locale="ru-RU")
-    assert replies[-1] == "(Этот ответ доступен только на английском.)"
+    assert replies[-2:] == [
+        "(Этот ответ доступен только на английском.)",
+        "Это ответило на ваш вопрос?",
+    ]
 
 
 def test_greeting_and_thanks_are_dialogue_not_faq(running_stack: Settings) -> None:
@@ -79,16 +83,17 @@ def test_message_without_words_gets_a_polite_reply(running_stack: Settings, mess
 
 def test_huge_message_is_answered_not_crashed(running_stack: Settings) -> None:
     replies = say(running_stack, "where is my order? " + "blah " * 20_000)
-    assert len(replies) == 1
+    assert replies and not any("Traceback" in reply for reply in replies)
 
 
 def test_conversation_is_kept_in_the_sql_tracker_store(running_stack: Settings) -> None:
     sender = uuid.uuid4().hex
     say(running_stack, "how much does shipping cost", sender)
-    tracker = httpx.get(
-        f"http://{running_stack.host}:{running_stack.rasa_port}/conversations/{sender}/tracker",
-        timeout=30,
-    ).json()
+    url = f"http://{running_stack.host}:{running_stack.rasa_port}/conversations/{sender}/tracker"
+    assert httpx.get(url, timeout=30).status_code == 401, "Rasa's HTTP API needs its token"
+    assert running_stack.rasa_api_token is not None
+    token = running_stack.rasa_api_token.get_secret_value()
+    tracker = httpx.get(url, params={"token": token}, timeout=30).json()
     assert tracker["slots"]["last_faq_entry"] == "shipping-cost"
     assert tracker["slots"]["language"] == "en"
     assert running_stack.tracker_db_path.exists()
@@ -107,7 +112,7 @@ def test_clarifying_button_payload_answers_the_picked_entry_in_the_conversation_
 ) -> None:
     sender = uuid.uuid4().hex
     say(running_stack, "Hallo, ich habe eine Frage zu meiner Bestellung", sender)
-    [reply] = say(running_stack, '/faq{"faq_entry": "cancel-order"}', sender)
+    reply, *_ = say(running_stack, '/faq{"faq_entry": "cancel-order"}', sender)
     assert reply.startswith("Sie können unter Konto > Bestellungen stornieren")
 
 
@@ -137,9 +142,11 @@ def test_asking_for_a_person_creates_one_ticket_with_the_whole_transcript(
         assert ticket.id == ticket_id
         assert (ticket.language, ticket.reason, ticket.channel) == (
             "nl",
-            "customer_asked_for_human",
+            "customer_request",
             "rest",
         )
-        assert [m.author for m in ticket.messages] == [Author.CUSTOMER, Author.BOT, Author.CUSTOMER]
+        authors = [m.author for m in ticket.messages]
+        assert authors[0] == authors[-1] == Author.CUSTOMER
+        assert set(authors[1:-1]) == {Author.BOT}
         assert ticket.messages[0].text == "waar is mijn bestelling"
     engine.dispose()

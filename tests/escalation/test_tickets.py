@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.crud import Escalation, TranscriptLine, create_ticket_once
-from escalation.db import make_engine, migrate, session_scope
+from escalation.db import migrate, session_scope
 from escalation.models import Author, Base, Ticket, TicketStatus
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'helpdesk.db'}"
-    migrate(url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
 
 
 def escalation(key: str = "conv-1:turn-7") -> Escalation:
@@ -41,7 +25,7 @@ def escalation(key: str = "conv-1:turn-7") -> Escalation:
         channel="rest",
         language="nl",
         language_confidence=0.93,
-        reason="customer_asked_for_human",
+        reason="customer_request",
         tried_entries=[{"entry_id": "refund-time", "score": 0.41}],
         transcript=[
             TranscriptLine(Author.CUSTOMER, "waar blijft mijn geld?", START),
@@ -76,7 +60,7 @@ def test_escalation_creates_a_waiting_ticket_with_the_whole_transcript(
     with sessions() as session:
         stored = session.get_one(Ticket, ticket.id)
         assert stored.status is TicketStatus.WAITING_FOR_AGENT
-        assert (stored.language, stored.reason) == ("nl", "customer_asked_for_human")
+        assert (stored.language, stored.reason) == ("nl", "customer_request")
         assert stored.tried_entries == [{"entry_id": "refund-time", "score": 0.41}]
         assert [m.author for m in stored.messages] == [Author.CUSTOMER, Author.BOT, Author.CUSTOMER]
         assert stored.messages[2].text == "<script>alert(1)</script> medewerker!"  # text, as sent

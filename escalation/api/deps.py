@@ -1,0 +1,69 @@
+"""Dependencies of the API routes: settings, database sessions, the signed-in agent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalation.auth import agent_for_token
+from escalation.db import make_engine
+from escalation.delivery import DeliveryWorker, RasaGateway
+from escalation.models import Agent
+from helpdesk.settings import Settings, get_settings
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+bearer = HTTPBearer(auto_error=False, description="A token from POST /api/auth/token.")
+
+
+@lru_cache
+def get_sessionmaker(url: str) -> sessionmaker[Session]:
+    return sessionmaker(make_engine(url), expire_on_commit=False)
+
+
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    """A session per request; routes commit what they change, anything else rolls back."""
+    with get_sessionmaker(settings.database)() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_current_agent(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Agent:
+    """The agent whose bearer token came with the request; 401 without a valid one."""
+    agent = agent_for_token(session, token=credentials.credentials) if credentials else None
+    if agent is None:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="Sign in first: send 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return agent
+
+
+CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
+
+
+def get_gateway(settings: SettingsDep) -> RasaGateway:
+    token = settings.rasa_api_token.get_secret_value() if settings.rasa_api_token else None
+    return RasaGateway(settings.rasa_url, token)
+
+
+GatewayDep = Annotated[RasaGateway, Depends(get_gateway)]
+
+
+def get_delivery_worker(request: Request) -> DeliveryWorker:
+    worker: DeliveryWorker = request.app.state.delivery_worker
+    return worker
+
+
+WorkerDep = Annotated[DeliveryWorker, Depends(get_delivery_worker)]

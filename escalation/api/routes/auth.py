@@ -1,0 +1,34 @@
+"""Agents sign in for a bearer token, and sign out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from escalation.api.deps import CurrentAgent, SessionDep
+from escalation.api.schemas import AgentOut, SignIn, TokenOut
+from escalation.auth import authenticate, issue_token, revoke_tokens
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post("/token")
+def sign_in(body: SignIn, session: SessionDep) -> TokenOut:
+    """Exchange email and password for a bearer token (valid 12 hours)."""
+    agent = authenticate(session, email=body.email, password=body.password)
+    if agent is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="Wrong email or password.")
+    token = issue_token(session, agent=agent)
+    session.commit()
+    return TokenOut(access_token=token, agent=AgentOut.model_validate(agent))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def sign_out(agent: CurrentAgent, session: SessionDep) -> None:
+    """Revoke every token of the signed-in agent."""
+    revoke_tokens(session, agent=agent)
+    session.commit()
+
+
+@router.get("/me")
+def me(agent: CurrentAgent) -> AgentOut:
+    return AgentOut.model_validate(agent)

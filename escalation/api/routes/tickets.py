@@ -1,0 +1,128 @@
+"""The agents' queue and tickets: read, reply, note, assign, change status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy.orm import Session
+
+from escalation import crud
+from escalation.api.deps import CurrentAgent, SessionDep, WorkerDep
+from escalation.api.schemas import (
+    AssignIn,
+    MessageOut,
+    StatusIn,
+    TextIn,
+    TicketDetail,
+    TicketSummary,
+)
+from escalation.models import Agent, Priority, Ticket, TicketStatus
+
+T = TypeVar("T")
+
+router = APIRouter(prefix="/api/tickets", tags=["tickets"])
+
+
+@router.get("")
+def list_queue(
+    session: SessionDep,
+    agent: CurrentAgent,
+    status_: Annotated[list[TicketStatus], Query(alias="status")] = [],  # noqa: B006
+    language: str | None = None,
+    priority: Priority | None = None,
+    mine: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[TicketSummary]:
+    """The queue, longest waiting first; filter by status (repeatable), language, priority."""
+    tickets = crud.list_tickets(
+        session,
+        statuses=status_,
+        language=language,
+        priority=priority,
+        assignee_id=agent.id if mine else None,
+        limit=limit,
+        offset=offset,
+    )
+    return [TicketSummary.model_validate(ticket) for ticket in tickets]
+
+
+@router.get("/{ticket_id}")
+def read_ticket(ticket_id: int, session: SessionDep, _: CurrentAgent) -> TicketDetail:
+    """A ticket with its whole transcript, internal notes included."""
+    ticket = crud.ticket_with_transcript(session, ticket_id=ticket_id)
+    if ticket is None:
+        raise _not_found(ticket_id)
+    return TicketDetail.model_validate(ticket)
+
+
+@router.post("/{ticket_id}/replies", status_code=status.HTTP_201_CREATED)
+def reply(
+    ticket_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent, worker: WorkerDep
+) -> MessageOut:
+    """Answer the customer: stored, then delivered on their channel by the bot."""
+    ticket = _ticket(session, ticket_id)
+    message = _apply(lambda: crud.add_reply(session, ticket=ticket, agent=agent, text=body.text))
+    session.commit()
+    worker.wake()
+    return MessageOut.model_validate(message)
+
+
+@router.post("/{ticket_id}/notes", status_code=status.HTTP_201_CREATED)
+def add_note(ticket_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
+    """An internal note for agents; the customer never sees it."""
+    ticket = _ticket(session, ticket_id)
+    note = crud.add_note(session, ticket=ticket, agent=agent, text=body.text)
+    session.commit()
+    return MessageOut.model_validate(note)
+
+
+@router.post("/{ticket_id}/assign")
+def assign(
+    ticket_id: int, body: AssignIn, session: SessionDep, _: CurrentAgent, worker: WorkerDep
+) -> TicketSummary:
+    """Give the ticket to an agent (yourself, to pick it up) or back to the queue."""
+    ticket = _ticket(session, ticket_id)
+    assignee = None
+    if body.agent_id is not None:
+        assignee = session.get(Agent, body.agent_id)
+        if assignee is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"No agent #{body.agent_id}.")
+    _apply(lambda: crud.assign(session, ticket=ticket, agent=assignee))
+    session.commit()
+    worker.wake()
+    return TicketSummary.model_validate(ticket)
+
+
+@router.post("/{ticket_id}/status")
+def change_status(
+    ticket_id: int, body: StatusIn, session: SessionDep, agent: CurrentAgent, worker: WorkerDep
+) -> TicketSummary:
+    """Move the ticket on: open, pending_customer, resolved (the bot takes over and asks for a
+    rating), closed. Moves the life cycle does not allow get 409."""
+    ticket = _ticket(session, ticket_id)
+    _apply(lambda: crud.change_status(session, ticket=ticket, agent=agent, status=body.status))
+    session.commit()
+    worker.wake()
+    return TicketSummary.model_validate(ticket)
+
+
+def _ticket(session: Session, ticket_id: int) -> Ticket:
+    ticket = crud.ticket_by_id(session, ticket_id=ticket_id)
+    if ticket is None:
+        raise _not_found(ticket_id)
+    return ticket
+
+
+def _apply(change: Callable[[], T]) -> T:
+    """Run a ticket change; a move its status does not allow is a 409, not a 500."""
+    try:
+        return change()
+    except crud.TicketStateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+
+
+def _not_found(ticket_id: int) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"No ticket #{ticket_id}.")

@@ -1,0 +1,90 @@
+"""Request and response bodies of the agent API.
+
+Customer text is returned exactly as stored: JSON is not HTML. Pages that render it must
+insert it as text (the console does), never as markup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from escalation.models import Author, Priority, TicketStatus
+
+MessageText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)
+]
+
+
+class SignIn(BaseModel):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class AgentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    name: str
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    agent: AgentOut
+
+
+class TicketSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    conversation_id: str
+    channel: str
+    contact: str | None
+    status: TicketStatus
+    priority: Priority
+    category: str | None
+    language: str
+    language_confidence: float
+    reason: str
+    assignee: AgentOut | None
+    escalated_at: datetime
+    first_agent_response_at: datetime | None
+    resolved_at: datetime | None
+    csat: int | None
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    author: Author
+    text: str
+    sent_at: datetime
+    agent: AgentOut | None = None
+
+
+class TicketDetail(TicketSummary):
+    tried_entries: list[dict[str, Any]]
+    messages: list[MessageOut]
+
+
+class TextIn(BaseModel):
+    text: MessageText
+
+
+class AssignIn(BaseModel):
+    agent_id: int | None = Field(description="The agent to assign; null returns it to the queue.")
+
+
+class StatusIn(BaseModel):
+    status: TicketStatus
+
+
+class BotMessage(BaseModel):
+    text: str | None
+    buttons: list[dict[str, Any]]
+    timestamp: float

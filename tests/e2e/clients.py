@@ -1,0 +1,47 @@
+"""Customers for the end-to-end tests: a socket.io client speaking Rasa's events."""
+
+from __future__ import annotations
+
+import queue
+from typing import Any
+
+import socketio
+
+
+class SocketCustomer:
+    """A socket.io client that speaks Rasa's events and collects the bot's messages."""
+
+    def __init__(self, url: str, transports: list[str]) -> None:
+        self.client = socketio.Client(reconnection=False)
+        self.confirmed: queue.Queue[Any] = queue.Queue()
+        self.bot_messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.client.on("session_confirm", self.confirmed.put)
+        self.client.on("bot_uttered", self.bot_messages.put)
+        self.client.connect(url, transports=transports, wait_timeout=20)
+
+    def start_session(self, session_id: str) -> None:
+        self.client.emit("session_request", {"session_id": session_id})
+        self.confirmed.get(timeout=20)
+
+    def say(self, text: str, session_id: str) -> dict[str, Any]:
+        self.send(text, session_id)
+        return self.bot_messages.get(timeout=60)
+
+    def send(self, text: str, session_id: str) -> None:
+        self.client.emit("user_uttered", {"message": text, "session_id": session_id})
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+    def next_message(self, timeout: float = 60) -> dict[str, Any]:
+        """The next thing the bot (or an agent through it) says."""
+        return self.bot_messages.get(timeout=timeout)
+
+    def messages_until(self, text_part: str, timeout: float = 60) -> list[dict[str, Any]]:
+        """Messages up to and including the first whose text contains ``text_part``."""
+        received = []
+        while True:
+            message = self.next_message(timeout)
+            received.append(message)
+            if text_part in (message.get("text") or ""):
+                return received

@@ -1,0 +1,319 @@
+"""The agent API over HTTP (FastAPI's test client) on a real SQLite database.
+
+Rasa is not running here: deliveries stay queued, which is what the tests look at.
+The whole story through the real Rasa server is in tests/e2e/test_handoff.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalation.auth import create_agent
+from escalation.crud import Escalation, TranscriptLine, create_ticket_once
+from escalation.db import session_scope
+from escalation.models import Author, Delivery, DeliveryKind, Priority
+from helpdesk.settings import get_settings
+from tests.conftest import free_port
+
+PASSWORD = "correct horse battery"
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def client(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", database_url)
+    monkeypatch.setenv("HELPDESK_RASA_PORT", str(free_port()))  # nothing listens there
+    get_settings.cache_clear()
+    from escalation.api.main import app
+
+    with TestClient(app) as test_client:
+        yield test_client
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def agent_ids(sessions: sessionmaker[Session]) -> dict[str, int]:
+    with session_scope(sessions) as session:
+        anna = create_agent(session, email="anna@example.com", name="Anna Berg", password=PASSWORD)
+        ben = create_agent(session, email="ben@example.com", name="Ben", password=PASSWORD)
+        return {"anna": anna.id, "ben": ben.id}
+
+
+def sign_in(client: TestClient, email: str = "anna@example.com") -> dict[str, str]:
+    response = client.post("/api/auth/token", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def make_ticket(
+    sessions: sessionmaker[Session],
+    key: str,
+    *,
+    language: str = "nl",
+    priority: Priority = Priority.NORMAL,
+    text: str = "waar blijft mijn geld?",
+) -> int:
+    escalation = Escalation(
+        key=key,
+        conversation_id=f"conv-{key}",
+        channel="socketio",
+        language=language,
+        language_confidence=0.9,
+        reason="customer_request",
+        priority=priority,
+        tried_entries=[{"question": text, "answered_with": None, "hits": []}],
+        transcript=[TranscriptLine(Author.CUSTOMER, text, START)],
+    )
+    with session_scope(sessions) as session:
+        ticket, _ = create_ticket_once(session, escalation=escalation)
+        session.flush()
+        return ticket.id
+
+
+def deliveries(sessions: sessionmaker[Session], ticket_id: int) -> list[DeliveryKind]:
+    with session_scope(sessions) as session:
+        rows = session.scalars(
+            select(Delivery).where(Delivery.ticket_id == ticket_id).order_by(Delivery.id)
+        )
+        return [row.kind for row in rows]
+
+
+AGENT_ROUTES = [
+    ("get", "/api/auth/me", None),
+    ("get", "/api/tickets", None),
+    ("get", "/api/tickets/1", None),
+    ("post", "/api/tickets/1/replies", {"text": "hi"}),
+    ("post", "/api/tickets/1/notes", {"text": "hi"}),
+    ("post", "/api/tickets/1/assign", {"agent_id": 1}),
+    ("post", "/api/tickets/1/status", {"status": "resolved"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), AGENT_ROUTES)
+@pytest.mark.parametrize("token", [None, "not-a-real-token"])
+def test_agent_routes_answer_401_and_no_data_without_a_valid_token(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    method: str,
+    path: str,
+    body: dict[str, object] | None,
+    token: str | None,
+) -> None:
+    make_ticket(sessions, "secret", text="my address is 1 Secret Lane")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = client.request(method, path, json=body, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert "Secret Lane" not in response.text
+    assert deliveries(sessions, 1) == []
+
+
+def test_wrong_password_gets_401(client: TestClient, agent_ids: dict[str, int]) -> None:
+    response = client.post(
+        "/api/auth/token", json={"email": "anna@example.com", "password": "wrong password"}
+    )
+    assert response.status_code == 401
+
+
+def test_passwords_are_stored_hashed(
+    sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    from escalation.models import Agent
+
+    with session_scope(sessions) as session:
+        stored = session.get(Agent, agent_ids["anna"])
+        assert stored is not None
+        assert PASSWORD not in stored.password_hash
+        assert stored.password_hash.startswith("scrypt$")
+
+
+def test_sign_out_revokes_the_token(client: TestClient, agent_ids: dict[str, int]) -> None:
+    headers = sign_in(client)
+    assert client.get("/api/auth/me", headers=headers).json()["name"] == "Anna Berg"
+    assert client.post("/api/auth/logout", headers=headers).status_code == 204
+    assert client.get("/api/auth/me", headers=headers).status_code == 401
+
+
+def test_queue_filters_by_status_language_and_priority(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    dutch = make_ticket(sessions, "a", language="nl")
+    urgent = make_ticket(sessions, "b", language="de", priority=Priority.URGENT)
+    headers = sign_in(client)
+
+    def ids(**params: str) -> list[int]:
+        response = client.get("/api/tickets", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return [ticket["id"] for ticket in response.json()]
+
+    assert ids() == [dutch, urgent]  # longest waiting first
+    assert ids(language="de") == [urgent]
+    assert ids(priority="urgent") == [urgent]
+    assert ids(status="waiting_for_agent") == [dutch, urgent]
+    assert ids(status="resolved") == []
+    assert (
+        client.get("/api/tickets", params={"status": "bogus"}, headers=headers).status_code == 422
+    )
+
+
+def test_ticket_shows_its_transcript_with_customer_text_as_plain_text(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    hostile = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    ticket_id = make_ticket(sessions, "x", text=hostile)
+    response = client.get(f"/api/tickets/{ticket_id}", headers=sign_in(client))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    ticket = response.json()
+    assert ticket["messages"][0] == {
+        "id": ticket["messages"][0]["id"],
+        "author": "customer",
+        "text": hostile,  # stored and returned as text; the console inserts it as text
+        "sent_at": ticket["messages"][0]["sent_at"],
+        "agent": None,
+    }
+    assert ticket["tried_entries"][0]["question"] == hostile
+    assert ticket["language"] == "nl" and ticket["reason"] == "customer_request"
+
+
+def test_first_reply_picks_the_ticket_up_and_queues_both_messages(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    ticket_id = make_ticket(sessions, "r")
+    headers = sign_in(client)
+    response = client.post(
+        f"/api/tickets/{ticket_id}/replies",
+        json={"text": "  Hallo, ik kijk mee.  "},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["text"] == "Hallo, ik kijk mee."
+    assert response.json()["agent"]["name"] == "Anna Berg"
+    ticket = client.get(f"/api/tickets/{ticket_id}", headers=headers).json()
+    assert ticket["status"] == "open"
+    assert ticket["assignee"]["id"] == agent_ids["anna"]
+    assert ticket["first_agent_response_at"] is not None
+    assert deliveries(sessions, ticket_id) == [DeliveryKind.PICKED_UP, DeliveryKind.AGENT_REPLY]
+
+    client.post(f"/api/tickets/{ticket_id}/replies", json={"text": "Nog iets?"}, headers=headers)
+    later = client.get(f"/api/tickets/{ticket_id}", headers=headers).json()
+    assert later["first_agent_response_at"] == ticket["first_agent_response_at"]
+    assert deliveries(sessions, ticket_id)[-1] == DeliveryKind.AGENT_REPLY
+
+
+def test_internal_notes_are_kept_but_never_delivered(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    ticket_id = make_ticket(sessions, "n")
+    headers = sign_in(client)
+    response = client.post(
+        f"/api/tickets/{ticket_id}/notes", json={"text": "VIP customer"}, headers=headers
+    )
+    assert response.status_code == 201
+    ticket = client.get(f"/api/tickets/{ticket_id}", headers=headers).json()
+    assert [m["author"] for m in ticket["messages"]] == ["customer", "note"]
+    assert ticket["status"] == "waiting_for_agent"
+    assert deliveries(sessions, ticket_id) == []
+
+
+def test_assigning_to_another_agent_opens_the_ticket(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    ticket_id = make_ticket(sessions, "as")
+    headers = sign_in(client)
+    response = client.post(
+        f"/api/tickets/{ticket_id}/assign", json={"agent_id": agent_ids["ben"]}, headers=headers
+    )
+    assert response.status_code == 200
+    assert response.json()["assignee"]["name"] == "Ben"
+    assert response.json()["status"] == "open"
+    mine = client.get(
+        "/api/tickets", params={"mine": "true"}, headers=sign_in(client, "ben@example.com")
+    )
+    assert [t["id"] for t in mine.json()] == [ticket_id]
+    missing = client.post(
+        f"/api/tickets/{ticket_id}/assign", json={"agent_id": 999}, headers=headers
+    )
+    assert missing.status_code == 404
+
+
+def test_resolving_records_the_time_and_queues_the_hand_back(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    ticket_id = make_ticket(sessions, "res")
+    headers = sign_in(client)
+    response = client.post(
+        f"/api/tickets/{ticket_id}/status", json={"status": "resolved"}, headers=headers
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "resolved"
+    assert response.json()["resolved_at"] is not None
+    assert deliveries(sessions, ticket_id) == [DeliveryKind.RESOLVED]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("replies", {"text": "too late"}),
+        ("status", {"status": "open"}),
+        ("assign", {"agent_id": 1}),
+    ],
+)
+def test_changes_a_resolved_ticket_cannot_take_get_409(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    agent_ids: dict[str, int],
+    path: str,
+    body: dict[str, object],
+) -> None:
+    ticket_id = make_ticket(sessions, "c")
+    headers = sign_in(client)
+    client.post(f"/api/tickets/{ticket_id}/status", json={"status": "resolved"}, headers=headers)
+    response = client.post(f"/api/tickets/{ticket_id}/{path}", json=body, headers=headers)
+    assert response.status_code == 409
+    assert "resolved" in response.json()["detail"]
+    assert deliveries(sessions, ticket_id) == [DeliveryKind.RESOLVED]
+
+
+@pytest.mark.parametrize(
+    "body", [{"text": ""}, {"text": "   "}, {"text": "x" * 4001}, {}, {"text": None}]
+)
+def test_bad_replies_get_422_and_change_nothing(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    agent_ids: dict[str, int],
+    body: dict[str, object],
+) -> None:
+    ticket_id = make_ticket(sessions, "bad")
+    response = client.post(f"/api/tickets/{ticket_id}/replies", json=body, headers=sign_in(client))
+    assert response.status_code == 422
+    assert deliveries(sessions, ticket_id) == []
+
+
+def test_unknown_ticket_is_404(client: TestClient, agent_ids: dict[str, int]) -> None:
+    headers = sign_in(client)
+    assert client.get("/api/tickets/4242", headers=headers).status_code == 404
+    reply = client.post("/api/tickets/4242/replies", json={"text": "hi"}, headers=headers)
+    assert reply.status_code == 404
+
+
+def test_customer_message_poll_says_503_when_the_bot_is_down(client: TestClient) -> None:
+    response = client.get("/api/conversations/someone/messages")
+    assert response.status_code == 503
+    assert "retry" in response.json()["detail"]
+
+
+def test_openapi_documents_the_agent_routes(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for route in ["/api/tickets", "/api/tickets/{ticket_id}/replies", "/api/auth/token"]:
+        assert route in paths
