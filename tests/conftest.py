@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
 import socket
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,3 +74,56 @@ def stack_processes(stack_settings: Settings, rasa_model: Path) -> Iterator[Proc
 def running_stack(stack_processes: ProcessGroup, stack_settings: Settings) -> Settings:
     """The settings of the running stack (its ports, its data dir)."""
     return stack_settings
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server (Debian's package) on a free loopback port: its base URL.
+
+    scripts/test.sh installs the package where it can and then requires these tests to run.
+    """
+    initdb = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not initdb:
+        message = "PostgreSQL server not installed (apt-get install postgresql)"
+        if os.environ.get("HELPDESK_TEST_POSTGRES") == "required":
+            pytest.fail(message)
+        pytest.skip(message)
+    bindir = initdb[-1].parent
+    # PostgreSQL refuses to run as root: as root, run it as the package's `postgres` user,
+    # in a directory that user owns (pytest's own temp dirs are private to root).
+    data = Path(tempfile.mkdtemp(prefix="helpdesk-pg-"))
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(data, "postgres", "postgres")
+    port = free_port()
+    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
+
+    def pg(*command: str) -> None:
+        subprocess.run([*as_postgres, *command], check=True, capture_output=True)
+
+    pg(
+        str(bindir / "initdb"),
+        "-D",
+        str(data / "db"),
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "-E",
+        "UTF8",
+    )
+    pg(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data / "db"),
+        "-o",
+        options,
+        "-l",
+        str(data / "log"),
+        "-w",
+        "start",
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        pg(str(bindir / "pg_ctl"), "-D", str(data / "db"), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(data, ignore_errors=True)

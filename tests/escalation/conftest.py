@@ -1,20 +1,31 @@
-"""A migrated SQLite ticket database per test."""
+"""A migrated ticket database per test, on SQLite and on PostgreSQL: every escalation test
+runs on both."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.db import make_engine, migrate
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'helpdesk.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'helpdesk.db'}"
+    else:
+        server: str = request.getfixturevalue("postgres_server")
+        name = f"test_{uuid.uuid4().hex[:16]}"
+        admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = f"{server}/{name}"
     migrate(url)
     return url
 
