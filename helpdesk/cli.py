@@ -98,9 +98,10 @@ def _add_question_set_arguments(parser: argparse.ArgumentParser) -> None:
 def _agent_add(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
 
+    from sqlalchemy.orm import sessionmaker
+
     from escalation.auth import AccountError, create_agent
     from escalation.db import make_engine, migrate, session_scope
-    from sqlalchemy.orm import sessionmaker
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
