@@ -85,7 +85,7 @@ class ActionDeliver(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         delivery_id = str(next(tracker.get_latest_entity_values("delivery_id"), ""))
-        if not delivery_id.isdigit():
+        if not delivery_id.isdigit() or len(delivery_id) > 9:  # a forged payload
             return []
         claimed = await asyncio.to_thread(_claim, int(delivery_id), tracker.sender_id)
         if claimed is None:  # said already (a retried delivery), or not this conversation's

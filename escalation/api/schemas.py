@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from escalation.models import Author, Priority, TicketStatus
 
+MAX_ID = 2**31 - 1
 MessageText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)
 ]
@@ -77,7 +78,9 @@ class TextIn(BaseModel):
 
 
 class AssignIn(BaseModel):
-    agent_id: int | None = Field(description="The agent to assign; null returns it to the queue.")
+    agent_id: int | None = Field(
+        ge=1, le=MAX_ID, description="The agent to assign; null returns it to the queue."
+    )
 
 
 class StatusIn(BaseModel):

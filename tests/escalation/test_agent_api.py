@@ -307,6 +307,16 @@ def test_unknown_ticket_is_404(client: TestClient, agent_ids: dict[str, int]) ->
     assert reply.status_code == 404
 
 
+@pytest.mark.parametrize("ticket_id", ["0", "-1", "abc", "99999999999999999999"])
+def test_ids_outside_the_database_range_get_422_not_500(
+    client: TestClient, agent_ids: dict[str, int], ticket_id: str
+) -> None:
+    headers = sign_in(client)
+    assert client.get(f"/api/tickets/{ticket_id}", headers=headers).status_code == 422
+    too_big = client.post("/api/tickets/1/assign", json={"agent_id": 2**40}, headers=headers)
+    assert too_big.status_code == 422
+
+
 def test_customer_message_poll_says_503_when_the_bot_is_down(client: TestClient) -> None:
     response = client.get("/api/conversations/someone/messages")
     assert response.status_code == 503

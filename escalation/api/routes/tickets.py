@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy.orm import Session
 
 from escalation import crud
 from escalation.api.deps import CurrentAgent, SessionDep, WorkerDep
 from escalation.api.schemas import (
+    MAX_ID,
     AssignIn,
     MessageOut,
     StatusIn,
@@ -21,6 +22,9 @@ from escalation.api.schemas import (
 from escalation.models import Agent, Priority, Ticket, TicketStatus
 
 T = TypeVar("T")
+
+#: Ids fit the database's 32-bit integer: a larger one is a 422, never a database error.
+TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
@@ -50,7 +54,7 @@ def list_queue(
 
 
 @router.get("/{ticket_id}")
-def read_ticket(ticket_id: int, session: SessionDep, _: CurrentAgent) -> TicketDetail:
+def read_ticket(ticket_id: TicketId, session: SessionDep, _: CurrentAgent) -> TicketDetail:
     """A ticket with its whole transcript, internal notes included."""
     ticket = crud.ticket_with_transcript(session, ticket_id=ticket_id)
     if ticket is None:
@@ -60,7 +64,7 @@ def read_ticket(ticket_id: int, session: SessionDep, _: CurrentAgent) -> TicketD
 
 @router.post("/{ticket_id}/replies", status_code=status.HTTP_201_CREATED)
 def reply(
-    ticket_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent, worker: WorkerDep
+    ticket_id: TicketId, body: TextIn, session: SessionDep, agent: CurrentAgent, worker: WorkerDep
 ) -> MessageOut:
     """Answer the customer: stored, then delivered on their channel by the bot."""
     ticket = _ticket(session, ticket_id)
@@ -71,7 +75,9 @@ def reply(
 
 
 @router.post("/{ticket_id}/notes", status_code=status.HTTP_201_CREATED)
-def add_note(ticket_id: int, body: TextIn, session: SessionDep, agent: CurrentAgent) -> MessageOut:
+def add_note(
+    ticket_id: TicketId, body: TextIn, session: SessionDep, agent: CurrentAgent
+) -> MessageOut:
     """An internal note for agents; the customer never sees it."""
     ticket = _ticket(session, ticket_id)
     note = crud.add_note(session, ticket=ticket, agent=agent, text=body.text)
@@ -81,7 +87,7 @@ def add_note(ticket_id: int, body: TextIn, session: SessionDep, agent: CurrentAg
 
 @router.post("/{ticket_id}/assign")
 def assign(
-    ticket_id: int, body: AssignIn, session: SessionDep, _: CurrentAgent, worker: WorkerDep
+    ticket_id: TicketId, body: AssignIn, session: SessionDep, _: CurrentAgent, worker: WorkerDep
 ) -> TicketSummary:
     """Give the ticket to an agent (yourself, to pick it up) or back to the queue."""
     ticket = _ticket(session, ticket_id)
@@ -98,7 +104,7 @@ def assign(
 
 @router.post("/{ticket_id}/status")
 def change_status(
-    ticket_id: int, body: StatusIn, session: SessionDep, agent: CurrentAgent, worker: WorkerDep
+    ticket_id: TicketId, body: StatusIn, session: SessionDep, agent: CurrentAgent, worker: WorkerDep
 ) -> TicketSummary:
     """Move the ticket on: open, pending_customer, resolved (the bot takes over and asks for a
     rating), closed. Moves the life cycle does not allow get 409."""
