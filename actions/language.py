@@ -29,11 +29,14 @@ class ActionDetectLanguage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
-        if text.startswith("/"):  # a button's payload says nothing about the language
-            return []
+        locale = channel_locale(tracker)
+        if text.startswith("/"):  # a button's payload says nothing about the language...
+            if locale is None or conversation_language(tracker) is not None:
+                return []
+            text = ""  # ...but a widget's opening payload comes with the page's locale
         try:
             language = get_knowledge_base().detect_language(
-                text, previous=conversation_language(tracker), locale=channel_locale(tracker)
+                text, previous=conversation_language(tracker), locale=locale
             )
         except Exception:
             logger.exception("language detection failed for %s", tracker.sender_id)

@@ -3,6 +3,7 @@
 #
 #   .venv       Python 3.11: our packages (knowledge, actions, escalation, helpdesk CLI)
 #   .venv-rasa  Python 3.10: Rasa 3.6.21 server, pinned by requirements/rasa.lock
+#   node_modules  the widget's socket.io client and axe-core, pinned by package-lock.json
 #
 # Override the interpreters with HELPDESK_APP_PYTHON / HELPDESK_RASA_PYTHON.
 set -euo pipefail
@@ -78,6 +79,23 @@ setup_rasa_env() {
   echo "$stamp" > .venv-rasa/.helpdesk-stamp
 }
 
+setup_web_deps() {  # the widget's socket.io client, axe-core for the browser tests
+  local stamp
+  command -v npm >/dev/null 2>&1 || {
+    log "npm not found: the chat widget needs Node.js and npm (e.g. 'apt-get install nodejs npm')"
+    exit 1
+  }
+  stamp=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ -f node_modules/.helpdesk-stamp ] && [ "$(cat node_modules/.helpdesk-stamp)" = "$stamp" ]; then
+    log "node_modules is up to date"
+    return
+  fi
+  log "installing node_modules (npm ci, versions from package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$stamp" > node_modules/.helpdesk-stamp
+}
+
 setup_app_env
 setup_rasa_env
+setup_web_deps
 log "environments ready"

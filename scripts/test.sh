@@ -4,19 +4,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-# The ticket store is tested on PostgreSQL too: Debian's server package, started by the tests
-# on a free loopback port. Installed here when missing and we may (root with apt-get).
-if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+# Test-only system packages from Debian, installed when missing and we may (root with apt-get):
+#   postgresql  the ticket store is tested on PostgreSQL too (the tests start their own server)
+#   chromium    the browser tests, driven by Playwright (which never downloads a browser here)
+has_postgres() { compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; }
+has_chromium() { [ -x /usr/bin/chromium ]; }
+missing=()
+has_postgres || missing+=(postgresql)
+has_chromium || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "[test] installing PostgreSQL (apt-get install postgresql)" >&2
+    echo "[test] installing ${missing[*]} (apt-get)" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "[test] PostgreSQL server not installed: its tests will be skipped" >&2
+    echo "[test] not installed: ${missing[*]}; their tests will be skipped" >&2
   fi
 fi
-if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
-  export HELPDESK_TEST_POSTGRES=required  # installed: its tests must run, not skip
-fi
+# Installed: their tests must run, not skip.
+if has_postgres; then export HELPDESK_TEST_POSTGRES=required; fi
+if has_chromium; then export HELPDESK_TEST_BROWSER=required; fi
+
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1  # tests never reach a model hub
 exec .venv/bin/python -m pytest "$@"

@@ -9,15 +9,19 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from escalation.api.deps import SettingsDep, get_gateway, get_sessionmaker
-from escalation.api.routes import auth, conversations, tickets
+from escalation.api.routes import auth, conversations, events, tickets
 from escalation.db import migrate
 from escalation.delivery import DeliveryWorker
-from helpdesk.settings import get_settings
+from helpdesk.settings import PROJECT_ROOT, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+WIDGET_SCRIPT = PROJECT_ROOT / "bot" / "widget" / "widget.js"
+#: The socket.io client the widget loads, installed from package-lock.json by scripts/setup.sh.
+SOCKET_IO_CLIENT = PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 
 
 @asynccontextmanager
@@ -49,6 +53,8 @@ app = FastAPI(
 app.include_router(auth.router)
 app.include_router(tickets.router)
 app.include_router(conversations.router)
+app.include_router(events.router)
+app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
 @app.get("/health")
@@ -76,7 +82,25 @@ async def stack_health(settings: SettingsDep) -> dict[str, str]:
 
 
 @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def chat_page(settings: SettingsDep) -> str:
-    """A minimal page that talks to the bot through the Rasa REST channel."""
-    page = (STATIC_DIR / "chat.html").read_text(encoding="utf-8")
-    return page.replace("{{RASA_URL}}", f"http://{settings.host}:{settings.rasa_port}")
+async def demo_page(settings: SettingsDep) -> str:
+    """A demo site with the chat widget embedded, as a customer's website would have it."""
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    return page.replace("{{RASA_URL}}", settings.rasa_url).replace(
+        "{{WIDGET_URL}}", f"http://{settings.host}:{settings.api_port}/widget/widget.js"
+    )
+
+
+@app.get("/console", include_in_schema=False)
+async def console_page() -> FileResponse:
+    """The agent console (a page on top of the agent API)."""
+    return FileResponse(STATIC_DIR / "console.html")
+
+
+@app.get("/widget/widget.js", include_in_schema=False)
+async def widget_script() -> FileResponse:
+    return FileResponse(WIDGET_SCRIPT, media_type="text/javascript")
+
+
+@app.get("/widget/socket.io.min.js", include_in_schema=False)
+async def socket_io_client() -> FileResponse:
+    return FileResponse(SOCKET_IO_CLIENT, media_type="text/javascript")

@@ -1,0 +1,241 @@
+/*
+ * Agent console: a page on top of the agent API. Plain JavaScript, no build step.
+ * Everything a customer (or anyone) wrote is inserted with textContent: it shows as text,
+ * never runs as markup. The queue is live through server-sent events (/api/events).
+ */
+(function () {
+  "use strict";
+
+  var TOKEN_KEY = "helpdesk-agent-token";
+  var ACTIVE = ["waiting_for_agent", "open", "pending_customer"];
+  var LABELS = {
+    waiting_for_agent: "Waiting for agent", open: "Open", pending_customer: "Pending customer",
+    resolved: "Resolved", closed: "Closed",
+  };
+  var AUTHORS = { customer: "Customer", bot: "Bot", agent: "Agent", note: "Internal note" };
+
+  var $ = function (id) { return document.getElementById(id); };
+  var token = sessionStorage.getItem(TOKEN_KEY);
+  var me = null;
+  var currentTicket = null;
+  var events = null;
+
+  function el(tag, attributes, text) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) { node.setAttribute(name, attributes[name]); });
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function api(path, options) {
+    options = options || {};
+    var headers = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    return fetch(path, {
+      method: options.method || "GET",
+      headers: headers,
+      body: options.body ? JSON.stringify(options.body) : undefined,
+    }).then(function (response) {
+      if (response.status === 401 && path !== "/api/auth/token") { signedOut(); throw new Error("signed out"); }
+      return response.json().catch(function () { return null; }).then(function (data) {
+        if (!response.ok) throw new Error((data && data.detail && String(data.detail)) || response.statusText);
+        return data;
+      });
+    });
+  }
+
+  function when(iso) {
+    var date = new Date(iso);
+    return isNaN(date) ? "" : date.toLocaleString();
+  }
+
+  /* Sign-in */
+
+  function signedOut() {
+    token = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    if (events) events.close();
+    $("work-view").hidden = true;
+    $("sign-in-view").hidden = false;
+    $("whoami").hidden = true;
+    $("sign-out").hidden = true;
+    $("email").focus();
+  }
+
+  function signedIn(agent) {
+    me = agent;
+    $("sign-in-view").hidden = true;
+    $("work-view").hidden = false;
+    $("whoami").hidden = false;
+    $("whoami").textContent = agent.name + " · " + agent.email;
+    $("sign-out").hidden = false;
+    loadQueue();
+    listen();
+  }
+
+  $("sign-in-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    $("sign-in-error").textContent = "";
+    api("/api/auth/token", { method: "POST", body: { email: $("email").value, password: $("password").value } })
+      .then(function (data) {
+        token = data.access_token;
+        sessionStorage.setItem(TOKEN_KEY, token);
+        $("password").value = "";
+        signedIn(data.agent);
+      })
+      .catch(function () { $("sign-in-error").textContent = "Wrong email or password."; });
+  });
+
+  $("sign-out").addEventListener("click", function () {
+    api("/api/auth/logout", { method: "POST" }).finally(signedOut);
+  });
+
+  /* Queue */
+
+  function filters() {
+    var params = new URLSearchParams();
+    var status = $("filter-status").value;
+    (status ? [status] : ACTIVE).forEach(function (s) { params.append("status", s); });
+    if ($("filter-language").value) params.set("language", $("filter-language").value);
+    if ($("filter-priority").value) params.set("priority", $("filter-priority").value);
+    return params.toString();
+  }
+
+  function loadQueue() {
+    return api("/api/tickets?" + filters()).then(renderQueue).catch(showError);
+  }
+
+  function renderQueue(tickets) {
+    var list = $("queue");
+    list.replaceChildren();
+    $("queue-empty").hidden = tickets.length > 0;
+    tickets.forEach(function (ticket) {
+      var item = el("li");
+      var button = el("button", { type: "button", "data-ticket": ticket.id });
+      button.appendChild(el("strong", {}, "#" + ticket.id + " · " + LABELS[ticket.status]));
+      var meta = el("span", { class: "meta" });
+      meta.appendChild(el("span", { class: "prio-" + ticket.priority }, ticket.priority));
+      meta.appendChild(document.createTextNode(
+        " · " + ticket.language + " · " + ticket.channel + " · " + ticket.reason + " · " + when(ticket.escalated_at)
+      ));
+      button.appendChild(meta);
+      if (currentTicket === ticket.id) button.setAttribute("aria-current", "true");
+      button.addEventListener("click", function () { openTicket(ticket.id); });
+      item.appendChild(button);
+      list.appendChild(item);
+    });
+  }
+
+  ["filter-status", "filter-language", "filter-priority"].forEach(function (id) {
+    $(id).addEventListener("change", loadQueue);
+  });
+
+  /* Live updates: the server says when anything in the queue changed. */
+
+  function listen() {
+    if (events) events.close();
+    events = new EventSource("/api/events?token=" + encodeURIComponent(token));
+    events.addEventListener("changed", function () {
+      loadQueue();
+      if (currentTicket) openTicket(currentTicket, true);
+    });
+    events.addEventListener("open", function () { $("live").textContent = "live"; $("live").className = "live"; });
+    events.addEventListener("error", function () { $("live").textContent = "offline"; $("live").className = "live off"; });
+  }
+
+  /* Ticket */
+
+  function openTicket(id, keepFocus) {
+    return api("/api/tickets/" + id).then(function (ticket) {
+      currentTicket = ticket.id;
+      renderTicket(ticket);
+      document.querySelectorAll("[data-ticket]").forEach(function (b) {
+        b.setAttribute("aria-current", String(Number(b.getAttribute("data-ticket")) === ticket.id));
+      });
+      if (!keepFocus) $("ticket-title").focus();
+    }).catch(showError);
+  }
+
+  function renderTicket(ticket) {
+    $("ticket").hidden = false;
+    $("ticket-title").textContent = "Ticket #" + ticket.id + " · " + LABELS[ticket.status];
+    $("ticket-title").setAttribute("tabindex", "-1");
+    var facts = $("ticket-facts");
+    facts.replaceChildren();
+    [
+      ["Language", ticket.language + " (confidence " + ticket.language_confidence.toFixed(2) + ")"],
+      ["Reason", ticket.reason],
+      ["Priority", ticket.priority + (ticket.category ? " · " + ticket.category : "")],
+      ["Channel", ticket.channel + (ticket.contact ? " · " + ticket.contact : "")],
+      ["Assignee", ticket.assignee ? ticket.assignee.name : "nobody"],
+      ["Escalated", when(ticket.escalated_at)],
+    ].forEach(function (pair) {
+      facts.appendChild(el("dt", {}, pair[0]));
+      facts.appendChild(el("dd", {}, pair[1]));
+    });
+
+    var tried = $("tried-list");
+    tried.replaceChildren();
+    (ticket.tried_entries || []).forEach(function (attempt) {
+      var item = el("li", {}, "“" + attempt.question + "” → " + (attempt.answered_with || "no answer"));
+      var hits = (attempt.hits || []).map(function (h) {
+        return h.entry_id + " (dense " + h.dense + ", lexical " + h.lexical + ")";
+      });
+      if (hits.length) item.appendChild(el("div", { class: "muted" }, hits.join("; ")));
+      tried.appendChild(item);
+    });
+    $("tried").hidden = !(ticket.tried_entries || []).length;
+
+    var transcript = $("transcript");
+    var nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
+    transcript.replaceChildren();
+    ticket.messages.forEach(function (message) {
+      var turn = el("li", { class: "turn turn-" + message.author });
+      var who = el("span", { class: "who" },
+        message.agent ? AUTHORS[message.author] + " · " + message.agent.name : AUTHORS[message.author]);
+      who.appendChild(el("time", { datetime: message.sent_at }, when(message.sent_at)));
+      turn.appendChild(who);
+      turn.appendChild(document.createTextNode(message.text));
+      transcript.appendChild(turn);
+    });
+    if (nearBottom || !transcript.dataset.ticket || transcript.dataset.ticket !== String(ticket.id)) {
+      transcript.scrollTop = transcript.scrollHeight;
+    }
+    transcript.dataset.ticket = String(ticket.id);
+
+    var active = ACTIVE.indexOf(ticket.status) >= 0;
+    $("assign-me").disabled = !active || (ticket.assignee && ticket.assignee.id === me.id);
+    $("pending").disabled = ticket.status !== "open";
+    $("resolve").disabled = !active;
+    $("reply-form").querySelector("button").disabled = !active;
+    $("ticket-error").textContent = "";
+  }
+
+  /* Resolves true when the change was made; on an error it is shown and the draft kept. */
+  function act(path, body) {
+    return api("/api/tickets/" + currentTicket + path, { method: "POST", body: body })
+      .then(function () { return Promise.all([openTicket(currentTicket, true), loadQueue()]); })
+      .then(function () { return true; })
+      .catch(function (error) { showError(error); return false; });
+  }
+
+  $("assign-me").addEventListener("click", function () { act("/assign", { agent_id: me.id }); });
+  $("pending").addEventListener("click", function () { act("/status", { status: "pending_customer" }); });
+  $("resolve").addEventListener("click", function () { act("/status", { status: "resolved" }); });
+  $("reply-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = $("reply-text").value;
+    act("/replies", { text: text }).then(function (done) { if (done) $("reply-text").value = ""; });
+  });
+  $("note-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    act("/notes", { text: $("note-text").value }).then(function (done) { if (done) $("note-text").value = ""; });
+  });
+
+  function showError(error) {
+    if (error && error.message !== "signed out") $("ticket-error").textContent = error.message;
+  }
+
+  if (token) api("/api/auth/me").then(signedIn).catch(function () {});
+  else signedOut();
+})();

@@ -1,0 +1,161 @@
+"""The whole story in a real browser: a customer in the widget, an agent in the console."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy.orm import sessionmaker
+
+from escalation.auth import agent_by_email, create_agent
+from escalation.db import make_engine, session_scope
+from helpdesk.settings import PROJECT_ROOT, Settings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+PASSWORD = "console password"
+HOSTILE = '<img src=x onerror="window.__pwned = 1"><script>window.__pwned = 2</script>'
+
+
+def ensure_agent(stack: Settings) -> None:
+    engine = make_engine(stack.database)
+    with session_scope(sessionmaker(engine)) as session:
+        if agent_by_email(session, email="maria@example.com") is None:
+            create_agent(session, email="maria@example.com", name="Maria Lopes", password=PASSWORD)
+    engine.dispose()
+
+
+def serious_accessibility_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's findings of serious or critical impact on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    result: dict[str, Any] = page.evaluate("() => axe.run(document)")
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def bot_says(widget: Page, text: str) -> None:
+    expect(widget.locator(".hdw-bot", has_text=text).last).to_be_visible(timeout=60_000)
+
+
+def test_customer_in_widget_agent_in_console(
+    running_stack: Settings, browser: Browser, artifacts: Path
+) -> None:
+    ensure_agent(running_stack)
+    site = f"http://{running_stack.host}:{running_stack.api_port}"
+
+    # The agent signs in first and watches the queue.
+    console = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    console.goto(f"{site}/console")
+    console.get_by_label("Email").fill("maria@example.com")
+    console.get_by_label("Password").fill(PASSWORD)
+    console.get_by_role("button", name="Sign in").click()
+    expect(console.get_by_text("Maria Lopes · maria@example.com")).to_be_visible()
+    expect(console.locator("#live")).to_have_text("live")
+
+    # A customer opens the chat on the website and asks an FAQ question.
+    customer = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    widget = customer.new_page()
+    widget.goto(site)
+    widget.get_by_role("button", name="Open chat").click()
+    bot_says(widget, "Northwind assistant")
+    widget.get_by_label("Your message").fill("how long does delivery take")
+    widget.keyboard.press("Enter")
+    bot_says(widget, "working day")
+    expect(widget.get_by_role("button", name="Yes")).to_be_visible()
+    widget.screenshot(path=str(artifacts / "widget-faq-answer.png"))
+
+    # ... then asks for a person.
+    widget.get_by_label("Your message").fill("I want to talk to a human")
+    widget.keyboard.press("Enter")
+    bot_says(widget, "Your ticket is #")
+    notice = widget.locator(".hdw-bot", has_text="Your ticket is #").last.inner_text()
+    ticket_id = int(re.search(r"#(\d+)", notice).group(1))  # type: ignore[union-attr]
+    widget.get_by_label("Your message").fill(HOSTILE)
+    widget.keyboard.press("Enter")
+    widget.get_by_role("button", name="Close chat").click()  # the customer looks away
+
+    # The ticket appears in the console without a reload; the agent reads and replies.
+    entry = console.locator(f'[data-ticket="{ticket_id}"]')
+    expect(entry).to_be_visible(timeout=30_000)
+    entry.click()
+    expect(console.locator("#ticket-title")).to_have_text(
+        f"Ticket #{ticket_id} · Waiting for agent"
+    )
+    facts = console.locator("#ticket-facts")
+    expect(facts).to_contain_text("customer_request")
+    expect(facts).to_contain_text("en (confidence")
+    transcript = console.locator("#transcript")
+    expect(
+        transcript.locator(".turn-customer", has_text="how long does delivery take")
+    ).to_be_visible()
+    expect(transcript.locator(".turn-bot", has_text="working day")).to_be_visible()
+    expect(transcript.locator(".turn-customer", has_text=HOSTILE)).to_be_visible(timeout=30_000)
+    assert console.evaluate("() => window.__pwned") is None, "customer text ran as markup"
+
+    console.get_by_label("Internal note (not sent)").fill("Checked the carrier.")
+    console.get_by_role("button", name="Add note").click()
+    expect(transcript.locator(".turn-note", has_text="Checked the carrier.")).to_be_visible()
+    console.get_by_label("Reply to the customer").fill("Hi, Maria here. Your parcel ships today.")
+    console.get_by_role("button", name="Send reply").click()
+    unread = widget.get_by_role("button", name="Open chat (2 unread messages)")
+    expect(unread).to_be_visible(timeout=30_000)  # pick-up notice and reply, while closed
+    unread.click()
+    bot_says(widget, "Maria from our team has picked up your ticket")
+    bot_says(widget, "Your parcel ships today.")
+    expect(widget.locator(".hdw-badge")).to_be_hidden()
+    assert widget.locator(".hdw-bot", has_text="Checked the carrier.").count() == 0
+    console.screenshot(path=str(artifacts / "console-ticket.png"), full_page=True)
+
+    # Resolved: the bot is back and asks for a rating.
+    console.get_by_role("button", name="Resolve").click()
+    bot_says(widget, "How satisfied are you")
+    ratings = widget.locator(".hdw-replies").last.get_by_role("button")
+    expect(ratings).to_have_text(["1", "2", "3", "4", "5"])
+    widget.screenshot(path=str(artifacts / "widget-csat.png"))
+
+    # A reload keeps the conversation and its history.
+    widget.reload()
+    bot_says(widget, "Your parcel ships today.")
+    expect(widget.locator(".hdw-user", has_text=HOSTILE)).to_be_visible()
+    assert widget.evaluate("() => window.__pwned") is None
+    ratings = widget.locator(".hdw-replies").last.get_by_role("button", name="4")
+    ratings.click()
+    bot_says(widget, "Thank you for your rating!")
+
+    assert serious_accessibility_violations(widget) == []
+    assert serious_accessibility_violations(console) == []
+    customer.close()
+
+
+def test_widget_fills_a_phone_screen_and_works_by_keyboard(
+    running_stack: Settings, browser: Browser, artifacts: Path
+) -> None:
+    phone = browser.new_context(
+        viewport={"width": 375, "height": 667}, locale="nl-NL", is_mobile=True
+    )
+    widget = phone.new_page()
+    widget.goto(f"http://{running_stack.host}:{running_stack.api_port}/")
+    launcher = widget.get_by_role("button", name="Chat openen")
+    launcher.focus()
+    widget.keyboard.press("Enter")
+    panel = widget.locator("#hdw-panel")
+    expect(panel).to_be_visible()
+    box = panel.bounding_box()
+    assert box is not None and box["width"] == 375 and box["height"] == 667
+    expect(widget.get_by_label("Je bericht")).to_be_focused()
+    bot_says(widget, "Hallo! Ik ben de assistent van Northwind.")  # the page's locale
+    widget.keyboard.type("wachtwoord vergeten")
+    widget.keyboard.press("Enter")
+    bot_says(widget, "Heeft dit je vraag beantwoord?")
+    widget.screenshot(path=str(artifacts / "widget-phone.png"))
+    widget.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(launcher).to_be_focused()
+    phone.close()
