@@ -158,7 +158,8 @@ def _print_addresses(settings: Settings) -> None:
     print(
         f"""
 The helpdesk is running. Press Ctrl-C to stop.
-  Chat page:        {base}:{settings.api_port}/
+  Demo site+widget: {base}:{settings.api_port}/
+  Agent console:    {base}:{settings.api_port}/console
   REST channel:     POST {base}:{settings.rasa_port}/webhooks/rest/webhook
                     body {{"sender": "me", "message": "hi"}}
   socket.io:        {base}:{settings.rasa_port}/socket.io  (events user_uttered / bot_uttered)

@@ -4,7 +4,9 @@ Starts its own stack, then for each of --tickets socket.io customers: asks for a
 to the ticket notice), has an agent reply through the API (time until the reply is on the
 customer's socket), resolves (time until the rating question arrives). Prints p50/p95 and RSS.
 
-    PYTHONPATH=. .venv/bin/python scripts/bench_handoff.py --tickets 40   # uses tests/e2e/clients.py
+    PYTHONPATH=. .venv/bin/python scripts/bench_handoff.py --tickets 40
+
+(PYTHONPATH: it uses the socket.io customer of tests/e2e/clients.py.)
 """
 
 from __future__ import annotations
