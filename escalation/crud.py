@@ -215,7 +215,7 @@ def change_status(session: Session, *, ticket: Ticket, agent: Agent, status: Tic
         raise TicketStateError(
             f"ticket #{ticket.id} cannot go from {ticket.status.value} to {status.value}"
         )
-    if status == TicketStatus.OPEN:
+    if status == TicketStatus.OPEN and ticket.status == TicketStatus.WAITING_FOR_AGENT:
         _pick_up(session, ticket=ticket, agent=agent)
         return
     if status == TicketStatus.RESOLVED:

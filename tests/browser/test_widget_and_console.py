@@ -84,6 +84,11 @@ def test_customer_in_widget_agent_in_console(
     # The ticket appears in the console without a reload; the agent reads and replies.
     entry = console.locator(f'[data-ticket="{ticket_id}"]')
     expect(entry).to_be_visible(timeout=30_000)
+    console.locator("#filter-language").select_option("de")
+    expect(entry).to_be_hidden()
+    console.locator("#filter-language").select_option("en")
+    console.locator("#filter-priority").select_option("normal")
+    expect(entry).to_be_visible()
     entry.click()
     expect(console.locator("#ticket-title")).to_have_text(
         f"Ticket #{ticket_id} · Waiting for agent"

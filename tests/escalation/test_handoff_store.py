@@ -114,3 +114,14 @@ def test_undeliverable_rows_stay_queued_with_the_error(sessions: sessionmaker[Se
         assert [row.attempts for row in rows] == [1, 0, 0]
         assert rows[0].last_error and "unreachable" in rows[0].last_error
         assert all(row.delivered_at is None for row in rows)
+
+
+def test_an_agent_can_reopen_a_ticket_that_waits_on_the_customer(
+    sessions: sessionmaker[Session],
+) -> None:
+    with session_scope(sessions) as session:
+        ticket = new_ticket(session)
+        agent = create_agent(session, email="a@example.com", name="A", password="long enough")
+        for status in (TicketStatus.OPEN, TicketStatus.PENDING_CUSTOMER, TicketStatus.OPEN):
+            crud.change_status(session, ticket=ticket, agent=agent, status=status)
+            assert ticket.status == status
