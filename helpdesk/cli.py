@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     search = kb.add_parser("search", help="search the FAQ")
     search.add_argument("text")
     search.set_defaults(handler=_kb_search)
+    export = kb.add_parser("export", help="write the FAQ as CSV (the format kb eval reads)")
+    export.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    export.set_defaults(handler=_kb_export)
     evaluate = kb.add_parser("eval", help="evaluate answers on a labelled question set")
     _add_question_set_arguments(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
@@ -214,15 +217,31 @@ def _kb_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _outcomes(args: argparse.Namespace, settings: Settings) -> list[Outcome]:
+def _kb_export(args: argparse.Namespace, settings: Settings) -> int:
+    from knowledge.loader import dump_csv, load_faq
+
+    rows = dump_csv(load_faq(settings.faq_path), args.out)
+    print(f"{rows} rows written to {args.out}")
+    return 0
+
+
+def _outcomes(
+    args: argparse.Namespace, settings: Settings, model_languages: frozenset[str] | None = None
+) -> list[Outcome]:
+    """The bot's decision on every labelled question; ``model_languages`` overrides the stored."""
+    from dataclasses import replace
+
     from actions.runtime import configured_thresholds
     from knowledge.evaluation import run_questions
 
+    thresholds = configured_thresholds(settings)
+    if model_languages is not None:  # the search ranks by them: calibrate what will run
+        thresholds = replace(thresholds, model_languages=model_languages)
     return run_questions(
         faq_csv=args.faq,
         questions_path=args.questions,
         model=settings.embedding_model,
-        thresholds=configured_thresholds(settings),
+        thresholds=thresholds,
         threads=settings.embedding_threads,
         default_language=settings.default_language,
     )
@@ -239,11 +258,11 @@ def _kb_eval(args: argparse.Namespace, settings: Settings) -> int:
 def _kb_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     from knowledge import calibration
 
+    languages = frozenset(filter(None, args.model_languages.split(","))) or None
     cases = [
         calibration.Case(o.question.expected_id, o.answer.hits, o.answer.language.lang)
-        for o in _outcomes(args, settings)
+        for o in _outcomes(args, settings, languages)
     ]
-    languages = frozenset(filter(None, args.model_languages.split(","))) or None
     limits = {"max_wrong": args.max_wrong, "min_oos_recall": args.min_oos_recall}
     trade_offs = calibration.sweep(cases, languages)
     chosen = calibration.choose(trade_offs, **limits)

@@ -1,4 +1,4 @@
-"""Reading FAQ entries from the native YAML files or from a CSV export.
+"""Reading FAQ entries from the native YAML files or from a CSV export, and writing that export.
 
 Native format, one YAML file per topic under ``knowledge/faq/``::
 
@@ -33,6 +33,7 @@ REQUIRED_CSV_COLUMNS = ("id", "lang", "question", "answer")
 ENTRY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 LANG_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 MAX_FIELD_CHARS = 10_000
+CSV_LIST_SEPARATOR = "|"
 
 
 def load_faq(path: Path) -> list[FaqEntry]:
@@ -49,6 +50,30 @@ def load_faq(path: Path) -> list[FaqEntry]:
     if not path.exists():
         raise FaqFormatError(path, "no such file or directory")
     raise FaqFormatError(path, "unsupported FAQ format (expected a directory, .yaml or .csv)")
+
+
+def dump_csv(entries: Iterable[FaqEntry], path: Path) -> int:
+    """Write ``entries`` as the CSV export (a row per variant, languages sorted); returns rows.
+
+    The export is what ``helpdesk kb eval`` reads and what other tools exchange; it is
+    generated, never edited by hand, so it cannot drift from the YAML.
+    """
+    rows = []
+    for entry in entries:
+        for lang in sorted(entry.variants):
+            variant = entry.variants[lang]
+            if any(CSV_LIST_SEPARATOR in alt for alt in variant.alternatives):
+                raise FaqFormatError(
+                    path,
+                    f"id '{entry.id}' ({lang}): an alternative contains '{CSV_LIST_SEPARATOR}'",
+                )
+            alternatives = CSV_LIST_SEPARATOR.join(variant.alternatives)
+            rows.append([entry.id, lang, variant.question, variant.answer, alternatives])
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)  # RFC 4180 line ends
+        writer.writerow([*REQUIRED_CSV_COLUMNS, "alternatives"])
+        writer.writerows(rows)
+    return len(rows)
 
 
 def load_yaml_file(path: Path) -> list[FaqEntry]:
@@ -134,7 +159,9 @@ def _entries_from_csv_rows(
                 row=row_number,
             )
         first_row_of[key] = row_number
-        alternatives = [alt for alt in fields.get("alternatives", "").split("|") if alt.strip()]
+        alternatives = [
+            alt for alt in fields.get("alternatives", "").split(CSV_LIST_SEPARATOR) if alt.strip()
+        ]
         variants_by_id.setdefault(entry_id, {})[lang] = _variant(
             path,
             row_number,

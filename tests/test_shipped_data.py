@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from knowledge.loader import load_csv, load_faq
+import pytest
+
+from knowledge.loader import dump_csv, load_csv, load_faq
 from tests.conftest import PROJECT_ROOT
 
 EVAL_DIR = PROJECT_ROOT / "knowledge" / "eval"
+
+
+def test_csv_export_is_generated_from_the_yaml_faq(tmp_path: Path) -> None:
+    """knowledge/eval/faq.csv is `helpdesk kb export` output, never edited by hand."""
+    dump_csv(load_faq(PROJECT_ROOT / "knowledge" / "faq"), tmp_path / "faq.csv")
+    assert (tmp_path / "faq.csv").read_bytes() == (EVAL_DIR / "faq.csv").read_bytes(), (
+        "run: helpdesk kb export --out knowledge/eval/faq.csv"
+    )
 
 
 def test_csv_export_has_the_same_entries_as_the_yaml_faq() -> None:
@@ -18,8 +29,9 @@ def test_csv_export_has_the_same_entries_as_the_yaml_faq() -> None:
         assert dict(from_csv[entry_id].variants) == dict(entry.variants), entry_id
 
 
-def test_question_set_covers_eight_languages_and_a_fifth_out_of_scope() -> None:
-    lines = (EVAL_DIR / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+@pytest.mark.parametrize("name", ["questions.jsonl", "questions_holdout.jsonl"])
+def test_question_set_covers_eight_languages_and_a_fifth_out_of_scope(name: str) -> None:
+    lines = (EVAL_DIR / name).read_text(encoding="utf-8").splitlines()
     questions = [json.loads(line) for line in lines if line.strip()]
     assert {q["lang"] for q in questions} == {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
     out_of_scope = sum(q["expected_id"] is None for q in questions)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.errors import FaqFormatError
-from knowledge.loader import load_csv, load_faq, load_yaml_file
+from knowledge.loader import dump_csv, load_csv, load_faq, load_yaml_file
 
 YAML_FAQ = """
 entries:
@@ -114,3 +114,18 @@ def test_yaml_syntax_error_names_the_file(tmp_path: Path) -> None:
 def test_directory_without_yaml_files_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FaqFormatError, match=r"no \.yaml files"):
         load_faq(tmp_path)
+
+
+def test_csv_export_reads_back_as_the_same_entries(tmp_path: Path) -> None:
+    entries = load_yaml_file(write(tmp_path, "a.yaml", YAML_FAQ.replace("link", 'link, "here"')))
+    rows = dump_csv(entries, tmp_path / "faq.csv")
+    assert rows == 2
+    [entry] = load_csv(tmp_path / "faq.csv")
+    assert dict(entry.variants) == dict(entries[0].variants)
+
+
+def test_csv_export_refuses_an_alternative_it_could_not_read_back(tmp_path: Path) -> None:
+    faq = YAML_FAQ.replace("[I forgot my password]", '["forgot | lost"]')
+    entries = load_yaml_file(write(tmp_path, "a.yaml", faq))
+    with pytest.raises(FaqFormatError, match=r"reset-password.*contains '\|'"):
+        dump_csv(entries, tmp_path / "faq.csv")
