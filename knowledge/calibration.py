@@ -107,7 +107,8 @@ def frontier(trade_offs: Sequence[TradeOff]) -> list[TradeOff]:
 def choose(trade_offs: Sequence[TradeOff], *, max_wrong: float, min_oos_recall: float) -> TradeOff:
     """Most right answers among the pairs within the limits; the strictest pair if none is.
 
-    Ties go to the fewer wrong answers, then to the higher thresholds (safer on new data).
+    Ties go to the fewer wrong answers, then to the more out-of-scope questions declined,
+    then to the higher thresholds (safer on new data).
     """
     allowed = [
         t for t in trade_offs if t.wrong_answer_rate <= max_wrong and t.oos_recall >= min_oos_recall
@@ -118,6 +119,7 @@ def choose(trade_offs: Sequence[TradeOff], *, max_wrong: float, min_oos_recall: 
         key=lambda t: (
             t.answer_accuracy if allowed else -t.wrong_answer_rate,
             -t.wrong_answer_rate,
+            t.oos_recall,
             t.thresholds.dense
             + t.thresholds.dense_other
             + t.thresholds.lexical

@@ -46,6 +46,15 @@ def test_choice_respects_the_wrong_answer_cap() -> None:
     assert 0.62 < chosen.thresholds.dense <= 0.90
 
 
+def test_between_equally_accurate_choices_the_one_declining_more_off_topic_wins() -> None:
+    # Every dense threshold in (0.62, 0.90] answers "a" and "b" right and nothing wrong;
+    # only those above 0.70 also decline the off-topic question with cosine 0.70.
+    cases = [*CASES[:2], case(None, "a", dense=0.70, lexical=0.1)]
+    chosen = choose(sweep(cases, frozenset({"en"})), max_wrong=0.0, min_oos_recall=0.0)
+    assert chosen.oos_recall == 1.0
+    assert chosen.answer_accuracy == 1.0
+
+
 def test_thresholds_round_trip_per_model(tmp_path: Path) -> None:
     path = tmp_path / "calibration.json"
     chosen = TradeOff(Thresholds(0.55, 0.95, 0.35, frozenset({"en"}), 0.1), 0.6, 0.03, 1.0)

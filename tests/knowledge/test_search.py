@@ -8,7 +8,7 @@ import pytest
 
 from helpdesk.settings import PACKAGED_MODEL
 from knowledge import KnowledgeBase
-from knowledge.base import Thresholds
+from knowledge.base import Thresholds, reciprocal_rank_fusion
 from knowledge.calibration import resolve_thresholds
 from knowledge.embedder import Embedder
 from knowledge.loader import load_faq
@@ -112,3 +112,24 @@ def test_two_equally_good_entries_get_a_clarifying_question(
     assert answer.clarifying and not answer.answered
     assert {choice.entry_id for choice in answer.choices} == {"card-lost", "card-stolen"}
     assert answer.choices[0].title.startswith("What do I do if my card is")
+
+
+def test_weighted_fusion_lets_the_heavier_ranking_decide() -> None:
+    dense, lexical = ["a", "b", "c"], ["b", "c", "a"]
+    assert reciprocal_rank_fusion([dense, lexical])[0][0] == "b"  # first and second
+    assert reciprocal_rank_fusion([dense, lexical], [8.0, 1.0])[0][0] == "a"
+    assert reciprocal_rank_fusion([dense, lexical], [1.0, 8.0])[0][0] == "b"
+    with pytest.raises(ValueError):
+        reciprocal_rank_fusion([dense, lexical], [1.0])
+
+
+def test_outside_the_models_languages_the_faqs_own_words_outrank_the_cosine(
+    kb: KnowledgeBase,
+) -> None:
+    # The English-only model puts the Dutch "order" entries above "download-invoice" by cosine;
+    # the words "factuur" and "bestelling" decide once the lexical ranking weighs more.
+    question = "waar vind ik de factuur van mijn bestelling"
+    assert not kb.thresholds.model_knows("nl")
+    by_cosine = max(kb.search(question, lang="nl", k=10), key=lambda hit: hit.dense)
+    assert by_cosine.entry_id != "download-invoice"
+    assert kb.search(question, lang="nl")[0].entry_id == "download-invoice"
