@@ -95,7 +95,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_question_set_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faq", type=Path, required=True, help="FAQ CSV (id,lang,question,answer)")
-    parser.add_argument("--questions", type=Path, required=True, help="JSONL of labelled questions")
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="JSONL of labelled questions; several files are pooled",
+    )
 
 
 def _agent_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -239,7 +245,7 @@ def _outcomes(
         thresholds = replace(thresholds, model_languages=model_languages)
     return run_questions(
         faq_csv=args.faq,
-        questions_path=args.questions,
+        questions_paths=args.questions,
         model=settings.embedding_model,
         thresholds=thresholds,
         threads=settings.embedding_threads,
@@ -285,7 +291,7 @@ def _kb_calibrate(args: argparse.Namespace, settings: Settings) -> int:
             settings.embedding_model,
             chosen,
             {
-                "questions": str(args.questions),
+                "questions": ", ".join(str(path) for path in args.questions),
                 "answer_accuracy": round(chosen.answer_accuracy, 4),
                 "wrong_answer_rate": round(chosen.wrong_answer_rate, 4),
                 "oos_recall": round(chosen.oos_recall, 4),

@@ -75,6 +75,33 @@ class Thresholds:
         runner_up = max((o.dense for o in others if o.entry_id != hit.entry_id), default=0.0)
         return hit.dense >= self.dense_other and hit.dense - runner_up >= self.margin_other
 
+    def decide(self, hits: Sequence[SearchHit], lang: str) -> Decision:
+        """Answer with the best hit, ask between the two best, or decline.
+
+        The bot and ``helpdesk kb calibrate`` both decide here, so what is calibrated is
+        exactly what runs.
+        """
+        if not hits or not self.accepts(hits[0], lang, hits[1:]):
+            return Decision(None)
+        if len(hits) > 1 and self._too_close(hits[0], hits[1], lang):
+            return Decision(None, (hits[0].entry_id, hits[1].entry_id))
+        return Decision(hits[0].entry_id)
+
+    def _too_close(self, first: SearchHit, second: SearchHit, lang: str) -> bool:
+        return (
+            self.accepts(second, lang, [first])
+            and abs(first.dense - second.dense) <= CLARIFY_DENSE_MARGIN
+            and abs(first.lexical - second.lexical) <= CLARIFY_LEXICAL_MARGIN
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a question: answer ``entry_id``, or ask between ``choices``, or neither."""
+
+    entry_id: str | None
+    choices: tuple[str, ...] = ()
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -219,12 +246,11 @@ class KnowledgeBase:
             language = DetectedLanguage(lang, 1.0)
         language = language or self.detect_language(text)
         hits = tuple(self.search(text, lang=language.lang))
-        if not hits or not self.thresholds.accepts(hits[0], language.lang, hits[1:]):
-            return Answer(None, None, language.lang, language, hits)
-        if len(hits) > 1 and self._too_close(hits[0], hits[1], language.lang):
-            choices = tuple(self._choice(hit.entry_id, language.lang) for hit in hits[:2])
+        decision = self.thresholds.decide(hits, language.lang)
+        if decision.entry_id is None:
+            choices = tuple(self._choice(entry_id, language.lang) for entry_id in decision.choices)
             return Answer(None, None, language.lang, language, hits, choices)
-        return self.answer_entry(hits[0].entry_id, language, hits)
+        return self.answer_entry(decision.entry_id, language, hits)
 
     def answer_entry(
         self, entry_id: str, language: DetectedLanguage, hits: tuple[SearchHit, ...] = ()
@@ -237,13 +263,6 @@ class KnowledgeBase:
         entry = self.entries[entry_id]
         variant = entry.variant_for(language.lang, self.default_language)
         return Answer(variant.answer, entry.id, variant.lang, language, hits)
-
-    def _too_close(self, first: SearchHit, second: SearchHit, lang: str) -> bool:
-        return (
-            self.thresholds.accepts(second, lang, [first])
-            and abs(first.dense - second.dense) <= CLARIFY_DENSE_MARGIN
-            and abs(first.lexical - second.lexical) <= CLARIFY_LEXICAL_MARGIN
-        )
 
     def _choice(self, entry_id: str, lang: str) -> Choice:
         variant = self.entries[entry_id].variant_for(lang, self.default_language)

@@ -48,10 +48,10 @@ def score(cases: Sequence[Case], thresholds: Thresholds) -> TradeOff:
     out_of_scope = [c for c in cases if c.expected_id is None]
     right = wrong = declined_oos = 0
     for case in cases:
-        answered = bool(case.hits) and thresholds.accepts(case.hits[0], case.lang, case.hits[1:])
-        if not answered:
+        answered = thresholds.decide(case.hits, case.lang).entry_id
+        if answered is None:
             declined_oos += case.expected_id is None
-        elif case.hits[0].entry_id == case.expected_id:
+        elif answered == case.expected_id:
             right += 1
         else:
             wrong += 1

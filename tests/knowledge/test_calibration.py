@@ -75,3 +75,21 @@ def test_outside_the_models_languages_the_cosine_must_stand_out() -> None:
     assert not thresholds.accepts(top, "de", [close])
     assert thresholds.accepts(top, "de", [far])
     assert thresholds.accepts(top, "en", [close])  # in the model's language the cosine suffices
+
+
+def test_calibration_scores_a_clarifying_question_as_the_bot_asks_it() -> None:
+    # Two acceptable entries almost tied: the bot asks which one was meant, so the question
+    # is neither answered right nor wrong, whatever the order of the two.
+    tied = Case(
+        "b",
+        (
+            SearchHit("a", 0.03, 0.90, 0.60, "en", "q"),
+            SearchHit("b", 0.02, 0.89, 0.60, "en", "q"),
+        ),
+        "en",
+    )
+    thresholds = Thresholds(dense=0.6, lexical=0.5)
+    assert thresholds.decide(tied.hits, "en").choices == ("a", "b")
+    result = score([tied], thresholds)
+    assert result.answer_accuracy == 0.0
+    assert result.wrong_answer_rate == 0.0
