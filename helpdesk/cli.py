@@ -19,12 +19,15 @@ if TYPE_CHECKING:
     from knowledge.evaluation import Outcome
 
 logger = logging.getLogger("helpdesk")
+QUIET_LOGGERS = ("faiss.loader", "alembic")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
+    for chatty in QUIET_LOGGERS:  # their start-up chatter says nothing a command's user needs
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2

@@ -93,3 +93,16 @@ def test_calibration_scores_a_clarifying_question_as_the_bot_asks_it() -> None:
     result = score([tied], thresholds)
     assert result.answer_accuracy == 0.0
     assert result.wrong_answer_rate == 0.0
+
+
+def test_among_equally_good_thresholds_the_middle_of_the_plateau_wins() -> None:
+    # Every dense threshold in (0.50, 0.90] answers both right and the off-topic question
+    # (0.50) never: the edges would sit a hair from a labelled score, the middle does not.
+    cases = [
+        case("a", "a", dense=0.90, lexical=0.0),
+        case("b", "b", dense=0.95, lexical=0.0),
+        case(None, "a", dense=0.50, lexical=0.0),
+    ]
+    chosen = choose(sweep(cases, None), max_wrong=0.0, min_oos_recall=1.0)
+    assert chosen.answer_accuracy == 1.0 and chosen.oos_recall == 1.0
+    assert 0.65 <= chosen.thresholds.dense <= 0.75
