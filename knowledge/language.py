@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+import yaml
 from langdetect import DetectorFactory, detect_langs
 from langdetect.lang_detect_exception import LangDetectException
 
@@ -27,6 +29,7 @@ DetectorFactory.seed = 0
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 SCRIPT_LANGUAGES = {"GREEK": "el", "CYRILLIC": "ru"}
+COMMON_WORDS_FILE = Path(__file__).resolve().parent / "common_words.yaml"
 
 #: Weights of the evidence, tuned on knowledge/eval/short_messages.jsonl.
 VOCABULARY_WEIGHT = 1.5
@@ -55,16 +58,30 @@ def words_of(text: str) -> list[str]:
     return [fold(word) for word in _WORD.findall(text)]
 
 
+def load_common_words(path: Path = COMMON_WORDS_FILE) -> dict[str, list[str]]:
+    """Each language's most frequent words (``knowledge/common_words.yaml``)."""
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {str(lang): [str(word) for word in words] for lang, words in loaded.items()}
+
+
 class LanguageIdentifier:
     """Scores the candidate languages of a message from every signal available."""
 
-    def __init__(self, entries: Iterable[FaqEntry], default: str) -> None:
+    def __init__(
+        self,
+        entries: Iterable[FaqEntry],
+        default: str,
+        common_words: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
         self.default = default
         vocabulary: dict[str, set[str]] = defaultdict(set)
         for entry in entries:
             for lang, variant in entry.variants.items():
                 for text in (*variant.phrasings, variant.answer):
                     vocabulary[lang].update(words_of(text))
+        common = load_common_words() if common_words is None else common_words
+        for lang in {*vocabulary, default} & set(common):  # candidates stay the FAQ's languages
+            vocabulary[lang].update(fold(word) for word in common[lang])
         self._vocabulary = dict(vocabulary)
         # A word in several languages ("service", "hotel") says less about any one of them.
         self._spread: dict[str, int] = defaultdict(int)

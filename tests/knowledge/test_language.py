@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from knowledge.language import DetectedLanguage, LanguageIdentifier
+from knowledge.language import DetectedLanguage, LanguageIdentifier, load_common_words
 from knowledge.loader import load_faq
 from tests.conftest import PROJECT_ROOT
 
@@ -31,6 +33,29 @@ def test_short_message_language_uses_the_faqs_vocabulary(
     identifier: LanguageIdentifier, text: str, lang: str
 ) -> None:
     assert identifier.detect(text).lang == lang
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("danke", "de"), ("merci", "fr"), ("bedankt", "nl"), ("obrigado", "pt"), ("gracias", "es")],
+)
+def test_a_first_message_of_thanks_or_greeting_is_known_by_its_common_words(
+    identifier: LanguageIdentifier, text: str, lang: str
+) -> None:
+    """langdetect alone calls "danke" and "bedankt" English: too little text for it."""
+    assert identifier.detect(text).lang == lang
+
+
+def test_common_words_add_no_language_the_faq_lacks() -> None:
+    entries = load_faq(PROJECT_ROOT / "knowledge" / "faq")
+    english_only = [replace(e, variants={"en": e.variants["en"]}) for e in entries]
+    identifier = LanguageIdentifier(english_only, default="en")
+    assert identifier.languages == {"en"}
+    assert identifier.detect("danke schön").lang == "en"
+
+
+def test_every_supported_language_has_common_words() -> None:
+    assert set(load_common_words()) == {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
 
 
 @pytest.mark.parametrize("text", ["ok", "спасибо", "merci", "👍", "12345"])
