@@ -18,7 +18,6 @@ from knowledge.evaluation import (
     summarise,
 )
 from knowledge.language import DetectedLanguage
-from knowledge.loader import load_csv
 from knowledge.models import SearchHit
 from tests.conftest import PROJECT_ROOT
 
@@ -71,29 +70,6 @@ def test_malformed_question_line_is_named(tmp_path: Path) -> None:
     path.write_text('{"text": "hi", "lang": "en"}\n', encoding="utf-8")
     with pytest.raises(QuestionSetError, match="line 1"):
         load_questions(path, {"a"})
-
-
-QUESTION_SETS = ("questions.jsonl", "questions_holdout.jsonl", "questions_test.jsonl")
-
-
-@pytest.mark.parametrize("name", QUESTION_SETS)
-def test_each_question_set_has_the_shape_the_issue_asks_for(name: str) -> None:
-    """At least 25 entries asked about overall, all eight languages, 20 % out of scope."""
-    faq_ids = {entry.id for entry in load_csv(PROJECT_ROOT / "knowledge/eval/faq.csv")}
-    questions = load_questions(PROJECT_ROOT / "knowledge/eval" / name, faq_ids)
-    assert {q.lang for q in questions} == {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
-    assert sum(not q.in_scope for q in questions) / len(questions) >= 0.2
-    assert len({q.text.casefold() for q in questions}) == len(questions)  # no question twice
-
-
-def test_the_question_sets_share_no_question() -> None:
-    """A held-out set that repeats a calibration question is not held out."""
-    texts = [
-        {json.loads(line)["text"].casefold() for line in (PROJECT_ROOT / "knowledge/eval" / name)
-         .read_text(encoding="utf-8").splitlines() if line.strip()}
-        for name in QUESTION_SETS
-    ]  # fmt: skip
-    assert not (texts[0] & texts[1]) and not (texts[0] & texts[2]) and not (texts[1] & texts[2])
 
 
 @pytest.mark.slow
