@@ -29,6 +29,13 @@ DetectorFactory.seed = 0
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 SCRIPT_LANGUAGES = {"GREEK": "el", "CYRILLIC": "ru"}
+#: Scripts the supported languages are written in; text mostly in another is foreign.
+KNOWN_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})
+#: A sentence is foreign when langdetect is this sure of an unsupported language...
+FOREIGN_CERTAINTY = 0.9
+FOREIGN_MIN_WORDS = 3
+#: ...and fewer than this share of its words occur in any supported language's vocabulary.
+FOREIGN_MAX_KNOWN_SHARE = 0.5
 COMMON_WORDS_FILE = Path(__file__).resolve().parent / "common_words.yaml"
 
 #: Weights of the evidence, tuned on knowledge/eval/short_messages.jsonl.
@@ -105,6 +112,30 @@ class LanguageIdentifier:
             scores[script_lang] += SCRIPT_WEIGHT
         return scores
 
+    def is_foreign(self, text: str) -> bool:
+        """Whether ``text`` is written in a language none of the candidates is.
+
+        Either most of its letters are in a script no supported language uses (kana, Arabic),
+        or it is a sentence that langdetect, free to pick any language, firmly puts outside
+        the candidates while most of its words are unknown in all of them. Both conditions
+        are needed: langdetect calls many Dutch sentences Afrikaans.
+        """
+        letters = _LETTERS.findall(text)
+        if not letters:
+            return False
+        if sum(_script(letter) not in KNOWN_SCRIPTS for letter in letters) > len(letters) / 2:
+            return True
+        words = words_of(text)
+        if len(words) < FOREIGN_MIN_WORDS:
+            return False
+        known = sum(any(word in vocab for vocab in self._vocabulary.values()) for word in words)
+        if known / len(words) >= FOREIGN_MAX_KNOWN_SHARE:
+            return False
+        guess = _langdetect_any(text)
+        return (
+            guess is not None and guess[0] not in self.languages and guess[1] >= FOREIGN_CERTAINTY
+        )
+
     def detect(self, text: str) -> DetectedLanguage:
         """The language of one message; ``default`` with confidence 0 when there is no evidence."""
         return self.resolve(text)
@@ -113,6 +144,8 @@ class LanguageIdentifier:
         self, text: str, *, previous: DetectedLanguage | None = None, locale: str | None = None
     ) -> DetectedLanguage:
         """The conversation's language after ``text``, given what was known before it."""
+        if self.is_foreign(text):  # answering in a near neighbour (Italian -> French) helps nobody
+            return previous or DetectedLanguage(self.default, 0.0)
         scores = self.message_scores(text)
         hint = _locale_language(locale)
         if not any(scores.values()) and previous is None and hint not in scores:
@@ -158,12 +191,23 @@ def _langdetect(text: str, candidates: Collection[str]) -> dict[str, float]:
     }
 
 
+def _langdetect_any(text: str) -> tuple[str, float] | None:
+    """langdetect's best guess among all the languages it knows."""
+    try:
+        best = detect_langs(text[:1000])[0]
+    except (LangDetectException, IndexError):
+        return None
+    return _normalise(best.lang), float(best.prob)
+
+
+def _script(character: str) -> str:
+    return unicodedata.name(character, "").split(" ")[0]
+
+
 def _script_language(text: str) -> str | None:
     for character in text:
-        if character.isalpha():
-            script = unicodedata.name(character, "").split(" ")[0]
-            if script in SCRIPT_LANGUAGES:
-                return SCRIPT_LANGUAGES[script]
+        if character.isalpha() and _script(character) in SCRIPT_LANGUAGES:
+            return SCRIPT_LANGUAGES[_script(character)]
     return None
 
 

@@ -69,6 +69,22 @@ def main() -> None:
         [{**r, "lang": "en"} for r in english_short],
         lambda r: identifier.resolve(r["text"], previous=DetectedLanguage("en", 0.9)).lang,
     )
+    # Languages the FAQ lacks: the first message falls back to the default language, a
+    # message in an established conversation keeps its language, rather than a neighbour's.
+    foreign = load("foreign_messages.jsonl")
+    checks["unsupported language, first message (default language)"] = (
+        [{**r, "lang": "en"} for r in foreign],
+        lambda r: identifier.detect(r["text"]).lang,
+    )
+    checks["unsupported language in a German conversation (stays de)"] = (
+        [{**r, "lang": "de"} for r in foreign],
+        lambda r: identifier.resolve(r["text"], previous=DetectedLanguage("de", 0.9)).lang,
+    )
+    supported = [*short, *sentences]
+    checks["supported-language messages not taken for foreign"] = (
+        [{**r, "lang": "no"} for r in supported],
+        lambda r: "yes" if identifier.is_foreign(r["text"]) else "no",
+    )
     for name, (rows, predict) in checks.items():
         value, ms = accuracy(rows, predict)
         print(f"{name:<70} n={len(rows):<4} {value:6.1%}  {ms:6.2f} ms/msg")

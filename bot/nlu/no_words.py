@@ -1,8 +1,11 @@
-"""An NLU step for messages with no words: empty, emoji only, digits only.
+"""An NLU step for messages the intent classifier cannot read.
 
-The intent classifier, trained on words, still names an intent for them ("" came out as
-`affirm`). With no words there is no dialogue intent to find, so we hand the message to
-the FAQ action, which answers it politely. Runs inside the Rasa 3.6 environment (Python 3.10).
+Two kinds: messages with no words (empty, emoji only, digits only), and messages none of
+whose words or character n-grams occur in the training data ("注文はどこですか"). The
+classifier, fed an all-zero feature vector, still names an intent for them ("" came out as
+`affirm`, the Japanese as `thanks`). There is no dialogue intent to find in either, so we
+hand the message to the FAQ action, which answers or says it is not sure, in the
+conversation's language. Runs inside the Rasa 3.6 environment (Python 3.10).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ FALLBACK_INTENT = "faq"
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class NoWordsClassifier(GraphComponent):
-    """Overrides the intent of letter-free messages with the FAQ intent."""
+    """Overrides the intent of unreadable messages with the FAQ intent."""
 
     @classmethod
     def create(
@@ -36,8 +39,14 @@ class NoWordsClassifier(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            if not any(character.isalpha() for character in text):
+            if not any(character.isalpha() for character in text) or _nothing_known(message):
                 intent = {"name": FALLBACK_INTENT, "confidence": 1.0}
                 message.set(INTENT, intent, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
         return messages
+
+
+def _nothing_known(message: Message) -> bool:
+    """Whether the featurizers found no known word or n-gram: every sparse feature is zero."""
+    found = [f for f in message.get_sparse_features(TEXT) if f is not None]
+    return bool(found) and all(f.features.nnz == 0 for f in found)

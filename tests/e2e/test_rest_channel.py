@@ -10,6 +10,7 @@ import pytest
 from helpdesk.settings import Settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+SUPPORTED = {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
 
 
 def say(
@@ -79,6 +80,33 @@ def test_greeting_and_thanks_are_dialogue_not_faq(running_stack: Settings) -> No
 def test_message_without_words_gets_a_polite_reply(running_stack: Settings, message: str) -> None:
     [reply] = say(running_stack, message)
     assert "didn't catch" in reply or "not sure" in reply
+
+
+@pytest.mark.parametrize(
+    ("message", "languages", "first_reply"),
+    [
+        ("мой password не работает", SUPPORTED, ""),  # two scripts in one message
+        ("🙂 where is my заказ 123", SUPPORTED, ""),
+        ("dov'è il mio ordine? non è ancora arrivato", {"en"}, ""),  # no Italian: the default
+        # A script no supported language uses, nothing the NLU knows: a question, not "thanks".
+        ("注文はどこですか", {"en"}, "I'm not sure"),
+    ],
+)
+def test_mixed_scripts_and_unsupported_languages_get_a_reply_in_a_supported_language(
+    running_stack: Settings, message: str, languages: set[str], first_reply: str
+) -> None:
+    sender = uuid.uuid4().hex
+    replies = say(running_stack, message, sender)
+    assert replies and all(reply.strip() for reply in replies)
+    assert not any("Traceback" in reply or "Error" in reply for reply in replies)
+    assert running_stack.rasa_api_token is not None
+    tracker = httpx.get(
+        f"http://{running_stack.host}:{running_stack.rasa_port}/conversations/{sender}/tracker",
+        params={"token": running_stack.rasa_api_token.get_secret_value()},
+        timeout=30,
+    ).json()
+    assert tracker["slots"]["language"] in languages
+    assert replies[0].startswith(first_reply), replies
 
 
 def test_huge_message_is_answered_not_crashed(running_stack: Settings) -> None:

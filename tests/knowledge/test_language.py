@@ -54,6 +54,27 @@ def test_common_words_add_no_language_the_faq_lacks() -> None:
     assert identifier.detect("danke schön").lang == "en"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["dov'è il mio ordine? non è ancora arrivato", "注文はどこですか", "gdzie jest moje zamówienie"],
+)
+def test_a_language_the_faq_lacks_gets_the_default_not_a_neighbour(
+    identifier: LanguageIdentifier, text: str
+) -> None:
+    assert identifier.is_foreign(text)
+    assert identifier.detect(text) == DetectedLanguage("en", 0.0)
+    assert identifier.resolve(text, previous=DetectedLanguage("de", 0.9)).lang == "de"
+
+
+@pytest.mark.parametrize(
+    "text", ["wo ist meine Bestellung", "hoe lang duurt de levering", "где мой заказ", "ok"]
+)
+def test_supported_languages_are_not_taken_for_foreign(
+    identifier: LanguageIdentifier, text: str
+) -> None:
+    assert not identifier.is_foreign(text)
+
+
 def test_every_supported_language_has_common_words() -> None:
     assert set(load_common_words()) == {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
 
