@@ -36,6 +36,8 @@ FOREIGN_CERTAINTY = 0.9
 FOREIGN_MIN_WORDS = 3
 #: ...and fewer than this share of its words occur in any supported language's vocabulary.
 FOREIGN_MAX_KNOWN_SHARE = 0.5
+#: langdetect and the script check read this much of a message: enough to know its language.
+LANGDETECT_CHARS = 1000
 COMMON_WORDS_FILE = Path(__file__).resolve().parent / "common_words.yaml"
 
 #: Weights of the evidence, tuned on knowledge/eval/short_messages.jsonl.
@@ -120,7 +122,7 @@ class LanguageIdentifier:
         the candidates while most of its words are unknown in all of them. Both conditions
         are needed: langdetect calls many Dutch sentences Afrikaans.
         """
-        letters = _LETTERS.findall(text)
+        letters = _LETTERS.findall(text[:LANGDETECT_CHARS])
         if not letters:
             return False
         if sum(_script(letter) not in KNOWN_SCRIPTS for letter in letters) > len(letters) / 2:
@@ -131,9 +133,11 @@ class LanguageIdentifier:
         known = sum(any(word in vocab for vocab in self._vocabulary.values()) for word in words)
         if known / len(words) >= FOREIGN_MAX_KNOWN_SHARE:
             return False
-        guess = _langdetect_any(text)
+        guesses = _langdetect_all(text)
         return (
-            guess is not None and guess[0] not in self.languages and guess[1] >= FOREIGN_CERTAINTY
+            bool(guesses)
+            and guesses[0][0] not in self.languages
+            and guesses[0][1] >= FOREIGN_CERTAINTY
         )
 
     def detect(self, text: str) -> DetectedLanguage:
@@ -144,10 +148,11 @@ class LanguageIdentifier:
         self, text: str, *, previous: DetectedLanguage | None = None, locale: str | None = None
     ) -> DetectedLanguage:
         """The conversation's language after ``text``, given what was known before it."""
-        if self.is_foreign(text):  # answering in a near neighbour (Italian -> French) helps nobody
-            return previous or DetectedLanguage(self.default, 0.0)
-        scores = self.message_scores(text)
         hint = _locale_language(locale)
+        if self.is_foreign(text):  # answering in a near neighbour (Italian -> French) helps nobody
+            fallback = hint if hint in self.languages else self.default
+            return previous or DetectedLanguage(fallback, 0.0)
+        scores = self.message_scores(text)
         if not any(scores.values()) and previous is None and hint not in scores:
             return DetectedLanguage(self.default, 0.0)  # nothing known at all
         # Short messages count less. Against a language the conversation already has they
@@ -178,26 +183,19 @@ def detect_language(text: str, candidates: Collection[str], default: str) -> Det
 
 
 def _langdetect(text: str, candidates: Collection[str]) -> dict[str, float]:
+    """langdetect's probabilities for the ``candidates`` it considers at all."""
+    return {lang: prob for lang, prob in _langdetect_all(text) if lang in candidates}
+
+
+def _langdetect_all(text: str) -> list[tuple[str, float]]:
+    """langdetect's guesses among all the languages it knows, most probable first."""
     if not _LETTERS.search(text):
-        return {}
+        return []
     try:
-        ranked = detect_langs(text[:1000])
+        ranked = detect_langs(text[:LANGDETECT_CHARS])
     except LangDetectException:
-        return {}
-    return {
-        _normalise(guess.lang): float(guess.prob)
-        for guess in ranked
-        if _normalise(guess.lang) in candidates
-    }
-
-
-def _langdetect_any(text: str) -> tuple[str, float] | None:
-    """langdetect's best guess among all the languages it knows."""
-    try:
-        best = detect_langs(text[:1000])[0]
-    except (LangDetectException, IndexError):
-        return None
-    return _normalise(best.lang), float(best.prob)
+        return []
+    return [(_normalise(guess.lang), float(guess.prob)) for guess in ranked]
 
 
 def _script(character: str) -> str:

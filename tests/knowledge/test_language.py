@@ -56,7 +56,11 @@ def test_common_words_add_no_language_the_faq_lacks() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["dov'è il mio ordine? non è ancora arrivato", "注文はどこですか", "gdzie jest moje zamówienie"],
+    [
+        "dov'è il mio ordine? non è ancora arrivato",
+        "注文はどこですか",
+        "gdzie jest moje zamówienie",
+    ],
 )
 def test_a_language_the_faq_lacks_gets_the_default_not_a_neighbour(
     identifier: LanguageIdentifier, text: str
@@ -64,6 +68,13 @@ def test_a_language_the_faq_lacks_gets_the_default_not_a_neighbour(
     assert identifier.is_foreign(text)
     assert identifier.detect(text) == DetectedLanguage("en", 0.0)
     assert identifier.resolve(text, previous=DetectedLanguage("de", 0.9)).lang == "de"
+
+
+def test_a_language_the_faq_lacks_gets_the_sites_locale_when_it_is_supported(
+    identifier: LanguageIdentifier,
+) -> None:
+    assert identifier.resolve("注文はどこですか", locale="nl-BE").lang == "nl"
+    assert identifier.resolve("注文はどこですか", locale="it-IT").lang == "en"
 
 
 @pytest.mark.parametrize(
