@@ -10,16 +10,17 @@ from escalation.db import make_engine
 from escalation.triggers import KeywordRule, load_keyword_rules
 from helpdesk.settings import Settings, get_settings
 from knowledge import KnowledgeBase
-from knowledge.base import Thresholds
-from knowledge.calibration import resolve_thresholds
+from knowledge.embedder import Embedder
+from knowledge.loader import load_faq
 
 
-def configured_thresholds(settings: Settings) -> Thresholds:
-    """The model's calibrated thresholds with any HELPDESK_*_THRESHOLD override applied."""
-    return resolve_thresholds(
+def configured_embedder(settings: Settings) -> Embedder:
+    """The embedding model of the settings (loaded on first use)."""
+    return Embedder(
         settings.embedding_model,
-        dense=settings.dense_threshold,
-        lexical=settings.lexical_threshold,
+        threads=settings.embedding_threads,
+        query_prefix=settings.embedding_query_prefix,
+        passage_prefix=settings.embedding_passage_prefix,
     )
 
 
@@ -27,13 +28,12 @@ def configured_thresholds(settings: Settings) -> Thresholds:
 def get_knowledge_base() -> KnowledgeBase:
     """The process's knowledge base (FAQ parsed; model and index loaded on warm-up)."""
     settings = get_settings()
-    return KnowledgeBase.from_path(
-        settings.faq_path,
-        model=settings.embedding_model,
-        index_dir=settings.index_dir,
-        threads=settings.embedding_threads,
+    return KnowledgeBase(
+        load_faq(settings.faq_path),
+        configured_embedder(settings),
+        settings.index_dir,
         default_language=settings.default_language,
-        thresholds=configured_thresholds(settings),
+        answer_threshold=settings.answer_threshold,
     )
 
 

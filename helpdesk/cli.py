@@ -79,18 +79,20 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = kb.add_parser("eval", help="evaluate answers on a labelled question set")
     _add_question_set_arguments(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--details", type=Path, help="write every question's move, top hits and scores (JSON)"
+    )
     evaluate.set_defaults(handler=_kb_eval)
-    calibrate = kb.add_parser("calibrate", help="choose the answer thresholds on labelled data")
-    _add_question_set_arguments(calibrate)
-    calibrate.add_argument("--max-wrong", type=float, default=0.05, help="wrong-answer rate cap")
-    calibrate.add_argument("--min-oos-recall", type=float, default=0.8)
-    calibrate.add_argument(
-        "--model-languages",
-        default="",
-        help="comma-separated languages the embedding model was trained on (empty: all)",
+    calibrate = kb.add_parser(
+        "calibrate",
+        help="derive the answer policy from the FAQ (automatic when the FAQ or model changes)",
     )
     calibrate.add_argument(
-        "--write", action="store_true", help="store the thresholds in knowledge/calibration.json"
+        "--questions",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="JSONL of labelled questions about the configured FAQ, to refine the calibration",
     )
     calibrate.set_defaults(handler=_kb_calibrate)
     return parser
@@ -234,73 +236,55 @@ def _kb_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _outcomes(
-    args: argparse.Namespace, settings: Settings, model_languages: frozenset[str] | None = None
-) -> list[Outcome]:
-    """The bot's decision on every labelled question; ``model_languages`` overrides the stored."""
-    from dataclasses import replace
-
-    from actions.runtime import configured_thresholds
+def _outcomes(args: argparse.Namespace, settings: Settings) -> list[Outcome]:
+    """The bot's decision on every labelled question, calibrated on the FAQ alone."""
+    from actions.runtime import configured_embedder
     from knowledge.evaluation import run_questions
 
-    thresholds = configured_thresholds(settings)
-    if model_languages is not None:  # the search ranks by them: calibrate what will run
-        thresholds = replace(thresholds, model_languages=model_languages)
     return run_questions(
         faq_csv=args.faq,
         questions_paths=args.questions,
-        model=settings.embedding_model,
-        thresholds=thresholds,
-        threads=settings.embedding_threads,
+        embedder=configured_embedder(settings),
         default_language=settings.default_language,
+        answer_threshold=settings.answer_threshold,
     )
 
 
 def _kb_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from knowledge.evaluation import format_report, summarise
+    from knowledge.evaluation import details, format_report, summarise
 
-    report = summarise(_outcomes(args, settings))
+    outcomes = _outcomes(args, settings)
+    report = summarise(outcomes)
     print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
+    if args.details:
+        args.details.write_text(
+            json.dumps(details(outcomes), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        print(f"details of {len(outcomes)} questions written to {args.details}", file=sys.stderr)
     return 0
 
 
 def _kb_calibrate(args: argparse.Namespace, settings: Settings) -> int:
-    from knowledge import calibration
+    from knowledge.calibration import LabelledCase, calibrate, save_calibration
+    from knowledge.evaluation import load_questions
 
-    languages = frozenset(filter(None, args.model_languages.split(","))) or None
-    cases = [
-        calibration.Case(o.question.expected_id, o.answer.hits, o.answer.language.lang)
-        for o in _outcomes(args, settings, languages)
+    kb = _knowledge_base()
+    kb.warm_up(progress=False)
+    known = set(kb.entries)
+    labelled = [
+        LabelledCase(q.text, q.lang, q.expected_id)
+        for path in args.questions
+        for q in load_questions(path, known)
     ]
-    limits = {"max_wrong": args.max_wrong, "min_oos_recall": args.min_oos_recall}
-    trade_offs = calibration.sweep(cases, languages)
-    chosen = calibration.choose(trade_offs, **limits)
-    held_out = calibration.cross_validate(cases, languages, **limits)
-    print("dense  other  margin  lexical  answer_accuracy  wrong_answer_rate  oos_recall")
-    for t in [*calibration.frontier(trade_offs), chosen]:
-        mark = "  <- chosen" if t is chosen else ""
-        print(
-            f"{t.thresholds.dense:5.3f}  {t.thresholds.dense_other:5.3f}  "
-            f"{t.thresholds.margin_other:6.3f}  {t.thresholds.lexical:7.3f}  "
-            f"{t.answer_accuracy:15.3f}"
-            f"  {t.wrong_answer_rate:17.3f}  {t.oos_recall:10.3f}{mark}"
-        )
-    print(
-        f"held-out (2-fold): answer_accuracy {held_out.answer_accuracy:.3f}, "
-        f"wrong_answer_rate {held_out.wrong_answer_rate:.3f}, oos_recall {held_out.oos_recall:.3f}"
-    )
-    if args.write:
-        calibration.save_thresholds(
-            settings.embedding_model,
-            chosen,
-            {
-                "questions": ", ".join(str(path) for path in args.questions),
-                "answer_accuracy": round(chosen.answer_accuracy, 4),
-                "wrong_answer_rate": round(chosen.wrong_answer_rate, 4),
-                "oos_recall": round(chosen.oos_recall, 4),
-            },
-        )
-        print(f"written to {calibration.CALIBRATION_FILE}")
+    calibration = calibrate(list(kb.entries.values()), kb.index, kb.embedder, labelled=labelled)
+    save_calibration(kb.index_dir, calibration)
+    print(json.dumps(
+        {"policy": vars(calibration.policy), "figures": calibration.figures},
+        default=dict,
+        ensure_ascii=False,
+        indent=2,
+    ))  # fmt: skip
+    print(f"stored in {kb.index_dir}", file=sys.stderr)
     return 0
 
 

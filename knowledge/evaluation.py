@@ -1,7 +1,8 @@
 """`helpdesk kb eval`: how well the bot's answer decision does on a labelled question set.
 
-Every question goes through :meth:`KnowledgeBase.answer` — the decision the bot makes —
-against a throwaway index built from the given FAQ CSV.
+Every question goes through :meth:`KnowledgeBase.answer` — the decision the bot makes, with
+the policy calibrated on the FAQ alone — against a throwaway index built from the FAQ CSV.
+A clarifying question on an out-of-scope question counts as a wrong move, not a decline.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.base import Answer, KnowledgeBase, Thresholds
+from knowledge.base import Answer, KnowledgeBase
+from knowledge.calibration import weighted_mcc
 from knowledge.embedder import Embedder
 from knowledge.errors import KnowledgeError
 from knowledge.loader import load_csv
+
+#: HINT3's label for "the bot found nothing".
+NO_ANSWER = "NO_NODES_DETECTED"
 
 
 class QuestionSetError(KnowledgeError):
@@ -59,6 +64,29 @@ class Outcome:
     def answered_wrong(self) -> bool:
         return self.answer.answered and self.answer.entry_id != self.question.expected_id
 
+    @property
+    def wrong_move(self) -> bool:
+        """A wrong answer, or two entries offered for a question the FAQ does not cover."""
+        return self.answered_wrong or (self.answer.clarifying and not self.question.in_scope)
+
+    @property
+    def declined(self) -> bool:
+        return not self.answer.answered and not self.answer.clarifying
+
+    @property
+    def label(self) -> str:
+        """The move as HINT3 labels it: the entry answered with, or NO_NODES_DETECTED.
+
+        A clarifying question is labelled with the expected entry when it is among the
+        choices (the customer picks it), else with the first choice.
+        """
+        if self.answer.entry_id is not None:
+            return self.answer.entry_id
+        choices = [choice.entry_id for choice in self.answer.choices]
+        if choices:
+            return self.question.expected_id if self.question.expected_id in choices else choices[0]
+        return NO_ANSWER
+
 
 def load_questions(path: Path, known_ids: set[str]) -> list[LabelledQuestion]:
     """Parse the JSONL question set; an unknown ``expected_id`` is an error, not a miss."""
@@ -93,10 +121,9 @@ def run_questions(
     *,
     faq_csv: Path,
     questions_paths: Sequence[Path],
-    model: str,
-    thresholds: Thresholds,
-    threads: int = 1,
+    embedder: Embedder,
     default_language: str = "en",
+    answer_threshold: float | None = None,
 ) -> list[Outcome]:
     """Build a throwaway index from ``faq_csv`` and put every question to the bot's decision.
 
@@ -109,10 +136,10 @@ def run_questions(
     with tempfile.TemporaryDirectory(prefix="helpdesk-eval-") as index_dir:
         kb = KnowledgeBase(
             entries,
-            Embedder(model, threads=threads),
+            embedder,
             Path(index_dir),
             default_language=default_language,
-            thresholds=thresholds,
+            answer_threshold=answer_threshold,
         )
         kb.warm_up(progress=False)
         return [_ask(kb, question) for question in questions]
@@ -140,6 +167,17 @@ def summarise(outcomes: list[Outcome]) -> dict[str, Any]:
     }
 
 
+def mcc(outcomes: Sequence[Outcome]) -> float:
+    """Multi-class Matthews correlation of the moves, as HINT3 computes it."""
+    labels = sorted(
+        {o.label for o in outcomes} | {o.question.expected_id or NO_ANSWER for o in outcomes}
+    )
+    column = {label: i for i, label in enumerate(labels)}
+    gold = np.array([column[o.question.expected_id or NO_ANSWER] for o in outcomes], dtype=np.int64)
+    guess = np.array([column[o.label] for o in outcomes], dtype=np.int64)
+    return weighted_mcc(gold, guess, np.ones(len(outcomes)), len(labels))
+
+
 def _metrics(outcomes: list[Outcome]) -> dict[str, Any]:
     in_scope = [o for o in outcomes if o.question.in_scope]
     out_of_scope = [o for o in outcomes if not o.question.in_scope]
@@ -152,10 +190,37 @@ def _metrics(outcomes: list[Outcome]) -> dict[str, Any]:
         "top3": _ratio(sum(rank is not None and rank <= 3 for rank in ranks), len(in_scope)),
         "mrr": _ratio(sum(1 / rank for rank in ranks if rank), len(in_scope)),
         "answer_accuracy": _ratio(sum(o.answered_right for o in in_scope), len(in_scope)),
-        "wrong_answer_rate": _ratio(sum(o.answered_wrong for o in outcomes), len(outcomes)),
-        "oos_recall": _ratio(sum(not o.answer.answered for o in out_of_scope), len(out_of_scope)),
+        "wrong_answer_rate": _ratio(sum(o.wrong_move for o in outcomes), len(outcomes)),
+        "oos_recall": _ratio(sum(o.declined for o in out_of_scope), len(out_of_scope)),
         "clarify_rate": _ratio(sum(o.answer.clarifying for o in outcomes), len(outcomes)),
+        "mcc": round(mcc(outcomes), 4) if outcomes else None,
     }
+
+
+def details(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """Every question with the bot's move, its top hits and their scores (``--details``)."""
+    return [
+        {
+            "text": o.question.text,
+            "lang": o.question.lang,
+            "expected_id": o.question.expected_id,
+            "detected_lang": o.answer.language.lang,
+            "move": "answer"
+            if o.answer.answered
+            else "clarify"
+            if o.answer.clarifying
+            else "decline",
+            "entry_id": o.answer.entry_id,
+            "choices": [choice.entry_id for choice in o.answer.choices],
+            "right": o.answered_right or (o.declined and not o.question.in_scope),
+            "hits": [
+                {"entry_id": h.entry_id, "score": h.score, "dense": h.dense, "lexical": h.lexical}
+                for h in o.answer.hits[:3]
+            ],
+            "latency_ms": round(o.latency_ms, 2),
+        }
+        for o in outcomes
+    ]
 
 
 def _ratio(part: float, whole: int) -> float | None:
@@ -164,7 +229,16 @@ def _ratio(part: float, whole: int) -> float | None:
 
 def format_report(report: dict[str, Any]) -> str:
     """A human-readable table of the same report."""
-    columns = ("n", "top1", "top3", "mrr", "answer_accuracy", "wrong_answer_rate", "oos_recall")
+    columns = (
+        "n",
+        "top1",
+        "top3",
+        "answer_accuracy",
+        "wrong_answer_rate",
+        "oos_recall",
+        "clarify_rate",
+        "mcc",
+    )
     rows = [("all", report), *report["per_language"].items()]
     lines = ["lang  " + "  ".join(f"{c:>17}" for c in columns)]
     for name, metrics in rows:

@@ -25,7 +25,7 @@ from knowledge.models import FaqEntry, IndexedText
 
 logger = logging.getLogger(__name__)
 
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2
 INDEX_FILE = "faq.faiss"
 META_FILE = "faq.json"
 
@@ -41,7 +41,7 @@ def indexed_texts(entries: Sequence[FaqEntry]) -> list[IndexedText]:
 
 
 def content_hash(texts: Sequence[IndexedText], model_name: str) -> str:
-    """What the index depends on: format version, model and texts."""
+    """What the index depends on: format version, model (with its prefixes) and texts."""
     payload = json.dumps(
         {
             "version": INDEX_FORMAT_VERSION,
@@ -66,6 +66,13 @@ class FaqIndex:
     def size(self) -> int:
         return int(self._index.ntotal)
 
+    def vectors(self) -> Vectors:
+        """Every row's vector, in row order (for calibration, which scores phrasings
+        against each other)."""
+        if self.size == 0:
+            return np.zeros((0, self._index.d), dtype=np.float32)
+        return np.asarray(self._index.reconstruct_batch(np.arange(self.size)), dtype=np.float32)
+
     def search(self, query: Vectors, k: int) -> list[tuple[IndexedText, float]]:
         """The ``k`` nearest phrasings to one query vector, best first."""
         if self.size == 0:
@@ -87,12 +94,12 @@ def load_or_build(
         The index and whether it was (re)built.
     """
     texts = indexed_texts(entries)
-    digest = content_hash(texts, embedder.model_name)
+    digest = content_hash(texts, embedder.identity)
     existing = _load(index_dir, digest)
     if existing is not None:
         return existing, False
     logger.info("building FAQ index: %d phrasings, model %s", len(texts), embedder.model_name)
-    vectors = embedder.encode([text.text for text in texts], progress=progress)
+    vectors = embedder.encode([text.text for text in texts], role="passage", progress=progress)
     index = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dimension))
     if len(texts):
         index.add_with_ids(vectors, np.arange(len(texts), dtype=np.int64))

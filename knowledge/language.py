@@ -15,10 +15,12 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 from langdetect import DetectorFactory, detect_langs
+from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
 
 from knowledge.models import FaqEntry
@@ -48,7 +50,9 @@ FULL_EVIDENCE_WORDS = 4
 PREVIOUS_WEIGHT = 0.9
 LOCALE_WEIGHT = 0.4
 #: With nothing else known, a short message needs some evidence to leave the default language.
-DEFAULT_WEIGHT = 0.3
+#: On lingua's public single words (langdetect-8: 68.0 %): 0.3 → 67.5 %, 0.2 → 68.6 %,
+#: 0.15 → 68.9 %, 0.1 → 68.9 % with word pairs falling; the shipped short set 91 → 92.5 %.
+DEFAULT_WEIGHT = 0.15
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,9 @@ class LanguageIdentifier:
                 for text in (*variant.phrasings, variant.answer):
                     vocabulary[lang].update(words_of(text))
         common = load_common_words() if common_words is None else common_words
-        for lang in {*vocabulary, default} & set(common):  # candidates stay the FAQ's languages
+        # Every language the bot speaks is a candidate, whether the FAQ has it or not: a
+        # German customer of an English FAQ still gets German fixed responses.
+        for lang in common:
             vocabulary[lang].update(fold(word) for word in common[lang])
         self._vocabulary = dict(vocabulary)
         # A word in several languages ("service", "hotel") says less about any one of them.
@@ -102,9 +108,15 @@ class LanguageIdentifier:
     def message_scores(self, text: str) -> dict[str, float]:
         """Evidence for each language from the message alone (0 for none)."""
         scores = dict.fromkeys(self.languages, 0.0)
-        for lang, probability in _langdetect(text, self.languages).items():
-            scores[lang] += probability
         words = words_of(text)
+        # With only the candidates' profiles, langdetect must pick one of them even for an
+        # Italian sentence; on a sentence the full detector is reliable, so the share of its
+        # belief that falls on the candidates discounts the forced choice.
+        plausible = 1.0
+        if len(words) >= FOREIGN_MIN_WORDS:
+            plausible = sum(p for lang, p in _langdetect_all(text) if lang in self.languages)
+        for lang, probability in _langdetect_among(text, self.languages).items():
+            scores[lang] += probability * plausible
         for word in words:
             holders = [lang for lang, vocab in self._vocabulary.items() if word in vocab]
             for lang in holders:
@@ -127,6 +139,10 @@ class LanguageIdentifier:
             return False
         if sum(_script(letter) not in KNOWN_SCRIPTS for letter in letters) > len(letters) / 2:
             return True
+        if _script_language(text) in self.languages:
+            # Greek or Cyrillic letters: whatever langdetect makes of it ("На грани истерики."
+            # as Bulgarian), its reader is better served in Greek or Russian than in English.
+            return False
         words = words_of(text)
         if len(words) < FOREIGN_MIN_WORDS:
             return False
@@ -174,17 +190,47 @@ class LanguageIdentifier:
 
 
 def detect_language(text: str, candidates: Collection[str], default: str) -> DetectedLanguage:
-    """langdetect alone, restricted to ``candidates``: the baseline the identifier is judged by."""
-    ranked = _langdetect(text, candidates)
+    """langdetect alone with only the ``candidates``' profiles: the baseline the identifier
+    is judged by."""
+    ranked = _langdetect_among(text, candidates)
     if not ranked:
         return DetectedLanguage(default, 0.0)
     best = max(ranked, key=lambda lang: ranked[lang])
     return DetectedLanguage(best, ranked[best])
 
 
-def _langdetect(text: str, candidates: Collection[str]) -> dict[str, float]:
-    """langdetect's probabilities for the ``candidates`` it considers at all."""
-    return {lang: prob for lang, prob in _langdetect_all(text) if lang in candidates}
+def _langdetect_among(text: str, candidates: Collection[str]) -> dict[str, float]:
+    """langdetect's probabilities with only the candidates' profiles loaded.
+
+    On lingua's short test words this beats filtering the full detector's answer (single
+    words 67.7 % against 55.8 %): other languages' profiles no longer soak up probability.
+    """
+    factory = _factory_for(tuple(sorted(candidates)))
+    if factory is None or not _LETTERS.search(text):
+        return {}
+    detector = factory.create()
+    detector.append(text[:LANGDETECT_CHARS])
+    try:
+        ranked = detector.get_probabilities()
+    except LangDetectException:
+        return {}
+    return {_normalise(guess.lang): float(guess.prob) for guess in ranked}
+
+
+@lru_cache
+def _factory_for(languages: tuple[str, ...]) -> DetectorFactory | None:
+    """A seeded langdetect factory with the profiles of ``languages`` (those it has)."""
+    profiles = [
+        (Path(PROFILES_DIRECTORY) / lang).read_text(encoding="utf-8")
+        for lang in languages
+        if (Path(PROFILES_DIRECTORY) / lang).is_file()
+    ]
+    if len(profiles) < 2:
+        return None
+    factory = DetectorFactory()
+    factory.load_json_profile(profiles)
+    factory.set_seed(0)
+    return factory
 
 
 def _langdetect_all(text: str) -> list[tuple[str, float]]:

@@ -20,6 +20,10 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 NGRAM = 4
 ANSWER_WEIGHT = 0.5  # an answer mentions many things; the question says what the entry is about
 K1, B = 1.2, 0.75
+#: Hits covering less of the query than this share are noise (one shared 4-gram).
+MIN_COVERAGE = 0.15
+#: Entries looked at per lexical query.
+DEPTH = 20
 
 
 def terms(text: str) -> list[str]:
@@ -96,6 +100,21 @@ class LexicalIndex:
             if len(best) == k:
                 break
         return list(best.values())
+
+    def coverages(self, text: str, lang: str | None) -> dict[str, tuple[float, str]]:
+        """Each matching entry's coverage of ``text`` and the language of its variant.
+
+        The variants in ``lang`` are looked at first, every variant when those cover the
+        question better: a customer may use the FAQ's words in another language.
+        """
+        everywhere = self.search(text, k=DEPTH)
+        in_lang = self.search(text, lang=lang, k=DEPTH) if lang else []
+        best_in_lang = in_lang[0].coverage if in_lang else 0.0
+        best_everywhere = everywhere[0].coverage if everywhere else 0.0
+        chosen = in_lang if best_in_lang >= best_everywhere else everywhere
+        return {
+            hit.entry_id: (hit.coverage, hit.lang) for hit in chosen if hit.coverage >= MIN_COVERAGE
+        }
 
     def _idf(self, query: Counter[str], allowed: set[int]) -> dict[str, float]:
         """idf of every query term within ``allowed``; unseen terms get the highest idf."""

@@ -1,10 +1,14 @@
 """Language identification on short messages and in conversations. Not a test: prints numbers.
 
-.venv/bin/python scripts/eval_language.py
+.venv/bin/python scripts/eval_language.py [--lingua ../shared/eval/lingua]
+
+With lingua's public test data (single words, word pairs, sentences in the 8 languages) it
+also prints the identifier against langdetect with only the 8 languages' profiles loaded.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -90,5 +94,31 @@ def main() -> None:
         print(f"{name:<70} n={len(rows):<4} {value:6.1%}  {ms:6.2f} ms/msg")
 
 
+def lingua(folder: Path) -> None:
+    """Message-alone accuracy on lingua's test data, per length, with langdetect-8 beside."""
+    identifier = LanguageIdentifier(load_faq(ROOT / "knowledge" / "faq"), default="en")
+    print(f"\nlingua test data ({folder})")
+    header = f"{'length':<14}{'n':>6}{'langdetect-8':>14}{'identifier':>12}"
+    print(header + "   identifier's 'en' calls right")
+    for length in ("single-words", "word-pairs", "sentences"):
+        rows = [
+            {"text": line.strip(), "lang": path.stem}
+            for path in sorted((folder / length).glob("*.txt"))
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and path.stem in SUPPORTED
+        ]
+        baseline, _ = accuracy(rows, lambda r: detect_language(r["text"], SUPPORTED, "en").lang)
+        guesses = [identifier.detect(row["text"]).lang for row in rows]
+        value = sum(g == row["lang"] for g, row in zip(guesses, rows, strict=True)) / len(rows)
+        calls_en = [row["lang"] for g, row in zip(guesses, rows, strict=True) if g == "en"]
+        precision_en = calls_en.count("en") / len(calls_en) if calls_en else 0.0
+        print(f"{length:<14}{len(rows):>6}{baseline:>14.1%}{value:>12.1%}   {precision_en:.0%}")
+
+
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lingua", type=Path, default=ROOT.parent / "shared" / "eval" / "lingua")
+    args = parser.parse_args()
     main()
+    if args.lingua.is_dir():
+        lingua(args.lingua)

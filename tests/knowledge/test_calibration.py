@@ -1,108 +1,180 @@
-"""Choosing thresholds from data, and storing them per model."""
+"""The answer policy derived from the FAQ itself: the decision it simulates is the one that runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from knowledge.base import Thresholds
+import numpy as np
+import pytest
+from sklearn.metrics import matthews_corrcoef
+
 from knowledge.calibration import (
-    Case,
-    TradeOff,
-    choose,
-    load_thresholds,
-    save_thresholds,
-    score,
-    sweep,
+    Calibration,
+    CaseSet,
+    calibrate,
+    fused_scores,
+    load_calibration,
+    load_offtopic,
+    predicted,
+    save_calibration,
+    weighted_mcc,
 )
-from knowledge.models import SearchHit
+from knowledge.decision import AnswerPolicy, fused_hits
+from knowledge.embedder import Embedder
+from knowledge.index import load_or_build
+from knowledge.models import FaqEntry, FaqVariant, IndexedText
+from tests.conftest import PROJECT_ROOT
 
 
-def case(expected: str | None, top: str, dense: float, lexical: float, lang: str = "en") -> Case:
-    return Case(expected, (SearchHit(top, 0.03, dense, lexical, lang, "q"),), lang)
-
-
-CASES = [
-    case("a", "a", dense=0.90, lexical=0.1),  # easy, dense
-    case("b", "b", dense=0.30, lexical=0.8, lang="el"),  # lexical carries it
-    case("c", "x", dense=0.62, lexical=0.1),  # wrong entry with a middling cosine
-    case(None, "a", dense=0.50, lexical=0.2),  # out of scope
-]
-
-
-def test_score_counts_right_wrong_and_declined() -> None:
-    result = score(
-        CASES,
-        Thresholds(dense=0.6, dense_other=1.0, lexical=0.5, model_languages=frozenset({"en"})),
+def random_cases(seed: int, n: int = 60, entries: int = 6) -> CaseSet:
+    rng = np.random.default_rng(seed)
+    dense = rng.uniform(0.6, 0.95, size=(n, entries))
+    dense[rng.random((n, entries)) < 0.1] = -np.inf  # entries held out of the FAQ asked
+    lexical = np.where(rng.random((n, entries)) < 0.3, rng.uniform(0, 1, (n, entries)), 0.0)
+    lexical[~np.isfinite(dense)] = 0.0
+    return CaseSet(
+        entry_ids=[f"e{j}" for j in range(entries)],
+        dense=dense,
+        lexical=lexical,
+        gold=rng.integers(0, entries + 1, size=n),
+        langs=list(rng.choice(["en", "nl", "el"], size=n)),
+        kinds=["phrasing"] * n,
     )
-    assert result.answer_accuracy == 2 / 3
-    assert result.wrong_answer_rate == 1 / 4
-    assert result.oos_recall == 1.0
 
 
-def test_choice_respects_the_wrong_answer_cap() -> None:
-    chosen = choose(sweep(CASES, frozenset({"en"})), max_wrong=0.0, min_oos_recall=1.0)
-    assert chosen.wrong_answer_rate == 0.0
-    assert chosen.answer_accuracy == 2 / 3
-    assert 0.62 < chosen.thresholds.dense <= 0.90
-
-
-def test_between_equally_accurate_choices_the_one_declining_more_off_topic_wins() -> None:
-    # Every dense threshold in (0.62, 0.90] answers "a" and "b" right and nothing wrong;
-    # only those above 0.70 also decline the off-topic question with cosine 0.70.
-    cases = [*CASES[:2], case(None, "a", dense=0.70, lexical=0.1)]
-    chosen = choose(sweep(cases, frozenset({"en"})), max_wrong=0.0, min_oos_recall=0.0)
-    assert chosen.oos_recall == 1.0
-    assert chosen.answer_accuracy == 1.0
-
-
-def test_thresholds_round_trip_per_model(tmp_path: Path) -> None:
-    path = tmp_path / "calibration.json"
-    chosen = TradeOff(Thresholds(0.55, 0.95, 0.35, frozenset({"en"}), 0.1), 0.6, 0.03, 1.0)
-    save_thresholds("model-a", chosen, {"note": "x"}, path)
-    save_thresholds("model-b", TradeOff(Thresholds(0.7, 0.7, 0.4), 0.9, 0.01, 0.9), {}, path)
-    assert load_thresholds("model-a", path) == chosen.thresholds
-    assert load_thresholds("model-b", path) == Thresholds(0.7, 0.7, 0.4, None)
-    assert load_thresholds("model-c", path) is None
-
-
-def test_outside_the_models_languages_the_cosine_must_stand_out() -> None:
-    thresholds = Thresholds(
-        dense=0.6, dense_other=0.7, lexical=0.9, model_languages=frozenset({"en"}), margin_other=0.1
+@pytest.mark.parametrize("seed", range(5))
+def test_simulated_decision_is_the_decision_the_bot_makes(seed: int) -> None:
+    """Calibration scores cases in bulk; AnswerPolicy.decide decides one question. Same moves."""
+    cases = random_cases(seed)
+    policy = AnswerPolicy(
+        threshold=0.05,
+        clarify_gap=0.02,
+        lexical_weight=0.1,
+        lexical_weights={"el": 0.5},
+        language_scales={"nl": 0.6},
     )
-    top = SearchHit("a", 0.03, 0.80, 0.0, "de", "q")
-    close = SearchHit("b", 0.02, 0.75, 0.0, "de", "q")
-    far = SearchHit("b", 0.02, 0.60, 0.0, "de", "q")
-    assert not thresholds.accepts(top, "de", [close])
-    assert thresholds.accepts(top, "de", [far])
-    assert thresholds.accepts(top, "en", [close])  # in the model's language the cosine suffices
+    scores = fused_scores(cases, policy)
+    scales = np.array([policy.scale_for(lang) for lang in cases.langs])
+    bulk = predicted(cases, scores / scales[:, None], policy.threshold, policy.clarify_gap)
+    for i, lang in enumerate(cases.langs):
+        dense = {
+            entry_id: (float(cases.dense[i, j]), IndexedText(entry_id, lang, "q"))
+            for j, entry_id in enumerate(cases.entry_ids)
+            if np.isfinite(cases.dense[i, j])
+        }
+        lexical = {
+            entry_id: (float(cases.lexical[i, j]), lang)
+            for j, entry_id in enumerate(cases.entry_ids)
+            if cases.lexical[i, j] > 0
+        }
+        hits = fused_hits(dense, lexical, policy.weight_for(lang), k=5)
+        decision = policy.decide(hits, lang)
+        gold = cases.gold[i]
+        expected_id = cases.entry_ids[gold] if gold < len(cases.entry_ids) else None
+        if decision.entry_id is not None:
+            move = cases.entry_ids.index(decision.entry_id)
+        elif decision.choices:
+            move = (
+                gold
+                if expected_id in decision.choices
+                else cases.entry_ids.index(decision.choices[0])
+            )
+        else:
+            move = len(cases.entry_ids)
+        assert bulk[i] == move, (i, decision, expected_id)
 
 
-def test_calibration_scores_a_clarifying_question_as_the_bot_asks_it() -> None:
-    # Two acceptable entries almost tied: the bot asks which one was meant, so the question
-    # is neither answered right nor wrong, whatever the order of the two.
-    tied = Case(
-        "b",
-        (
-            SearchHit("a", 0.03, 0.90, 0.60, "en", "q"),
-            SearchHit("b", 0.02, 0.89, 0.60, "en", "q"),
-        ),
-        "en",
+@pytest.mark.parametrize("seed", range(3))
+def test_weighted_mcc_is_scikit_learns(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    gold, guess = rng.integers(0, 5, 200), rng.integers(0, 5, 200)
+    guess[:120] = gold[:120]
+    weights = rng.uniform(0.1, 2.0, 200)
+    assert weighted_mcc(gold, guess, np.ones(200), 5) == pytest.approx(
+        matthews_corrcoef(gold, guess)
     )
-    thresholds = Thresholds(dense=0.6, lexical=0.5)
-    assert thresholds.decide(tied.hits, "en").choices == ("a", "b")
-    result = score([tied], thresholds)
-    assert result.answer_accuracy == 0.0
-    assert result.wrong_answer_rate == 0.0
+    assert weighted_mcc(gold, guess, weights, 5) == pytest.approx(
+        matthews_corrcoef(gold, guess, sample_weight=weights)
+    )
 
 
-def test_among_equally_good_thresholds_the_middle_of_the_plateau_wins() -> None:
-    # Every dense threshold in (0.50, 0.90] answers both right and the off-topic question
-    # (0.50) never: the edges would sit a hair from a labelled score, the middle does not.
-    cases = [
-        case("a", "a", dense=0.90, lexical=0.0),
-        case("b", "b", dense=0.95, lexical=0.0),
-        case(None, "a", dense=0.50, lexical=0.0),
-    ]
-    chosen = choose(sweep(cases, None), max_wrong=0.0, min_oos_recall=1.0)
-    assert chosen.answer_accuracy == 1.0 and chosen.oos_recall == 1.0
-    assert 0.65 <= chosen.thresholds.dense <= 0.75
+def test_offtopic_messages_are_strings_in_the_eight_languages() -> None:
+    cases = load_offtopic()
+    assert {case.lang for case in cases} == {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
+    assert all(isinstance(case.text, str) and case.text for case in cases)
+    assert {"yes", "no", "ok"} <= {case.text for case in cases}  # YAML booleans stay words
+    assert all(case.expected_id is None for case in cases)
+
+
+def test_offtopic_messages_are_not_questions_of_any_labelled_set() -> None:
+    import json
+
+    offtopic = {case.text.casefold() for case in load_offtopic()}
+    for path in (PROJECT_ROOT / "knowledge" / "eval").glob("questions*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                assert json.loads(line)["text"].casefold() not in offtopic, path.name
+
+
+def test_calibration_round_trips_and_a_damaged_file_is_ignored(tmp_path: Path) -> None:
+    policy = AnswerPolicy(0.04, 0.01, 0.05, {"el": 0.5}, {"de": 0.7})
+    save_calibration(tmp_path, Calibration("k", policy, {"cases": 3}))
+    loaded = load_calibration(tmp_path)
+    assert loaded == Calibration("k", policy, {"cases": 3})
+    (tmp_path / "calibration.json").write_text("{not json", encoding="utf-8")
+    assert load_calibration(tmp_path) is None
+
+
+def entry(entry_id: str, *phrasings: str) -> FaqEntry:
+    return FaqEntry(
+        entry_id,
+        {"en": FaqVariant("en", phrasings[0], f"Answer about {entry_id}.", phrasings[1:])},
+    )
+
+
+SHOP_FAQ = [
+    entry("reset-password", "I forgot my password", "how do I reset my password",
+          "can't log in, password lost", "change my password"),
+    entry("shipping-cost", "how much does shipping cost", "what are the delivery fees",
+          "is delivery free", "shipping price"),
+    entry("return-item", "how do I return an item", "can I send my order back",
+          "return policy", "I want a refund for a product"),
+    entry("track-order", "where is my order", "track my parcel", "has my order shipped",
+          "delivery status of my package"),
+    entry("opening-hours", "when is customer service open", "what are your opening hours",
+          "are you open on sunday", "support hours"),
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_bare_faq_calibrates_itself_and_the_policy_separates_questions_from_chatter(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    index, _ = load_or_build(SHOP_FAQ, embedder, tmp_path, progress=False)
+    calibration = calibrate(SHOP_FAQ, index, embedder)
+    figures = calibration.figures
+    assert figures["phrasing"]["right"] >= 0.6
+    assert figures["off_topic"]["declined"] >= 0.8
+    # The FAQ is English only: other languages get a lower threshold, English none.
+    scales = calibration.policy.language_scales
+    assert "en" not in scales
+    assert set(scales) <= {"nl", "pt", "el", "ru", "de", "fr", "es"}
+    assert all(0 < scale < 1 for scale in scales.values())
+
+
+@pytest.mark.slow
+def test_stored_calibration_is_reused_for_the_same_faq_and_redone_for_another(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    from knowledge.calibration import load_or_calibrate
+
+    index, _ = load_or_build(SHOP_FAQ, embedder, tmp_path, progress=False)
+    first = load_or_calibrate(SHOP_FAQ, index, embedder, tmp_path)
+    marked = Calibration(first.key, first.policy, {"marker": True})
+    save_calibration(tmp_path, marked)
+    assert load_or_calibrate(SHOP_FAQ, index, embedder, tmp_path) == marked
+    edited = [*SHOP_FAQ[:-1], entry("opening-hours", "when can I call you")]
+    edited_index, rebuilt = load_or_build(edited, embedder, tmp_path, progress=False)
+    assert rebuilt
+    redone = load_or_calibrate(edited, edited_index, embedder, tmp_path)
+    assert redone.key != first.key and "marker" not in redone.figures

@@ -8,13 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from sklearn.metrics import matthews_corrcoef
 
-from knowledge.base import Answer
+from knowledge.base import Answer, Choice
 from knowledge.evaluation import (
     LabelledQuestion,
     Outcome,
     QuestionSetError,
     load_questions,
+    mcc,
     summarise,
 )
 from knowledge.language import DetectedLanguage
@@ -54,6 +56,27 @@ def test_metrics_count_right_wrong_and_declined_answers() -> None:
     assert report["latency_ms"] == {"p50": 10.0, "p95": 10.0}
 
 
+def test_a_clarifying_question_off_topic_is_a_wrong_move_and_mcc_counts_it() -> None:
+    hits = (SearchHit("a", 0.9, 0.9, 0.0, "en", "q"), SearchHit("b", 0.89, 0.89, 0.0, "en", "q"))
+    asked_between = Answer(
+        None, None, "en", DetectedLanguage("en", 1.0), hits, (Choice("a", "A?"), Choice("b", "B?"))
+    )
+    off_topic = Outcome(LabelledQuestion("weather?", "en", None), asked_between, 10.0)
+    in_scope = Outcome(LabelledQuestion("about b", "en", "b"), asked_between, 10.0)
+    assert off_topic.wrong_move and not off_topic.declined and off_topic.label == "a"
+    assert not in_scope.wrong_move and in_scope.label == "b"  # the customer can pick it
+    report = summarise([off_topic, in_scope, outcome("en", None, ["a"], answered=False)])
+    assert report["oos_recall"] == pytest.approx(0.5)
+    assert report["wrong_answer_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    assert report["clarify_rate"] == pytest.approx(2 / 3, abs=1e-4)
+    gold = ["NO_NODES_DETECTED", "b", "NO_NODES_DETECTED"]
+    moves = ["a", "b", "NO_NODES_DETECTED"]
+    assert mcc([off_topic, in_scope, outcome("en", None, ["a"], False)]) == pytest.approx(
+        matthews_corrcoef(gold, moves)
+    )
+    assert report["mcc"] == pytest.approx(matthews_corrcoef(gold, moves), abs=1e-4)
+
+
 def test_question_with_unknown_expected_id_is_an_error_naming_the_line(tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text(
@@ -73,7 +96,8 @@ def test_malformed_question_line_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_eval_command_prints_one_json_object_with_the_agreed_keys() -> None:
+def test_eval_command_prints_one_json_object_with_the_agreed_keys(tmp_path: Path) -> None:
+    details = tmp_path / "details.json"
     helpdesk = Path(sys.executable).parent / "helpdesk"
     result = subprocess.run(
         [
@@ -86,6 +110,8 @@ def test_eval_command_prints_one_json_object_with_the_agreed_keys() -> None:
             str(PROJECT_ROOT / "knowledge/eval/questions.jsonl"),
             str(PROJECT_ROOT / "knowledge/eval/questions_test.jsonl"),
             "--json",
+            "--details",
+            str(details),
         ],
         capture_output=True,
         text=True,
@@ -95,12 +121,16 @@ def test_eval_command_prints_one_json_object_with_the_agreed_keys() -> None:
     report = json.loads(result.stdout)
     for key in (
         "n_in_scope", "n_out_of_scope", "top1", "top3", "mrr", "answer_accuracy",
-        "wrong_answer_rate", "oos_recall", "per_language", "latency_ms",
+        "wrong_answer_rate", "oos_recall", "clarify_rate", "mcc", "per_language", "latency_ms",
     ):  # fmt: skip
         assert key in report, key
     assert set(report["per_language"]) == {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
     assert report["n_in_scope"] + report["n_out_of_scope"] == 88 + 82  # both sets, pooled
-    assert report["per_language"]["en"]["top1"] >= 0.9  # English is what the packaged model knows
+    assert min(m["top1"] for m in report["per_language"].values()) >= 0.8  # a multilingual model
+    rows = json.loads(details.read_text(encoding="utf-8"))
+    assert len(rows) == 88 + 82
+    assert {"text", "expected_id", "move", "entry_id", "choices", "right", "hits"} <= set(rows[0])
+    assert sum(row["right"] for row in rows) >= 0.8 * len(rows)
 
 
 def test_eval_command_with_a_broken_csv_exits_with_a_message_not_a_traceback(

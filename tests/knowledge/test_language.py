@@ -46,12 +46,35 @@ def test_a_first_message_of_thanks_or_greeting_is_known_by_its_common_words(
     assert identifier.detect(text).lang == lang
 
 
-def test_common_words_add_no_language_the_faq_lacks() -> None:
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("danke schön", "de"),
+        ("Wie viel kostet der Versand nach Österreich?", "de"),
+        ("combien coûte la livraison", "fr"),
+        ("¿cuánto cuesta el envío?", "es"),
+        ("Πόσο κοστίζει η αποστολή;", "el"),
+    ],
+)
+def test_every_language_the_bot_speaks_is_known_even_when_the_faq_lacks_it(
+    text: str, lang: str
+) -> None:
+    """An English-only FAQ still gets German fixed responses for a German customer."""
     entries = load_faq(PROJECT_ROOT / "knowledge" / "faq")
     english_only = [replace(e, variants={"en": e.variants["en"]}) for e in entries]
     identifier = LanguageIdentifier(english_only, default="en")
-    assert identifier.languages == {"en"}
-    assert identifier.detect("danke schön").lang == "en"
+    assert identifier.languages == {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
+    assert identifier.detect(text).lang == lang
+
+
+@pytest.mark.parametrize(
+    "text", ["На грани истерики.", "Это было давно и неправда", "Όλα καλά, ευχαριστώ πολύ"]
+)
+def test_a_cyrillic_or_greek_sentence_is_never_given_a_latin_script_language(
+    identifier: LanguageIdentifier, text: str
+) -> None:
+    assert not identifier.is_foreign(text)
+    assert identifier.detect(text).lang in {"ru", "el"}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,243 @@
+"""Answer quality on public data and on our own sets, with the bot's own decision, in one table.
+
+    .venv/bin/python scripts/bench_quality.py [--eval-dir ../shared/eval] [--json out.json]
+
+Each benchmark builds a throwaway index of its FAQ, calibrates the answer policy on that FAQ
+alone (no labelled questions: the operating point is never tuned on the test questions), then
+asks every question through ``KnowledgeBase.answer``. Printed per benchmark and language:
+top-1 of the fused ranking and of each signal alone (dense, lexical), answer accuracy,
+wrong-move rate (a clarifying question on an out-of-scope question is a wrong move), out-of-
+scope recall, clarify rate, MCC as HINT3's notebook computes it (scikit-learn, declined =
+NO_NODES_DETECTED), p95 latency, and the published peer MCC where there is one.
+
+The cautious row of each HINT3 bot raises the threshold to the lowest one whose wrong-answer
+rate on the FAQ's own simulated cases is at most a quarter of the default's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import matthews_corrcoef
+
+from knowledge.base import KnowledgeBase
+from knowledge.embedder import Embedder
+from knowledge.evaluation import NO_ANSWER, LabelledQuestion, Outcome, load_questions
+from knowledge.loader import load_csv
+from knowledge.models import FaqEntry
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Published best MCC per HINT3 bot (v1 full test sets; shared/eval/README.md):
+#: Rasa, Dialogflow, LUIS, Haptik.
+PEERS = {
+    "hint3_sofmattress": {"rasa": 0.526, "dialogflow": 0.638, "luis": 0.581, "haptik": 0.588},
+    "hint3_curekart": {"rasa": 0.511, "dialogflow": 0.578, "luis": 0.539, "haptik": 0.603},
+    "hint3_powerplay11": {"rasa": 0.340, "dialogflow": 0.353, "luis": 0.359, "haptik": 0.425},
+}
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    faq: list[FaqEntry]
+    questions: list[LabelledQuestion]
+
+
+def benchmarks(eval_dir: Path) -> list[Benchmark]:
+    """The public sets in ``eval_dir`` and the project's own, plain-FAQ ablation included."""
+    found = []
+    for name in ("hint3_sofmattress", "hint3_curekart", "hint3_powerplay11"):
+        folder = eval_dir / name
+        if folder.is_dir():
+            found.append(_benchmark(name, folder / "faq.csv", [folder / "questions_dev.jsonl"]))
+    xsid = eval_dir / "xsid"
+    if xsid.is_dir():
+        found.append(
+            _benchmark("xsid", xsid / "faq.csv", sorted(xsid.glob("questions_dev_*.jsonl")))
+        )
+    own = PROJECT_ROOT / "knowledge" / "eval"
+    sample = _benchmark("sample_faq", own / "faq.csv", sorted(own.glob("questions*.jsonl")))
+    found.append(sample)
+    found.append(Benchmark("sample_faq_plain", plain(sample.faq), sample.questions))
+    return found
+
+
+def plain(entries: Sequence[FaqEntry], keep: str = "en") -> list[FaqEntry]:
+    """The FAQ with the alternatives removed from every variant but ``keep``'s."""
+    return [
+        FaqEntry(
+            entry.id,
+            {
+                lang: variant if lang == keep else replace(variant, alternatives=())
+                for lang, variant in entry.variants.items()
+            },
+            entry.tags,
+        )
+        for entry in entries
+    ]
+
+
+def _benchmark(name: str, faq: Path, question_files: Sequence[Path]) -> Benchmark:
+    entries = load_csv(faq)
+    known = {entry.id for entry in entries}
+    questions = [q for path in question_files for q in load_questions(path, known)]
+    return Benchmark(name, entries, questions)
+
+
+def run(benchmark: Benchmark, embedder: Embedder) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as index_dir:
+        kb = KnowledgeBase(benchmark.faq, embedder, Path(index_dir))
+        started = time.perf_counter()
+        kb.warm_up(progress=False)
+        setup_s = time.perf_counter() - started
+        rows = [_ask(kb, q) for q in benchmark.questions]
+        report: dict[str, Any] = {
+            "setup_s": round(setup_s, 1),
+            "policy": {
+                "threshold": kb.policy.threshold,
+                "clarify_gap": kb.policy.clarify_gap,
+                "lexical_weight": kb.policy.lexical_weight,
+                "lexical_weights": dict(kb.policy.lexical_weights),
+            },
+            "all": _metrics(rows),
+            "per_language": _per_language(rows),
+        }
+        if benchmark.name in PEERS:
+            threshold = _cautious(kb)
+            careful = KnowledgeBase(
+                benchmark.faq, embedder, Path(index_dir), answer_threshold=threshold
+            )
+            rows = [_ask(careful, q) for q in benchmark.questions]
+            report["cautious"] = {"threshold": round(threshold, 4), **_metrics(rows)}
+        return report
+
+
+@dataclass(frozen=True)
+class Row:
+    outcome: Outcome
+    dense_top: str | None
+    lexical_top: str | None
+
+
+def _ask(kb: KnowledgeBase, question: LabelledQuestion) -> Row:
+    started = time.perf_counter()
+    answer = kb.answer(question.text)
+    latency = (time.perf_counter() - started) * 1000
+    dense_top, lexical_top = kb.signal_tops(question.text, lang=answer.language.lang)
+    return Row(Outcome(question, answer, latency), dense_top, lexical_top)
+
+
+def _cautious(kb: KnowledgeBase) -> float:
+    from knowledge.calibration import cautious_threshold
+
+    return float(cautious_threshold(list(kb.entries.values()), kb.index, kb.embedder, kb.policy))
+
+
+def _metrics(rows: Sequence[Row]) -> dict[str, Any]:
+    outcomes = [row.outcome for row in rows]
+    in_scope = [row for row in rows if row.outcome.question.in_scope]
+    oos = [o for o in outcomes if not o.question.in_scope]
+
+    def share(count: int, whole: int) -> float | None:
+        return round(count / whole, 3) if whole else None
+
+    gold = [o.question.expected_id or NO_ANSWER for o in outcomes]
+    moves = [o.label for o in outcomes]
+    latencies = [o.latency_ms for o in outcomes]
+    return {
+        "n": len(outcomes),
+        "oos_share": share(len(oos), len(outcomes)),
+        "top1": share(sum(r.outcome.rank == 1 for r in in_scope), len(in_scope)),
+        "top1_dense": share(
+            sum(r.dense_top == r.outcome.question.expected_id for r in in_scope), len(in_scope)
+        ),
+        "top1_lexical": share(
+            sum(r.lexical_top == r.outcome.question.expected_id for r in in_scope), len(in_scope)
+        ),
+        "answer_accuracy": share(sum(r.outcome.answered_right for r in in_scope), len(in_scope)),
+        "wrong_answer_rate": share(sum(o.wrong_move for o in outcomes), len(outcomes)),
+        "oos_recall": share(sum(o.declined for o in oos), len(oos)),
+        "clarify_rate": share(sum(o.answer.clarifying for o in outcomes), len(outcomes)),
+        "mcc": round(float(matthews_corrcoef(gold, moves)), 3) if outcomes else None,
+        "p95_ms": round(float(np.percentile(latencies, 95)), 1) if latencies else None,
+    }
+
+
+def _per_language(rows: Sequence[Row]) -> dict[str, Any]:
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        groups[row.outcome.question.lang].append(row)
+    return (
+        {lang: _metrics(group) for lang, group in sorted(groups.items())} if len(groups) > 1 else {}
+    )
+
+
+COLUMNS = (
+    "n",
+    "top1",
+    "top1_dense",
+    "top1_lexical",
+    "answer_accuracy",
+    "wrong_answer_rate",
+    "oos_recall",
+    "clarify_rate",
+    "mcc",
+    "p95_ms",
+)
+SHORT = ("n", "top1", "dense", "lexical", "ans_acc", "wrong", "oos_rec", "clarify", "mcc", "p95ms")
+
+
+def format_table(results: dict[str, dict[str, Any]]) -> str:
+    lines = [f"{'benchmark':<28}" + "".join(f"{c:>9}" for c in SHORT) + "   peers' best MCC"]
+    for name, report in results.items():
+        peers = PEERS.get(name)
+        peer_text = (
+            f"   {max(peers.values()):.3f} ({max(peers, key=peers.__getitem__)})" if peers else ""
+        )
+        lines.append(_line(name, report["all"]) + peer_text)
+        if "cautious" in report:
+            lines.append(_line("  cautious", report["cautious"]))
+        for lang, metrics in report["per_language"].items():
+            lines.append(_line(f"  {lang}", metrics))
+    return "\n".join(lines)
+
+
+def _line(name: str, metrics: dict[str, Any]) -> str:
+    cells = ["-" if metrics.get(c) is None else str(metrics[c]) for c in COLUMNS]
+    return f"{name:<28}" + "".join(f"{cell:>9}" for cell in cells)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--eval-dir", type=Path, default=PROJECT_ROOT.parent / "shared" / "eval")
+    parser.add_argument("--model", default="packaged:multilingual-e5-small")
+    parser.add_argument("--only", nargs="*", help="benchmark names to run")
+    parser.add_argument("--json", type=Path, help="also write the full report here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    embedder = Embedder(args.model)
+    results = {}
+    for benchmark in benchmarks(args.eval_dir):
+        if args.only and benchmark.name not in args.only:
+            continue
+        results[benchmark.name] = run(benchmark, embedder)
+        print(f"ran {benchmark.name}", file=sys.stderr, flush=True)
+    print(format_table(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
