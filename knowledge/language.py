@@ -233,15 +233,20 @@ def _factory_for(languages: tuple[str, ...]) -> DetectorFactory | None:
     return factory
 
 
-def _langdetect_all(text: str) -> list[tuple[str, float]]:
-    """langdetect's guesses among all the languages it knows, most probable first."""
+@lru_cache(maxsize=512)
+def _langdetect_all(text: str) -> tuple[tuple[str, float], ...]:
+    """langdetect's guesses among all the languages it knows, most probable first.
+
+    Cached: one turn asks it twice (is the message foreign? which language is it?), and
+    seeded langdetect gives the same answer for the same text.
+    """
     if not _LETTERS.search(text):
-        return []
+        return ()
     try:
         ranked = detect_langs(text[:LANGDETECT_CHARS])
     except LangDetectException:
-        return []
-    return [(_normalise(guess.lang), float(guess.prob)) for guess in ranked]
+        return ()
+    return tuple((_normalise(guess.lang), float(guess.prob)) for guess in ranked)
 
 
 def _script(character: str) -> str:

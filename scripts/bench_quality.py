@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,13 @@ from sklearn.metrics import matthews_corrcoef
 
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
-from knowledge.evaluation import NO_ANSWER, LabelledQuestion, Outcome, load_questions
+from knowledge.evaluation import (
+    NO_ANSWER,
+    LabelledQuestion,
+    Outcome,
+    load_questions,
+    without_alternatives,
+)
 from knowledge.loader import load_csv
 from knowledge.models import FaqEntry
 
@@ -69,23 +75,8 @@ def benchmarks(eval_dir: Path) -> list[Benchmark]:
     own = PROJECT_ROOT / "knowledge" / "eval"
     sample = _benchmark("sample_faq", own / "faq.csv", sorted(own.glob("questions*.jsonl")))
     found.append(sample)
-    found.append(Benchmark("sample_faq_plain", plain(sample.faq), sample.questions))
+    found.append(Benchmark("sample_faq_plain", without_alternatives(sample.faq), sample.questions))
     return found
-
-
-def plain(entries: Sequence[FaqEntry], keep: str = "en") -> list[FaqEntry]:
-    """The FAQ with the alternatives removed from every variant but ``keep``'s."""
-    return [
-        FaqEntry(
-            entry.id,
-            {
-                lang: variant if lang == keep else replace(variant, alternatives=())
-                for lang, variant in entry.variants.items()
-            },
-            entry.tags,
-        )
-        for entry in entries
-    ]
 
 
 def _benchmark(name: str, faq: Path, question_files: Sequence[Path]) -> Benchmark:
