@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from knowledge.decision import ENTRY_TOP_K, AnswerPolicy
+from knowledge.decision import ENTRY_TOP_K, MIN_BASELINE_ENTRIES, AnswerPolicy
 from knowledge.embedder import Embedder, Vectors
 from knowledge.index import FaqIndex
 from knowledge.lexical import LexicalIndex
@@ -45,7 +45,7 @@ from knowledge.models import FaqEntry, FaqVariant
 logger = logging.getLogger(__name__)
 
 #: Bump when the procedure changes: stored calibrations of older versions are redone.
-CALIBRATION_VERSION = 3
+CALIBRATION_VERSION = 4
 CALIBRATION_FILE = "calibration.json"
 OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic.yaml"
 FOLDS = 5
@@ -62,6 +62,13 @@ MIN_PHRASINGS_PER_LANGUAGE = 20
 #: 50-10-40: 0.710 / 0.718 / 0.453 / 0.923; 70-15-15: 0.710 / 0.698 / 0.515 / 0.923 (but
 #: wrong-answer rate 0.14-0.17 on HINT3 against 0.10-0.14 for 60-20-20).
 KIND_SHARES = {"phrasing": 0.6, "held_entry": 0.2, "off_topic": 0.2}
+#: Below this many held-out phrasings (an FAQ with one question per entry), paraphrases from
+#: the shipped sample FAQ stand in for them (see _probe_cases).
+MIN_IN_SCOPE_CASES = 40
+PROBE_FAQ = Path(__file__).resolve().parent / "faq"
+PROBE_ENTRY = "~probe"
+#: In-scope kinds share KIND_SHARES["phrasing"] in proportion to their numbers.
+IN_SCOPE_KINDS = ("phrasing", "probe")
 #: Share of the labelled questions, when given, against all simulated cases together.
 LABELLED_SHARE = 0.5
 THRESHOLD_CANDIDATES = 400
@@ -144,7 +151,9 @@ def fused_scores(cases: CaseSet, policy: AnswerPolicy) -> FloatArray:
     """Every case's score of every entry, as :func:`knowledge.decision.fused_hits` makes it."""
     weights = np.array([policy.weight_for(lang) for lang in cases.langs])
     finite = np.isfinite(cases.dense)
-    baseline = np.where(finite, cases.dense, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
+    counts = finite.sum(axis=1)
+    baseline = np.where(finite, cases.dense, 0.0).sum(axis=1) / np.maximum(counts, 1)
+    baseline[counts < MIN_BASELINE_ENTRIES] = 0.0
     scores: FloatArray = cases.dense + weights[:, None] * cases.lexical - baseline[:, None]
     return scores
 
@@ -313,7 +322,77 @@ def simulated_cases(entries: Sequence[FaqEntry], index: FaqIndex, embedder: Embe
             )
         )
     parts.append(_score_questions(entries, index, embedder, load_offtopic(), "off_topic"))
+    in_scope = sum(int((part.gold != part.out_of_scope).sum()) for part in parts)
+    if in_scope < MIN_IN_SCOPE_CASES:
+        probes = _probe_cases(entries, index, embedder)
+        if probes is not None:
+            parts = [*(_with_probe_column(part) for part in parts), probes]
     return _concat(*parts)
+
+
+def _probe_cases(
+    entries: Sequence[FaqEntry], index: FaqIndex, embedder: Embedder
+) -> CaseSet | None:
+    """In-scope cases for an FAQ that has too few phrasings to hold any out.
+
+    Each entry of the shipped sample FAQ with several phrasings in one of this FAQ's
+    languages becomes, in turn, one extra entry of this FAQ, and each of its phrasings is
+    asked against this FAQ plus that entry without it. How a true paraphrase scores among
+    this FAQ's entries is what the threshold needs to know. (Lexically the extra entry is
+    not indexed: its scores are, if anything, a little low.)
+    """
+    from knowledge.loader import load_faq
+
+    languages = {lang for entry in entries for lang in entry.variants}
+    own_ids = {entry.id for entry in entries}
+    variants = [
+        variant
+        for probe in load_faq(PROBE_FAQ)
+        if probe.id not in own_ids
+        for lang, variant in probe.variants.items()
+        if lang in languages and len(variant.phrasings) > 1
+    ]
+    if not variants:
+        return None
+    texts = [(phrasing, v.lang) for v in variants for phrasing in v.phrasings]
+    owner = [i for i, v in enumerate(variants) for _ in v.phrasings]
+    queries = embedder.encode([text for text, _ in texts], role="query")
+    entry_ids = sorted({text.entry_id for text in index.texts})
+    cases = _score_rows(
+        entry_ids,
+        queries,
+        index.vectors(),
+        [text.entry_id for text in index.texts],
+        LexicalIndex(entries),
+        texts,
+        expected=[None] * len(texts),
+        kinds=["probe"] * len(texts),
+    )
+    probe_column = np.full(len(texts), -np.inf)
+    siblings = queries @ queries.T
+    for row, variant in enumerate(owner):
+        others = [col for col, o in enumerate(owner) if o == variant and col != row]
+        closest = np.sort(siblings[row, others])[::-1][:ENTRY_TOP_K]
+        probe_column[row] = closest.mean()
+    cases = _with_probe_column(cases)
+    cases.dense[:, -1] = probe_column
+    cases.gold[:] = len(entry_ids)  # the probe column
+    return cases
+
+
+def _with_probe_column(cases: CaseSet) -> CaseSet:
+    """``cases`` with one more entry column (scored -inf), its out-of-scope index moved."""
+    rows = len(cases.gold)
+    gold = cases.gold.copy()
+    gold[gold == cases.out_of_scope] = cases.out_of_scope + 1
+    return CaseSet(
+        entry_ids=[*cases.entry_ids, PROBE_ENTRY],
+        dense=np.hstack([cases.dense, np.full((rows, 1), -np.inf)]),
+        lexical=np.hstack([cases.lexical, np.zeros((rows, 1))]),
+        gold=gold,
+        langs=cases.langs,
+        kinds=cases.kinds,
+    )
 
 
 def _phrasings_as_queries(index: FaqIndex, embedder: Embedder, vectors: Vectors) -> Vectors:
@@ -420,8 +499,9 @@ def _concat(*parts: CaseSet) -> CaseSet:
 
 
 def _lexical_weights(cases: CaseSet) -> dict[str, float]:
-    """Per language (and ``*`` overall): the weight that ranks in-scope cases best."""
-    in_scope = cases.gold != cases.out_of_scope
+    """Per language (and ``*`` overall): the weight that ranks in-scope cases best (the
+    FAQ's own held-out phrasings and labelled questions: probes have no lexical signal)."""
+    in_scope = (cases.gold != cases.out_of_scope) & np.isin(cases.kinds, ["phrasing", "labelled"])
     langs = np.array(cases.langs)
 
     def best(rows: npt.NDArray[np.bool_]) -> float:
@@ -445,7 +525,16 @@ def _case_weights(cases: CaseSet) -> FloatArray:
     labelled = kinds == "labelled"
     simulated_share = 1.0 - LABELLED_SHARE if labelled.any() else 1.0
     weights = np.zeros(len(kinds))
-    present = {kind: share for kind, share in KIND_SHARES.items() if (kinds == kind).any()}
+    shares = {kind: KIND_SHARES.get(kind, 0.0) for kind in ("held_entry", "off_topic")}
+    in_scope = np.isin(kinds, IN_SCOPE_KINDS)
+    shares.update(
+        {
+            kind: KIND_SHARES["phrasing"] * (kinds == kind).sum() / in_scope.sum()
+            for kind in IN_SCOPE_KINDS
+            if in_scope.any()
+        }
+    )
+    present = {kind: share for kind, share in shares.items() if (kinds == kind).any()}
     total = sum(present.values()) or 1.0
     for kind, share in present.items():
         rows = kinds == kind
@@ -497,6 +586,10 @@ def _choose_operating_point(cases: CaseSet, fused: FloatArray) -> tuple[float, f
     weights = _case_weights(cases)
     first, s1, _, s2 = _top_two(fused)
     finite = np.isfinite(s1)
+    if not (cases.gold[finite] != cases.out_of_scope).any():
+        # No phrasing could be held out (one per entry): nothing says how high a right
+        # answer scores, so answer only what scores above every simulated negative.
+        return float(np.nextafter(s1[finite].max(), np.inf)), 0.0
     candidates = np.unique(np.quantile(s1[finite], np.linspace(0, 1, THRESHOLD_CANDIDATES)))
     in_scope_right = (cases.gold == first) & np.isfinite(s2)
     gaps = [0.0]

@@ -18,6 +18,9 @@ from knowledge.models import IndexedText, SearchHit
 #: Chosen on HINT3's public development halves (top-1 with the default model, k = 1 / 3 / 5:
 #: sofmattress 0.77 / 0.80 / 0.79, curekart 0.84 / 0.89 / 0.87, powerplay11 0.64 / 0.65 / 0.64).
 ENTRY_TOP_K = 3
+#: The mean over entries is a baseline only when there are a few of them: with one entry
+#: every score would be 0. Below this many entries the raw score decides.
+MIN_BASELINE_ENTRIES = 5
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,13 @@ def fused_hits(
     """The ``k`` best entries by ``dense + weight * lexical - baseline``, best first.
 
     ``lexical`` maps an entry to its coverage and the language of the variant that gave it;
-    the baseline is the mean dense score of the entries in ``dense``.
+    the baseline is the mean dense score of the entries in ``dense`` (see MIN_BASELINE_ENTRIES).
     """
-    baseline = sum(score for score, _ in dense.values()) / len(dense) if dense else 0.0
+    baseline = (
+        sum(score for score, _ in dense.values()) / len(dense)
+        if len(dense) >= MIN_BASELINE_ENTRIES
+        else 0.0
+    )
     scored = []
     for entry_id in dense.keys() | lexical.keys():
         dense_score, matched = dense.get(entry_id, (0.0, None))

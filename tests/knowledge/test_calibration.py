@@ -178,3 +178,32 @@ def test_stored_calibration_is_reused_for_the_same_faq_and_redone_for_another(
     assert rebuilt
     redone = load_or_calibrate(edited, edited_index, embedder, tmp_path)
     assert redone.key != first.key and "marker" not in redone.figures
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_a_tiny_faq_of_bare_questions_answers_them_and_declines_chatter(
+    embedder: Embedder, tmp_path: Path, size: int
+) -> None:
+    """One question per entry: no phrasing can be held out, paraphrases from the shipped
+    sample stand in, and with under five entries the raw score decides."""
+    from knowledge import KnowledgeBase
+
+    questions = [
+        ("opening-hours", "When is your customer service open?", "what are your opening hours"),
+        ("password", "I forgot my password", "i can't remember my password"),
+        ("shipping", "How much does shipping cost?", "what are the delivery fees"),
+    ][:size]
+    faq = [entry(entry_id, question) for entry_id, question, _ in questions]
+    kb = KnowledgeBase(faq, embedder, tmp_path)
+    for entry_id, _, paraphrase in questions:
+        assert kb.answer(paraphrase, language="en").entry_id == entry_id, paraphrase
+    for chatter in ("what's the weather in Paris", "hi"):
+        assert not kb.answer(chatter, language="en").answered, chatter
+    from knowledge.calibration import load_calibration
+
+    figures = load_calibration(tmp_path)
+    assert figures is not None
+    # Here the sample FAQ has entries on the same topics, which take some probes: 0.8 at 3.
+    assert figures.figures["probe"]["right"] >= 0.75
+    assert figures.figures["off_topic"]["declined"] >= 0.75  # the objective trades some for answers
