@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -148,3 +149,32 @@ def test_eval_command_with_a_broken_csv_exits_with_a_message_not_a_traceback(
     assert result.returncode == 1
     assert "missing column(s): answer" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_calibrate_command_refines_the_stored_calibration_with_labelled_questions(
+    tmp_path: Path,
+) -> None:
+    helpdesk = Path(sys.executable).parent / "helpdesk"
+    env = {**os.environ, "HELPDESK_DATA_DIR": str(tmp_path)}
+    questions = PROJECT_ROOT / "knowledge/eval/questions.jsonl"
+    result = subprocess.run(
+        [str(helpdesk), "kb", "calibrate", "--questions", str(questions)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["figures"]["labelled_questions"] is True
+    assert printed["figures"]["labelled"]["n"] == 88
+    stored = json.loads((tmp_path / "index" / "calibration.json").read_text(encoding="utf-8"))
+    assert stored["policy"]["threshold"] == printed["policy"]["threshold"]
+    # The bot's next start keeps the refined calibration: same FAQ, same model.
+    build = subprocess.run(
+        [str(helpdesk), "kb", "build"], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert build.returncode == 0, build.stderr
+    again = json.loads((tmp_path / "index" / "calibration.json").read_text(encoding="utf-8"))
+    assert again["figures"]["labelled_questions"] is True
