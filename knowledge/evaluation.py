@@ -193,8 +193,8 @@ def summarise(outcomes: list[Outcome]) -> dict[str, Any]:
         by_lang[outcome.question.lang].append(outcome)
     latencies = np.array([outcome.latency_ms for outcome in outcomes])
     return {
-        **_metrics(outcomes),
-        "per_language": {lang: _metrics(group) for lang, group in sorted(by_lang.items())},
+        **metrics(outcomes),
+        "per_language": {lang: metrics(group) for lang, group in sorted(by_lang.items())},
         "latency_ms": {
             "p50": round(float(np.percentile(latencies, 50)), 2),
             "p95": round(float(np.percentile(latencies, 95)), 2),
@@ -213,7 +213,8 @@ def mcc(outcomes: Sequence[Outcome]) -> float:
     return weighted_mcc(gold, guess, np.ones(len(outcomes)), len(labels))
 
 
-def _metrics(outcomes: list[Outcome]) -> dict[str, Any]:
+def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """Top-k, answer accuracy, wrong moves, out-of-scope recall, clarify rate and MCC."""
     in_scope = [o for o in outcomes if o.question.in_scope]
     out_of_scope = [o for o in outcomes if not o.question.in_scope]
     ranks = [o.rank for o in in_scope]
