@@ -14,12 +14,10 @@ from knowledge.index import FaqIndex, load_or_build
 from knowledge.language import DetectedLanguage, LanguageIdentifier
 from knowledge.lexical import LexicalIndex
 from knowledge.models import FaqEntry, IndexedText, SearchHit
+from knowledge.policy_store import stored_calibration
+from knowledge.tuning import DENSE_DEPTH
 
 logger = logging.getLogger(__name__)
-
-#: Phrasings pulled from FAISS per query: enough that every entry of a large FAQ gets its
-#: ENTRY_TOP_K closest phrasings scored (a flat index answers this in well under a ms).
-DENSE_DEPTH = 4096
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,9 @@ class KnowledgeBase:
     def _resolve_policy(self, entries: list[FaqEntry], index: FaqIndex) -> AnswerPolicy:
         if self._fixed_policy is not None:
             policy = self._fixed_policy
-        else:
+        elif stored := stored_calibration(index, self.index_dir):
+            policy = stored.policy
+        else:  # a new FAQ or model: the offline procedure runs once, then it is stored
             from knowledge.calibration import load_or_calibrate
 
             policy = load_or_calibrate(entries, index, self.embedder, self.index_dir).policy

@@ -23,12 +23,9 @@ model recalibrates, and nothing else does.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,44 +33,37 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from knowledge.decision import ENTRY_TOP_K, MIN_BASELINE_ENTRIES, AnswerPolicy
+from knowledge.decision import AnswerPolicy
 from knowledge.embedder import Embedder, Vectors
 from knowledge.index import FaqIndex
 from knowledge.lexical import LexicalIndex
 from knowledge.models import FaqEntry, FaqVariant
+from knowledge.policy_store import (
+    OFFTOPIC_FILE,
+    Calibration,
+    calibration_key,
+    save_calibration,
+    stored_calibration,
+)
+from knowledge.tuning import (
+    ENTRY_TOP_K,
+    FOLDS,
+    GAP_QUANTILES,
+    KIND_SHARES,
+    LABELLED_SHARE,
+    LEXICAL_WEIGHT_GRID,
+    MIN_BASELINE_ENTRIES,
+    MIN_IN_SCOPE_CASES,
+    MIN_PHRASINGS_PER_LANGUAGE,
+    THRESHOLD_CANDIDATES,
+)
 
 logger = logging.getLogger(__name__)
 
-#: Bump when the procedure changes: stored calibrations of older versions are redone.
-CALIBRATION_VERSION = 4
-CALIBRATION_FILE = "calibration.json"
-OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic.yaml"
-FOLDS = 5
-#: Candidate lexical weights. Dense scores of entries differ by a few hundredths for the
-#: multilingual model and by tenths for English-only ones: the grid spans both.
-LEXICAL_WEIGHT_GRID = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-#: A language gets its own lexical weight from this many held-out phrasings on.
-MIN_PHRASINGS_PER_LANGUAGE = 20
-#: How much each kind of simulated case counts in the objective. Held-out entries are the
-#: hardest negatives there are (the FAQ's own neighbours), so giving them much weight makes
-#: the threshold too strict for real traffic. Chosen on the public development sets (HINT3's
-#: three bots, xSID), calibrated MCC sofmattress / curekart / powerplay11 / plain sample FAQ:
-#: 50-25-25: 0.686 / 0.736 / 0.392 / 0.720; 60-20-20: 0.704 / 0.718 / 0.453 / 0.923;
-#: 50-10-40: 0.710 / 0.718 / 0.453 / 0.923; 70-15-15: 0.710 / 0.698 / 0.515 / 0.923 (but
-#: wrong-answer rate 0.14-0.17 on HINT3 against 0.10-0.14 for 60-20-20).
-KIND_SHARES = {"phrasing": 0.6, "held_entry": 0.2, "off_topic": 0.2}
-#: Below this many held-out phrasings (an FAQ with one question per entry), paraphrases from
-#: the shipped sample FAQ stand in for them (see _probe_cases).
-MIN_IN_SCOPE_CASES = 40
 PROBE_FAQ = Path(__file__).resolve().parent / "faq"
 PROBE_ENTRY = "~probe"
 #: In-scope kinds share KIND_SHARES["phrasing"] in proportion to their numbers.
 IN_SCOPE_KINDS = ("phrasing", "probe")
-#: Share of the labelled questions, when given, against all simulated cases together.
-LABELLED_SHARE = 0.5
-THRESHOLD_CANDIDATES = 400
-#: Clarification gaps tried: none, or the gap below which this share of right answers fall.
-GAP_QUANTILES = (0.05, 0.1, 0.2)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -105,15 +95,6 @@ class CaseSet:
     @property
     def out_of_scope(self) -> int:
         return len(self.entry_ids)
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """The policy chosen for one index, and how it did on the cases it was chosen on."""
-
-    key: str
-    policy: AnswerPolicy
-    figures: Mapping[str, Any] = field(default_factory=dict)
 
 
 def calibrate(
@@ -213,60 +194,17 @@ def cautious_threshold(
     return float(best[-1]) if len(best) else policy.threshold
 
 
-def calibration_key(index: FaqIndex) -> str:
-    """What a calibration depends on: the index (FAQ, model, prefixes) and the negatives."""
-    payload = f"{CALIBRATION_VERSION}|{index.digest}|{_file_digest(OFFTOPIC_FILE)}"
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
 def load_or_calibrate(
     entries: Sequence[FaqEntry], index: FaqIndex, embedder: Embedder, index_dir: Path
 ) -> Calibration:
     """The stored calibration when it was made for this index, else a new one (stored)."""
-    stored = load_calibration(index_dir)
-    if stored is not None and stored.key == calibration_key(index):
+    stored = stored_calibration(index, index_dir)
+    if stored is not None:
         return stored
     logger.info("calibrating the answer policy on the FAQ (%d phrasings)", index.size)
     calibration = calibrate(entries, index, embedder)
     save_calibration(index_dir, calibration)
     return calibration
-
-
-def load_calibration(index_dir: Path) -> Calibration | None:
-    try:
-        raw = json.loads((index_dir / CALIBRATION_FILE).read_text(encoding="utf-8"))
-        policy = AnswerPolicy(
-            threshold=float(raw["policy"]["threshold"]),
-            clarify_gap=float(raw["policy"]["clarify_gap"]),
-            lexical_weight=float(raw["policy"]["lexical_weight"]),
-            lexical_weights=_floats(raw["policy"]["lexical_weights"]),
-            language_scales=_floats(raw["policy"]["language_scales"]),
-        )
-        return Calibration(key=str(raw["key"]), policy=policy, figures=raw.get("figures", {}))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-
-
-def _floats(mapping: Mapping[str, Any]) -> dict[str, float]:
-    return {str(key): float(value) for key, value in mapping.items()}
-
-
-def save_calibration(index_dir: Path, calibration: Calibration) -> None:
-    """Write atomically: a reader sees the old calibration or the new one."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    target = index_dir / CALIBRATION_FILE
-    temporary = target.with_suffix(f".tmp-{os.getpid()}")
-    payload = {
-        "key": calibration.key,
-        "policy": {
-            **asdict(calibration.policy),
-            "lexical_weights": dict(calibration.policy.lexical_weights),
-            "language_scales": dict(calibration.policy.language_scales),
-        },
-        "figures": dict(calibration.figures),
-    }
-    temporary.write_text(json.dumps(payload, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, target)
 
 
 def load_offtopic(path: Path = OFFTOPIC_FILE) -> list[LabelledCase]:
@@ -633,7 +571,3 @@ def _figures(
         weighted_mcc(cases.gold, guess, _case_weights(cases), cases.out_of_scope + 1), 4
     )
     return figures
-
-
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]

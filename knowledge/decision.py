@@ -12,15 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from knowledge.models import IndexedText, SearchHit
-
-#: An entry's dense score is the mean cosine of its ENTRY_TOP_K closest phrasings (all of
-#: them when it has fewer): one stray phrasing close to a question says less than three.
-#: Chosen on HINT3's public development halves (top-1 with the default model, k = 1 / 3 / 5:
-#: sofmattress 0.77 / 0.80 / 0.79, curekart 0.84 / 0.89 / 0.87, powerplay11 0.64 / 0.65 / 0.64).
-ENTRY_TOP_K = 3
-#: The mean over entries is a baseline only when there are a few of them: with one entry
-#: every score would be 0. Below this many entries the raw score decides.
-MIN_BASELINE_ENTRIES = 5
+from knowledge.tuning import ENTRY_TOP_K, MIN_BASELINE_ENTRIES
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,18 @@ from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
 
 from knowledge.models import FaqEntry
+from knowledge.tuning import (
+    DEFAULT_WEIGHT,
+    FOREIGN_CERTAINTY,
+    FOREIGN_MAX_KNOWN_SHARE,
+    FOREIGN_MIN_WORDS,
+    FULL_EVIDENCE_WORDS,
+    LANGDETECT_CHARS,
+    LOCALE_WEIGHT,
+    PREVIOUS_WEIGHT,
+    SCRIPT_WEIGHT,
+    VOCABULARY_WEIGHT,
+)
 
 # langdetect is random by default: the same message could get two languages.
 DetectorFactory.seed = 0
@@ -33,26 +45,7 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 SCRIPT_LANGUAGES = {"GREEK": "el", "CYRILLIC": "ru"}
 #: Scripts the supported languages are written in; text mostly in another is foreign.
 KNOWN_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})
-#: A sentence is foreign when langdetect is this sure of an unsupported language...
-FOREIGN_CERTAINTY = 0.9
-FOREIGN_MIN_WORDS = 3
-#: ...and fewer than this share of its words occur in any supported language's vocabulary.
-FOREIGN_MAX_KNOWN_SHARE = 0.5
-#: langdetect and the script check read this much of a message: enough to know its language.
-LANGDETECT_CHARS = 1000
 COMMON_WORDS_FILE = Path(__file__).resolve().parent / "common_words.yaml"
-
-#: Weights of the evidence, tuned on knowledge/eval/short_messages.jsonl.
-VOCABULARY_WEIGHT = 1.5
-SCRIPT_WEIGHT = 2.0
-#: A message of FULL_EVIDENCE_WORDS words or more counts fully; shorter ones count less.
-FULL_EVIDENCE_WORDS = 4
-PREVIOUS_WEIGHT = 0.9
-LOCALE_WEIGHT = 0.4
-#: With nothing else known, a short message needs some evidence to leave the default language.
-#: On lingua's public single words (langdetect-8: 68.0 %): 0.3 → 67.5 %, 0.2 → 68.6 %,
-#: 0.15 → 68.9 %, 0.1 → 68.9 % with word pairs falling; the shipped short set 91 → 92.5 %.
-DEFAULT_WEIGHT = 0.15
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from knowledge.models import FaqEntry
+from knowledge.tuning import ANSWER_WEIGHT, K1, LEXICAL_DEPTH, MIN_COVERAGE, NGRAM, B
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-NGRAM = 4
-ANSWER_WEIGHT = 0.5  # an answer mentions many things; the question says what the entry is about
-K1, B = 1.2, 0.75
-#: Hits covering less of the query than this share are noise (one shared 4-gram).
-MIN_COVERAGE = 0.15
-#: Entries looked at per lexical query.
-DEPTH = 20
 
 
 def terms(text: str) -> list[str]:
@@ -107,8 +101,8 @@ class LexicalIndex:
         The variants in ``lang`` are looked at first, every variant when those cover the
         question better: a customer may use the FAQ's words in another language.
         """
-        everywhere = self.search(text, k=DEPTH)
-        in_lang = self.search(text, lang=lang, k=DEPTH) if lang else []
+        everywhere = self.search(text, k=LEXICAL_DEPTH)
+        in_lang = self.search(text, lang=lang, k=LEXICAL_DEPTH) if lang else []
         best_in_lang = in_lang[0].coverage if in_lang else 0.0
         best_everywhere = everywhere[0].coverage if everywhere else 0.0
         chosen = in_lang if best_in_lang >= best_everywhere else everywhere

@@ -9,20 +9,18 @@ import pytest
 from sklearn.metrics import matthews_corrcoef
 
 from knowledge.calibration import (
-    Calibration,
     CaseSet,
     calibrate,
     fused_scores,
-    load_calibration,
     load_offtopic,
     predicted,
-    save_calibration,
     weighted_mcc,
 )
 from knowledge.decision import AnswerPolicy, fused_hits
 from knowledge.embedder import Embedder
 from knowledge.index import load_or_build
 from knowledge.models import FaqEntry, FaqVariant, IndexedText
+from knowledge.policy_store import Calibration, load_calibration, save_calibration
 from tests.conftest import PROJECT_ROOT
 
 
@@ -200,7 +198,7 @@ def test_a_tiny_faq_of_bare_questions_answers_them_and_declines_chatter(
         assert kb.answer(paraphrase, language="en").entry_id == entry_id, paraphrase
     for chatter in ("what's the weather in Paris", "hi"):
         assert not kb.answer(chatter, language="en").answered, chatter
-    from knowledge.calibration import load_calibration
+    from knowledge.policy_store import load_calibration
 
     figures = load_calibration(tmp_path)
     assert figures is not None

@@ -1,0 +1,86 @@
+"""Stored calibrations: the answer policy of an index, kept beside it in ``calibration.json``.
+
+Serving reads this module only. Making a calibration (knowledge/calibration.py: folds, grids,
+sweeps) happens at index build time, or with ``helpdesk kb calibrate``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from knowledge.decision import AnswerPolicy
+from knowledge.index import FaqIndex
+
+#: Bump when the calibration procedure changes: stored calibrations of older versions are redone.
+CALIBRATION_VERSION = 4
+CALIBRATION_FILE = "calibration.json"
+#: The shipped off-topic messages; a calibration depends on them as much as on the FAQ.
+OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic.yaml"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The policy chosen for one index, and how it did on the cases it was chosen on."""
+
+    key: str
+    policy: AnswerPolicy
+    figures: Mapping[str, Any] = field(default_factory=dict)
+
+
+def calibration_key(index: FaqIndex) -> str:
+    """What a calibration depends on: the index (FAQ, model, prefixes) and the negatives."""
+    payload = f"{CALIBRATION_VERSION}|{index.digest}|{_file_digest(OFFTOPIC_FILE)}"
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def stored_calibration(index: FaqIndex, index_dir: Path) -> Calibration | None:
+    """The stored calibration if it was made for this very index, else None."""
+    stored = load_calibration(index_dir)
+    return stored if stored is not None and stored.key == calibration_key(index) else None
+
+
+def load_calibration(index_dir: Path) -> Calibration | None:
+    try:
+        raw = json.loads((index_dir / CALIBRATION_FILE).read_text(encoding="utf-8"))
+        policy = AnswerPolicy(
+            threshold=float(raw["policy"]["threshold"]),
+            clarify_gap=float(raw["policy"]["clarify_gap"]),
+            lexical_weight=float(raw["policy"]["lexical_weight"]),
+            lexical_weights=_floats(raw["policy"]["lexical_weights"]),
+            language_scales=_floats(raw["policy"]["language_scales"]),
+        )
+        return Calibration(key=str(raw["key"]), policy=policy, figures=raw.get("figures", {}))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _floats(mapping: Mapping[str, Any]) -> dict[str, float]:
+    return {str(key): float(value) for key, value in mapping.items()}
+
+
+def save_calibration(index_dir: Path, calibration: Calibration) -> None:
+    """Write atomically: a reader sees the old calibration or the new one."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    target = index_dir / CALIBRATION_FILE
+    temporary = target.with_suffix(f".tmp-{os.getpid()}")
+    payload = {
+        "key": calibration.key,
+        "policy": {
+            **asdict(calibration.policy),
+            "lexical_weights": dict(calibration.policy.lexical_weights),
+            "language_scales": dict(calibration.policy.language_scales),
+        },
+        "figures": dict(calibration.figures),
+    }
+    temporary.write_text(json.dumps(payload, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(temporary, target)
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
