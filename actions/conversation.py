@@ -12,9 +12,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
-ANSWER_FEEDBACK = "answer_feedback"
-ESCALATION_CONFIRM = "escalation_confirm"
-CSAT = "csat"
+from actions.state import Awaiting, Question, Slot
 
 
 def customer_turns(tracker: Tracker) -> int:
@@ -29,17 +27,23 @@ def _is_customer_message(event: dict[str, Any]) -> bool:
     return not str(intent).startswith("EXTERNAL_")
 
 
-def ask(tracker: Tracker, kind: str, **details: Any) -> EventType:
+def ask(tracker: Tracker, kind: Question, **details: Any) -> EventType:
     """Remember that the bot asked ``kind`` on this turn; the answer comes next turn."""
-    return SlotSet("awaiting", {"kind": kind, "turn": customer_turns(tracker), **details})
+    awaiting = Awaiting(kind=kind, turn=customer_turns(tracker), **details)
+    return SlotSet(Slot.AWAITING, awaiting.as_slot())
 
 
-def asked(tracker: Tracker, kind: str) -> dict[str, Any] | None:
+def asked(tracker: Tracker, kind: Question) -> Awaiting | None:
     """The question of ``kind`` the latest message answers, if it answers one."""
-    awaiting = tracker.get_slot("awaiting")
-    if not isinstance(awaiting, dict) or awaiting.get("kind") != kind:
+    awaiting = Awaiting.from_slot(tracker.get_slot(Slot.AWAITING))
+    if awaiting is None or awaiting.kind != kind:
         return None
-    return awaiting if awaiting.get("turn") == customer_turns(tracker) - 1 else None
+    return awaiting if awaiting.turn == customer_turns(tracker) - 1 else None
+
+
+def answered() -> EventType:
+    """The open question is settled (answered, or overtaken by a handoff)."""
+    return SlotSet(Slot.AWAITING, None)
 
 
 def latest_customer_message(tracker: Tracker) -> dict[str, Any] | None:
@@ -49,3 +53,8 @@ def latest_customer_message(tracker: Tracker) -> dict[str, Any] | None:
 
 def sent_at(event: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(float(event.get("timestamp") or 0), UTC)
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The latest message's text, stripped ("" for none)."""
+    return str(tracker.latest_message.get("text") or "").strip()

@@ -10,13 +10,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ESCALATION_CONFIRM, ask, latest_customer_message, sent_at
-from actions.runtime import get_ticket_sessions
-from escalation import crud
-from escalation.crud import Escalation, TranscriptLine
-from escalation.db import session_scope
+from actions.conversation import answered, ask, latest_customer_message, sent_at
+from actions.runtime import escalates_on, get_ticket_sessions
+from actions.state import ActionName, Question, Reason, Slot
+from core.settings import EscalationTrigger, get_settings
+from escalation import tickets
 from escalation.models import Author, Priority
-from helpdesk.settings import get_settings
+from escalation.tickets import Escalation, TranscriptLine
 
 logger = logging.getLogger(__name__)
 
@@ -25,15 +25,15 @@ class ActionEscalate(Action):
     """The customer asked for a person: no need to confirm, hand over now."""
 
     def name(self) -> str:
-        return "action_escalate"
+        return ActionName.ESCALATE
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if "customer_request" not in get_settings().escalation_triggers:
+        if not escalates_on(EscalationTrigger.CUSTOMER_REQUEST):
             dispatcher.utter_message(response="utter_human_unavailable")
             return []
-        return await escalate(dispatcher, tracker, reason="customer_request")
+        return await escalate(dispatcher, tracker, reason=Reason.CUSTOMER_REQUEST)
 
 
 def offer_escalation(
@@ -47,8 +47,16 @@ def offer_escalation(
 ) -> list[EventType]:
     """Ask before handing over (the trigger was implicit); a "yes" next turn escalates."""
     dispatcher.utter_message(response=response)
-    details = {"reason": reason, "category": category, "priority": priority.value}
-    return [ask(tracker, ESCALATION_CONFIRM, **details), SlotSet("failed_turns", 0)]
+    return [
+        ask(
+            tracker,
+            Question.ESCALATION_CONFIRM,
+            reason=reason,
+            category=category,
+            priority=priority.value,
+        ),
+        SlotSet(Slot.FAILED_TURNS, 0),
+    ]
 
 
 async def escalate(
@@ -64,28 +72,18 @@ async def escalate(
         tracker, reason=reason, category=category, priority=Priority(priority or "normal")
     )
     try:
-        ticket_id = await asyncio.to_thread(_create, escalation)
+        ticket_id = await asyncio.to_thread(tickets.hand_off, get_ticket_sessions(), escalation)
     except Exception:
         logger.exception("escalation failed for conversation %s", tracker.sender_id)
         dispatcher.utter_message(response="utter_technical_problem")
         return []
     dispatcher.utter_message(response="utter_ticket_created", ticket_id=ticket_id)
     return [
-        SlotSet("ticket_id", str(ticket_id)),
-        SlotSet("handoff", True),
-        SlotSet("awaiting", None),
-        SlotSet("failed_turns", 0),
+        SlotSet(Slot.TICKET_ID, str(ticket_id)),
+        SlotSet(Slot.HANDOFF, True),
+        answered(),
+        SlotSet(Slot.FAILED_TURNS, 0),
     ]
-
-
-def _create(escalation: Escalation) -> int:
-    """The conversation's open ticket if it has one, else a new ticket (once per key)."""
-    with session_scope(get_ticket_sessions()) as session:
-        ticket = crud.handoff_ticket(session, conversation_id=escalation.conversation_id)
-        if ticket is None:
-            ticket, _ = crud.create_ticket_once(session, escalation=escalation)
-        session.flush()
-        return ticket.id
 
 
 def escalation_from(
@@ -99,7 +97,7 @@ def escalation_from(
     latest = latest_customer_message(tracker) or {}
     # The triggering message's id: a retried action escalates the same turn again.
     turn = latest.get("message_id") or str(latest.get("timestamp"))
-    confidence = tracker.get_slot("language_confidence")
+    confidence = tracker.get_slot(Slot.LANGUAGE_CONFIDENCE)
     metadata = latest.get("metadata") or {}
     contact = metadata.get("contact") if isinstance(metadata, dict) else None
     return Escalation(
@@ -107,12 +105,12 @@ def escalation_from(
         conversation_id=tracker.sender_id,
         channel=tracker.get_latest_input_channel() or "unknown",
         contact=str(contact)[:200] if contact else None,
-        language=tracker.get_slot("language") or get_settings().default_language,
+        language=tracker.get_slot(Slot.LANGUAGE) or get_settings().default_language,
         language_confidence=float(confidence) if confidence is not None else 0.0,
-        reason=reason,
+        reason=str(reason),  # a Reason member is stored as its plain value
         category=category,
         priority=priority,
-        tried_entries=list(tracker.get_slot("tried_entries") or []),
+        tried_entries=list(tracker.get_slot(Slot.TRIED_ENTRIES) or []),
         transcript=transcript_of(tracker.events),
     )
 

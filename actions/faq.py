@@ -1,4 +1,14 @@
-"""Answering customer questions from the FAQ."""
+"""Answering customer questions from the FAQ.
+
+A message goes through :class:`ActionAnswerFaq`'s steps in order; each is a function a unit
+test can call with a recorded tracker:
+
+1. :func:`typed_rating`: a bare digit right after the rating question is a rating;
+2. :func:`picked_entry`: a clarifying button names the entry to answer;
+3. :func:`topic_rule_for`: a topic a person should handle is offered to one;
+4. the knowledge base decides: :func:`reply` answers, asks which entry was meant, or says it
+   is not sure (and after too many such turns offers a person).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +21,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ANSWER_FEEDBACK, ask
+from actions.conversation import ask, latest_text
 from actions.escalation import offer_escalation
 from actions.follow_up import record_rating, typed_rating
 from actions.language import conversation_language
-from actions.runtime import get_keyword_rules, get_knowledge_base
-from escalation.triggers import first_match
-from helpdesk.settings import get_settings
+from actions.runtime import escalates_on, get_keyword_rules, get_knowledge_base
+from actions.state import ActionName, Entity, Intent, Question, Reason, Slot
+from core.settings import EscalationTrigger, get_settings
+from escalation.triggers import KeywordRule, first_match
 from knowledge import Answer
 
 #: What an escalation carries of the bot's attempts: the latest questions, top hits each.
@@ -25,9 +36,6 @@ TRIED_QUESTIONS_KEPT = 10
 TRIED_HITS_PER_QUESTION = 3
 
 logger = logging.getLogger(__name__)
-
-#: Entity of the button payload ``/faq{"faq_entry": "<entry id>"}``.
-PICKED_ENTITY = "faq_entry"
 
 
 class ActionAnswerFaq(Action):
@@ -38,31 +46,21 @@ class ActionAnswerFaq(Action):
     """
 
     def name(self) -> str:
-        return "action_answer_faq"
+        return ActionName.ANSWER_FAQ
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         if rating := typed_rating(tracker):
             return await record_rating(dispatcher, tracker, rating)
-        picked = _picked_entry(tracker)
-        if picked:
-            return self._answer_picked(dispatcher, tracker, picked)
-        text = (tracker.latest_message.get("text") or "").strip()
+        if entry_id := picked_entry(tracker):
+            return answer_picked(dispatcher, tracker, entry_id)
+        text = latest_text(tracker)
         if not text:
             dispatcher.utter_message(response="utter_empty_message")
             return []
-        settings = get_settings()
-        rule = first_match(get_keyword_rules(), text)
-        if rule is not None and "keyword_rule" in settings.escalation_triggers:
-            return offer_escalation(
-                dispatcher,
-                tracker,
-                response="utter_offer_human_for_topic",
-                reason=f"keyword_rule:{rule.name}",
-                category=rule.category,
-                priority=rule.priority,
-            )
+        if rule := topic_rule_for(text):
+            return offer_for_topic(dispatcher, tracker, rule)
         try:
             # Embedding is CPU work: keep the server's event loop free for other conversations.
             answer = await asyncio.to_thread(
@@ -73,65 +71,99 @@ class ActionAnswerFaq(Action):
             logger.exception("FAQ lookup failed for conversation %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_technical_problem")
             return []
-        tried = _tried(tracker, text, answer)
-        if answer.clarifying:
-            buttons = [
-                {"title": choice.title, "payload": _pick_payload(choice.entry_id)}
-                for choice in answer.choices
-            ]
-            dispatcher.utter_message(response="utter_which_question", buttons=buttons)
-            return [tried]
-        if not answer.answered:
-            return [tried, *self._not_answered(dispatcher, tracker)]
-        return [tried, *_send(dispatcher, tracker, answer)]
+        return [tried(tracker, text, answer), *reply(dispatcher, tracker, answer)]
 
-    @staticmethod
-    def _not_answered(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-        """Say so; after too many such turns in a row, offer a person instead."""
-        settings = get_settings()
-        failed = int(tracker.get_slot("failed_turns") or 0) + 1
-        if (
-            "failed_turns" in settings.escalation_triggers
-            and failed >= settings.failed_turns_before_escalation
-        ):
-            return offer_escalation(
-                dispatcher,
-                tracker,
-                response="utter_offer_human_after_failures",
-                reason="bot_could_not_answer",
-            )
+
+def picked_entry(tracker: Tracker) -> str | None:
+    """The entry a customer picked with a button, if this message is such a pick."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == Entity.FAQ_ENTRY and isinstance(entity.get("value"), str):
+            return str(entity["value"])
+    return None
+
+
+def answer_picked(
+    dispatcher: CollectingDispatcher, tracker: Tracker, entry_id: str
+) -> list[EventType]:
+    knowledge_base = get_knowledge_base()
+    language = conversation_language(tracker) or knowledge_base.detect_language("")
+    try:
+        answer = knowledge_base.answer_entry(entry_id, language)
+    except KeyError:  # a stale button after the FAQ changed, or a forged payload
         dispatcher.utter_message(response="utter_not_sure")
-        return [SlotSet("last_faq_entry", None), SlotSet("failed_turns", failed)]
-
-    def _answer_picked(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, entry_id: str
-    ) -> list[EventType]:
-        knowledge_base = get_knowledge_base()
-        language = conversation_language(tracker) or knowledge_base.detect_language("")
-        try:
-            answer = knowledge_base.answer_entry(entry_id, language)
-        except KeyError:  # a stale button after the FAQ changed, or a forged payload
-            dispatcher.utter_message(response="utter_not_sure")
-            return []
-        return _send(dispatcher, tracker, answer)
+        return []
+    return send_answer(dispatcher, tracker, answer)
 
 
-def _send(dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer) -> list[EventType]:
+def topic_rule_for(text: str) -> KeywordRule | None:
+    """The first keyword rule the message matches, when that trigger is on."""
+    if not escalates_on(EscalationTrigger.KEYWORD_RULE):
+        return None
+    return first_match(get_keyword_rules(), text)
+
+
+def offer_for_topic(
+    dispatcher: CollectingDispatcher, tracker: Tracker, rule: KeywordRule
+) -> list[EventType]:
+    return offer_escalation(
+        dispatcher,
+        tracker,
+        response="utter_offer_human_for_topic",
+        reason=f"{Reason.KEYWORD_RULE}:{rule.name}",
+        category=rule.category,
+        priority=rule.priority,
+    )
+
+
+def reply(dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer) -> list[EventType]:
+    """Say the knowledge base's decision: an answer, a choice between two, or not sure."""
+    if answer.clarifying:
+        buttons = [
+            {"title": choice.title, "payload": pick_payload(choice.entry_id)}
+            for choice in answer.choices
+        ]
+        dispatcher.utter_message(response="utter_which_question", buttons=buttons)
+        return []
+    if not answer.answered:
+        return not_answered(dispatcher, tracker)
+    return send_answer(dispatcher, tracker, answer)
+
+
+def not_answered(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Say so; after too many such turns in a row, offer a person instead."""
+    failed = int(tracker.get_slot(Slot.FAILED_TURNS) or 0) + 1
+    if (
+        escalates_on(EscalationTrigger.FAILED_TURNS)
+        and failed >= get_settings().failed_turns_before_escalation
+    ):
+        return offer_escalation(
+            dispatcher,
+            tracker,
+            response="utter_offer_human_after_failures",
+            reason=Reason.BOT_COULD_NOT_ANSWER,
+        )
+    dispatcher.utter_message(response="utter_not_sure")
+    return [SlotSet(Slot.LAST_FAQ_ENTRY, None), SlotSet(Slot.FAILED_TURNS, failed)]
+
+
+def send_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer
+) -> list[EventType]:
     """The answer, a note if it is not in the customer's language, then "did this help?"."""
     dispatcher.utter_message(text=answer.text)
     if not answer.in_customer_language:
         dispatcher.utter_message(response="utter_only_in_default_language")
     events: list[EventType] = [
-        SlotSet("last_faq_entry", answer.entry_id),
-        SlotSet("failed_turns", 0),
+        SlotSet(Slot.LAST_FAQ_ENTRY, answer.entry_id),
+        SlotSet(Slot.FAILED_TURNS, 0),
     ]
-    if "unhelpful_answer" in get_settings().escalation_triggers:
+    if escalates_on(EscalationTrigger.UNHELPFUL_ANSWER):
         dispatcher.utter_message(response="utter_did_this_help")
-        events.append(ask(tracker, ANSWER_FEEDBACK, entry_id=answer.entry_id))
+        events.append(ask(tracker, Question.ANSWER_FEEDBACK, entry_id=answer.entry_id))
     return events
 
 
-def _tried(tracker: Tracker, question: str, answer: Answer) -> EventType:
+def tried(tracker: Tracker, question: str, answer: Answer) -> EventType:
     """Add this question and the entries it matched (with scores) to what the bot tried."""
     attempt = {
         "question": question[:500],
@@ -145,18 +177,10 @@ def _tried(tracker: Tracker, question: str, answer: Answer) -> EventType:
             for hit in answer.hits[:TRIED_HITS_PER_QUESTION]
         ],
     }
-    earlier = list(tracker.get_slot("tried_entries") or [])
-    return SlotSet("tried_entries", [*earlier, attempt][-TRIED_QUESTIONS_KEPT:])
+    earlier = list(tracker.get_slot(Slot.TRIED_ENTRIES) or [])
+    return SlotSet(Slot.TRIED_ENTRIES, [*earlier, attempt][-TRIED_QUESTIONS_KEPT:])
 
 
-def _pick_payload(entry_id: str) -> str:
+def pick_payload(entry_id: str) -> str:
     """What a clarifying button sends: the FAQ intent naming the entry."""
-    return "/faq" + json.dumps({PICKED_ENTITY: entry_id})
-
-
-def _picked_entry(tracker: Tracker) -> str | None:
-    """The entry a customer picked with a button, if this message is such a pick."""
-    for entity in tracker.latest_message.get("entities") or []:
-        if entity.get("entity") == PICKED_ENTITY and isinstance(entity.get("value"), str):
-            return str(entity["value"])
-    return None
+    return f"/{Intent.FAQ}" + json.dumps({Entity.FAQ_ENTRY.value: entry_id})

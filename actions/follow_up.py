@@ -9,81 +9,80 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ANSWER_FEEDBACK, CSAT, ESCALATION_CONFIRM, asked
+from actions.conversation import answered, asked, latest_text
 from actions.escalation import escalate, offer_escalation
 from actions.runtime import get_ticket_sessions
-from escalation import crud
-from escalation.db import session_scope
+from actions.state import ActionName, Awaiting, Entity, Intent, Question, Reason, Slot
+from escalation import ratings
 
 
 class ActionYesNo(Action):
     """Answer a yes or no according to the bot's last question."""
 
     def name(self) -> str:
-        return "action_yes_no"
+        return ActionName.YES_NO
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        yes = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
-        done = SlotSet("awaiting", None)
-        if confirm := asked(tracker, ESCALATION_CONFIRM):
+        yes = (tracker.latest_message.get("intent") or {}).get("name") == Intent.AFFIRM
+        if confirm := asked(tracker, Question.ESCALATION_CONFIRM):
             if not yes:
                 dispatcher.utter_message(response="utter_no_problem")
-                return [done, SlotSet("failed_turns", 0)]
-            return [done, *await escalate(dispatcher, tracker, **_escalation_details(confirm))]
-        if asked(tracker, ANSWER_FEEDBACK) and not yes:
+                return [answered(), SlotSet(Slot.FAILED_TURNS, 0)]
+            escalated = await escalate(
+                dispatcher,
+                tracker,
+                reason=confirm.reason or Reason.CUSTOMER_REQUEST,
+                category=confirm.category,
+                priority=confirm.priority,
+            )
+            return [answered(), *escalated]
+        if asked(tracker, Question.ANSWER_FEEDBACK) and not yes:
             # "It did not help" is no request for a person yet: offer one, the customer decides.
             return offer_escalation(
                 dispatcher,
                 tracker,
                 response="utter_offer_human_after_failures",
-                reason="answer_did_not_help",
+                reason=Reason.ANSWER_DID_NOT_HELP,
             )
         dispatcher.utter_message(response="utter_glad_to_help" if yes else "utter_ask_rephrase")
-        return [done]
-
-
-def _escalation_details(confirm: dict[str, Any]) -> dict[str, Any]:
-    return {key: confirm.get(key) for key in ("reason", "category", "priority")}
+        return [answered()]
 
 
 class ActionRecordCsat(Action):
     """Store the customer's 1-5 rating on the ticket that was just resolved."""
 
     def name(self) -> str:
-        return "action_record_csat"
+        return ActionName.RECORD_CSAT
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        rating = next(tracker.get_latest_entity_values("rating"), None)
+        rating = next(tracker.get_latest_entity_values(Entity.RATING), None)
         return await record_rating(dispatcher, tracker, str(rating or ""))
 
 
 def typed_rating(tracker: Tracker) -> str | None:
     """A bare "1".."5" typed right after the rating question."""
-    text = (tracker.latest_message.get("text") or "").strip()
-    return text if asked(tracker, CSAT) and text in {"1", "2", "3", "4", "5"} else None
+    text = latest_text(tracker)
+    return text if asked(tracker, Question.CSAT) and text in {"1", "2", "3", "4", "5"} else None
 
 
 async def record_rating(
     dispatcher: CollectingDispatcher, tracker: Tracker, rating: str
 ) -> list[EventType]:
-    awaiting = tracker.get_slot("awaiting")
-    ticket_id = awaiting.get("ticket_id") if isinstance(awaiting, dict) else None
-    ticket_id = ticket_id or tracker.get_slot("ticket_id")
+    """Store the rating on the ticket the bot asked about (else the conversation's latest)."""
+    awaiting = Awaiting.from_slot(tracker.get_slot(Slot.AWAITING))
+    ticket_id = (awaiting.ticket_id if awaiting else None) or tracker.get_slot(Slot.TICKET_ID)
     stored = False
     if rating.isdigit() and ticket_id and str(ticket_id).isdigit():
         stored = await asyncio.to_thread(
-            _store_rating, int(ticket_id), tracker.sender_id, int(rating)
+            ratings.rate,
+            get_ticket_sessions(),
+            ticket_id=int(ticket_id),
+            conversation_id=tracker.sender_id,
+            rating=int(rating),
         )
     dispatcher.utter_message(response="utter_thanks_for_rating" if stored else "utter_ask_rephrase")
-    return [SlotSet("awaiting", None)]
-
-
-def _store_rating(ticket_id: int, conversation_id: str, rating: int) -> bool:
-    with session_scope(get_ticket_sessions()) as session:
-        return crud.record_csat(
-            session, ticket_id=ticket_id, conversation_id=conversation_id, rating=rating
-        )
+    return [answered()]

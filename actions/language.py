@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import get_knowledge_base
+from actions.state import ActionName, Slot
 from knowledge.language import DetectedLanguage
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ class ActionDetectLanguage(Action):
     """
 
     def name(self) -> str:
-        return "action_detect_language"
+        return ActionName.DETECT_LANGUAGE
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -42,15 +43,15 @@ class ActionDetectLanguage(Action):
             logger.exception("language detection failed for %s", tracker.sender_id)
             return []
         return [
-            SlotSet("language", language.lang),
-            SlotSet("language_confidence", language.confidence),
+            SlotSet(Slot.LANGUAGE, language.lang),
+            SlotSet(Slot.LANGUAGE_CONFIDENCE, language.confidence),
         ]
 
 
 def conversation_language(tracker: Tracker) -> DetectedLanguage | None:
     """The language resolved on earlier turns, from the slots."""
-    lang = tracker.get_slot("language")
-    confidence = tracker.get_slot("language_confidence")
+    lang = tracker.get_slot(Slot.LANGUAGE)
+    confidence = tracker.get_slot(Slot.LANGUAGE_CONFIDENCE)
     if not isinstance(lang, str):
         return None
     return DetectedLanguage(lang, float(confidence) if confidence is not None else 0.5)

@@ -6,44 +6,30 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from escalation.db import make_engine
+from core.settings import EscalationTrigger, get_settings
+from escalation.db import session_factory
 from escalation.triggers import KeywordRule, load_keyword_rules
-from helpdesk.settings import Settings, get_settings
 from knowledge import KnowledgeBase
-from knowledge.embedder import Embedder
-from knowledge.loader import load_faq
-
-
-def configured_embedder(settings: Settings) -> Embedder:
-    """The embedding model of the settings (loaded on first use)."""
-    return Embedder(
-        settings.embedding_model,
-        threads=settings.embedding_threads,
-        query_prefix=settings.embedding_query_prefix,
-        passage_prefix=settings.embedding_passage_prefix,
-    )
+from knowledge.factory import knowledge_base_from
 
 
 @lru_cache
 def get_knowledge_base() -> KnowledgeBase:
     """The process's knowledge base (FAQ parsed; model and index loaded on warm-up)."""
-    settings = get_settings()
-    return KnowledgeBase(
-        load_faq(settings.faq_path),
-        configured_embedder(settings),
-        settings.index_dir,
-        default_language=settings.default_language,
-        answer_threshold=settings.answer_threshold,
-    )
+    return knowledge_base_from(get_settings())
 
 
-@lru_cache
 def get_ticket_sessions() -> sessionmaker[Session]:
-    """Sessions on the ticket database (migrated by the service at start-up)."""
-    return sessionmaker(make_engine(get_settings().database), expire_on_commit=False)
+    """Sessions on the ticket database (prepared by the server at start-up)."""
+    return session_factory(get_settings().database)
 
 
 @lru_cache
 def get_keyword_rules() -> tuple[KeywordRule, ...]:
     """The topic/keyword escalation rules (read once per process)."""
     return load_keyword_rules(get_settings().keyword_rules_path)
+
+
+def escalates_on(trigger: EscalationTrigger) -> bool:
+    """Whether the operator enabled this way of handing a conversation to a person."""
+    return trigger in get_settings().escalation_triggers

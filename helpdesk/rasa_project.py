@@ -15,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from helpdesk.settings import PROJECT_ROOT, Settings
+from core.errors import HelpdeskError
+from core.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ TRAINING_INPUTS = (
 CREDENTIALS_FILE = PROJECT_ROOT / "bot" / "credentials.yml"
 
 
-class RasaError(RuntimeError):
+class RasaError(HelpdeskError):
     """Rasa could not be trained or started; the message says what to do."""
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from core.settings import PROJECT_ROOT, Settings
 from helpdesk.rasa_project import rasa_environment, rasa_server_command, write_endpoints
-from helpdesk.settings import PROJECT_ROOT, Settings
 from helpdesk.supervisor import ManagedProcess
 
 

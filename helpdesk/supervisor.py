@@ -15,10 +15,12 @@ from typing import IO
 
 import httpx
 
+from core.errors import HelpdeskError
+
 logger = logging.getLogger(__name__)
 
 
-class StartupError(RuntimeError):
+class StartupError(HelpdeskError):
     """A process exited or never became healthy; the message points at its log."""
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.errors import HelpdeskError
 
-class KnowledgeError(Exception):
+
+class KnowledgeError(HelpdeskError):
     """Base class of every error raised by the knowledge package."""
 
 

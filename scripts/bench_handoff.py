@@ -4,9 +4,7 @@ Starts its own stack, then for each of --tickets socket.io customers: asks for a
 to the ticket notice), has an agent reply through the API (time until the reply is on the
 customer's socket), resolves (time until the rating question arrives). Prints p50/p95 and RSS.
 
-    PYTHONPATH=. .venv/bin/python scripts/bench_handoff.py --tickets 40
-
-(PYTHONPATH: it uses the socket.io customer of tests/e2e/clients.py.)
+    .venv/bin/python scripts/bench_handoff.py --tickets 40
 """
 
 from __future__ import annotations
@@ -16,19 +14,12 @@ import time
 import uuid
 
 import httpx
-from sqlalchemy.orm import sessionmaker
+from benchkit import TimedCustomer, print_rss, report, throwaway_stack
 
 from escalation.auth import create_agent
-from escalation.db import make_engine, session_scope
-from helpdesk.bench import print_rss, report, throwaway_stack
-from tests.e2e.clients import SocketCustomer
+from escalation.db import prepare, session_scope
 
 PASSWORD = "benchmark agent"
-
-
-def timed_until(customer: SocketCustomer, text_part: str, started: float) -> float:
-    customer.messages_until(text_part)
-    return (time.perf_counter() - started) * 1000
 
 
 def main() -> None:
@@ -36,7 +27,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=40)
     args = parser.parse_args()
     with throwaway_stack() as (settings, processes):
-        with session_scope(sessionmaker(make_engine(settings.database))) as session:
+        with session_scope(prepare(settings)) as session:
             create_agent(session, email="bench@example.com", name="Bench", password=PASSWORD)
         api = httpx.Client(base_url=f"http://{settings.host}:{settings.api_port}", timeout=60)
         token = api.post(
@@ -48,21 +39,21 @@ def main() -> None:
         resolutions: list[float] = []
         started_all = time.perf_counter()
         for _ in range(args.tickets):
-            customer = SocketCustomer(f"http://{settings.host}:{settings.rasa_port}", ["websocket"])
-            session_id = uuid.uuid4().hex
-            customer.start_session(session_id)
+            url = f"http://{settings.host}:{settings.rasa_port}"
+            customer = TimedCustomer(url, uuid.uuid4().hex)
             started = time.perf_counter()
-            notice = customer.say("I want to talk to a human", session_id)["text"]
-            escalations.append((time.perf_counter() - started) * 1000)
+            customer.say("I want to talk to a human")
+            notice, took = customer.wait_for("#", started)
+            escalations.append(took)
             ticket_id = int(notice.split("#")[1].split(";")[0])
 
             started = time.perf_counter()
             api.post(f"/api/tickets/{ticket_id}/replies", json={"text": "On it."})
-            replies.append(timed_until(customer, "On it.", started))
+            replies.append(customer.wait_for("On it.", started)[1])
 
             started = time.perf_counter()
             api.post(f"/api/tickets/{ticket_id}/status", json={"status": "resolved"})
-            resolutions.append(timed_until(customer, "How satisfied", started))
+            resolutions.append(customer.wait_for("How satisfied", started)[1])
             customer.close()
         seconds = time.perf_counter() - started_all
         report("escalation -> notice", escalations, seconds, unit="ticket")

@@ -14,8 +14,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-
-from helpdesk.bench import print_rss, report, throwaway_stack
+from benchkit import print_rss, report, throwaway_stack
 
 QUESTIONS = [
     "I forgot my password",

@@ -1,16 +1,25 @@
-"""Helpers shared by the benchmark scripts in scripts/: a throwaway stack, ports, RSS, report."""
+"""What the benchmark scripts share: a throwaway stack, ports, RSS, a socket.io customer, report.
+
+Imported by the scripts beside it (``python scripts/bench_*.py`` puts scripts/ on the path);
+nothing in the product or the tests imports it.
+"""
 
 from __future__ import annotations
 
+import queue
 import socket
 import statistics
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import socketio
+
+from core.settings import Settings, get_settings
 from helpdesk.rasa_project import ensure_trained_model
-from helpdesk.settings import Settings, get_settings
 from helpdesk.stack import build_stack
 from helpdesk.supervisor import ManagedProcess, ProcessGroup
 
@@ -71,3 +80,31 @@ def report(name: str, latencies: list[float], seconds: float, unit: str = "msg")
         f"{name:<24} n={len(latencies):<5} p50={statistics.median(ordered):7.1f} ms  "
         f"p95={p95:7.1f} ms  throughput={len(latencies) / seconds:6.1f} {unit}/s"
     )
+
+
+class TimedCustomer:
+    """A customer on Rasa's socket.io channel who times how long a reply takes to arrive."""
+
+    def __init__(self, url: str, session_id: str) -> None:
+        self._session_id = session_id
+        self._inbox: queue.Queue[dict[str, Any]] = queue.Queue()
+        confirmed: queue.Queue[Any] = queue.Queue()
+        self._client = socketio.Client(reconnection=False)
+        self._client.on("session_confirm", confirmed.put)
+        self._client.on("bot_uttered", self._inbox.put)
+        self._client.connect(url, transports=["websocket"], wait_timeout=20)
+        self._client.emit("session_request", {"session_id": session_id})
+        confirmed.get(timeout=20)
+
+    def say(self, text: str) -> None:
+        self._client.emit("user_uttered", {"message": text, "session_id": self._session_id})
+
+    def wait_for(self, text_part: str, since: float, timeout: float = 60) -> tuple[str, float]:
+        """The first message containing ``text_part``, and ms from ``since`` until it came."""
+        while True:
+            text = self._inbox.get(timeout=timeout).get("text") or ""
+            if text_part in text:
+                return text, (time.perf_counter() - since) * 1000
+
+    def close(self) -> None:
+        self._client.disconnect()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from helpdesk.settings import PACKAGED_MODEL, Settings, get_settings
+from core.settings import PACKAGED_MODEL, Settings, get_settings
 from helpdesk.supervisor import ProcessGroup
 from knowledge.embedder import Embedder
 

@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from core.settings import Settings, get_settings
 from escalation.auth import agent_for_token
-from escalation.db import make_engine
-from escalation.delivery import DeliveryWorker, RasaGateway
+from escalation.db import session_factory
+from escalation.delivery import DeliveryWorker
 from escalation.models import Agent
-from helpdesk.settings import Settings, get_settings
+from escalation.rasa_client import RasaClient
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 bearer = HTTPBearer(auto_error=False, description="A token from POST /api/auth/token.")
 
 
-@lru_cache
-def get_sessionmaker(url: str) -> sessionmaker[Session]:
-    return sessionmaker(make_engine(url), expire_on_commit=False)
-
-
 def get_session(settings: SettingsDep) -> Iterator[Session]:
     """A session per request; routes commit what they change, anything else rolls back."""
-    with get_sessionmaker(settings.database)() as session:
+    with session_factory(settings.database)() as session:
         yield session
 
 
@@ -53,12 +48,12 @@ def get_current_agent(
 CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
 
 
-def get_gateway(settings: SettingsDep) -> RasaGateway:
+def get_rasa(settings: SettingsDep) -> RasaClient:
     token = settings.rasa_api_token.get_secret_value() if settings.rasa_api_token else None
-    return RasaGateway(settings.rasa_url, token)
+    return RasaClient(settings.rasa_url, token)
 
 
-GatewayDep = Annotated[RasaGateway, Depends(get_gateway)]
+RasaDep = Annotated[RasaClient, Depends(get_rasa)]
 
 
 def get_delivery_worker(request: Request) -> DeliveryWorker:

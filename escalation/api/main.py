@@ -12,11 +12,12 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from escalation.api.deps import SettingsDep, get_gateway, get_sessionmaker
+from core.settings import PROJECT_ROOT, get_settings
+from escalation.api.deps import SettingsDep, get_rasa
+from escalation.api.errors import register_error_handlers
 from escalation.api.routes import auth, conversations, events, tickets
-from escalation.db import migrate
+from escalation.db import prepare
 from escalation.delivery import DeliveryWorker
-from helpdesk.settings import PROJECT_ROOT, get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 WIDGET_SCRIPT = PROJECT_ROOT / "bot" / "widget" / "widget.js"
@@ -31,9 +32,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     Delivery starts with whatever an earlier process left queued: a crash loses nothing.
     """
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(settings.database)
-    worker = DeliveryWorker(get_sessionmaker(settings.database), get_gateway(settings))
+    worker = DeliveryWorker(prepare(settings), get_rasa(settings))
     app.state.delivery_worker = worker
     task = asyncio.create_task(worker.run(), name="deliveries")
     try:
@@ -50,6 +49,7 @@ app = FastAPI(
     version="0.1.0",
     lifespan=lifespan,
 )
+register_error_handlers(app)
 app.include_router(auth.router)
 app.include_router(tickets.router)
 app.include_router(conversations.router)

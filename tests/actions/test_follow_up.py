@@ -9,10 +9,11 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ESCALATION_CONFIRM, asked, customer_turns
+from actions.conversation import asked, customer_turns
 from actions.escalation import ActionEscalate
 from actions.follow_up import ActionYesNo
-from helpdesk.settings import get_settings
+from actions.state import Awaiting, Question
+from core.settings import get_settings
 
 
 def user(text: str, intent: str) -> dict[str, Any]:
@@ -50,20 +51,20 @@ def test_external_triggers_are_not_customer_turns() -> None:
 
 
 def test_a_yes_answers_only_the_question_asked_just_before() -> None:
-    question = {"kind": ESCALATION_CONFIRM, "turn": 1, "reason": "bot_could_not_answer"}
+    question = {"kind": "escalation_confirm", "turn": 1, "reason": "bot_could_not_answer"}
     fresh = tracker([user("mars weather?", "faq"), user("yes", "affirm")], awaiting=question)
     stale = tracker(
         [user("mars weather?", "faq"), user("hello", "greet"), user("yes", "affirm")],
         awaiting=question,
     )
-    assert asked(fresh, ESCALATION_CONFIRM) == question
-    assert asked(stale, ESCALATION_CONFIRM) is None
+    assert asked(fresh, Question.ESCALATION_CONFIRM) == Awaiting.from_slot(question)
+    assert asked(stale, Question.ESCALATION_CONFIRM) is None
     responses, _ = run(ActionYesNo(), stale)
     assert responses == ["utter_glad_to_help"]  # a plain yes, not a hand-over
 
 
 def test_no_to_the_offer_keeps_the_bot() -> None:
-    question = {"kind": ESCALATION_CONFIRM, "turn": 1, "reason": "bot_could_not_answer"}
+    question = {"kind": "escalation_confirm", "turn": 1, "reason": "bot_could_not_answer"}
     current = tracker([user("mars weather?", "faq"), user("no", "deny")], awaiting=question)
     responses, events = run(ActionYesNo(), current)
     assert responses == ["utter_no_problem"]

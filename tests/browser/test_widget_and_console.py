@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import sessionmaker
 
+from core.settings import PROJECT_ROOT, Settings
 from escalation.auth import agent_by_email, create_agent
 from escalation.db import make_engine, session_scope
-from helpdesk.settings import PROJECT_ROOT, Settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.settings import Settings
 from escalation.auth import agent_by_email, create_agent
 from escalation.db import make_engine, session_scope
 from escalation.models import Ticket
-from helpdesk.settings import Settings
 from helpdesk.supervisor import ProcessGroup
 from tests.e2e.clients import SocketCustomer
 

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from helpdesk.settings import Settings
+from core.settings import Settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SUPPORTED = {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from helpdesk.settings import Settings
+from core.settings import Settings
 from tests.e2e.clients import SocketCustomer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.settings import get_settings
 from escalation.auth import create_agent
-from escalation.crud import Escalation, TranscriptLine, create_ticket_once
 from escalation.db import session_scope
 from escalation.models import Author, Delivery, DeliveryKind, Priority
-from helpdesk.settings import get_settings
+from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
 from tests.conftest import free_port
 
 PASSWORD = "correct horse battery"
@@ -134,7 +134,7 @@ def test_passwords_are_stored_hashed(
         stored = session.get(Agent, agent_ids["anna"])
         assert stored is not None
         assert PASSWORD not in stored.password_hash
-        assert stored.password_hash.startswith("scrypt$")
+        assert stored.password_hash.startswith("$argon2id$")
 
 
 def test_sign_out_revokes_the_token(client: TestClient, agent_ids: dict[str, int]) -> None:

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from escalation import crud
+from escalation import outbox, ratings, tickets
 from escalation.auth import create_agent
-from escalation.crud import Escalation, TranscriptLine, create_ticket_once
 from escalation.db import session_scope
-from escalation.delivery import DeliveryWorker, RasaGateway
+from escalation.delivery import DeliveryWorker
 from escalation.models import Author, Delivery, Ticket, TicketStatus
+from escalation.rasa_client import RasaClient
+from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
 from tests.conftest import free_port
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -36,10 +37,10 @@ def new_ticket(session: Session, conversation_id: str = "conv-1") -> Ticket:
 def test_a_relayed_message_delivered_twice_is_added_once(sessions: sessionmaker[Session]) -> None:
     with session_scope(sessions) as session:
         ticket = new_ticket(session)
-        first = crud.append_customer_message(
+        first = tickets.append_customer_message(
             session, ticket=ticket, text="still there?", sent_at=START, source_key="m-2"
         )
-        again = crud.append_customer_message(
+        again = tickets.append_customer_message(
             session, ticket=ticket, text="still there?", sent_at=START, source_key="m-2"
         )
         texts = [m.text for m in ticket.messages]
@@ -53,11 +54,11 @@ def test_customer_reply_puts_a_pending_ticket_back_in_the_queue(
     with session_scope(sessions) as session:
         ticket = new_ticket(session)
         agent = create_agent(session, email="a@example.com", name="A", password="long enough")
-        crud.change_status(session, ticket=ticket, agent=agent, status=TicketStatus.OPEN)
-        crud.change_status(
+        tickets.change_status(session, ticket=ticket, agent=agent, status=TicketStatus.OPEN)
+        tickets.change_status(
             session, ticket=ticket, agent=agent, status=TicketStatus.PENDING_CUSTOMER
         )
-        crud.append_customer_message(
+        tickets.append_customer_message(
             session, ticket=ticket, text="here you go", sent_at=START, source_key="m-3"
         )
         assert ticket.status == TicketStatus.OPEN
@@ -69,33 +70,37 @@ def test_a_delivery_is_claimed_once_and_only_by_its_conversation(
     with session_scope(sessions) as session:
         ticket = new_ticket(session)
         agent = create_agent(session, email="a@example.com", name="A", password="long enough")
-        crud.add_reply(session, ticket=ticket, agent=agent, text="hello")
+        tickets.add_reply(session, ticket=ticket, agent=agent, text="hello")
         session.flush()
-        reply_id = max(d.id for d in crud.pending_deliveries(session))
+        reply_id = max(d.id for d in outbox.pending_deliveries(session))
     with session_scope(sessions) as session:
-        assert crud.claim_delivery(session, delivery_id=reply_id, conversation_id="other") is None
+        assert outbox.claim_delivery(session, delivery_id=reply_id, conversation_id="other") is None
     with session_scope(sessions) as session:
-        claimed = crud.claim_delivery(session, delivery_id=reply_id, conversation_id="conv-1")
+        claimed = outbox.claim_delivery(session, delivery_id=reply_id, conversation_id="conv-1")
         assert claimed is not None and claimed.message is not None
         assert claimed.message.text == "hello"
     with session_scope(sessions) as session:
-        assert crud.claim_delivery(session, delivery_id=reply_id, conversation_id="conv-1") is None
-        assert reply_id not in [d.id for d in crud.pending_deliveries(session)]
+        assert (
+            outbox.claim_delivery(session, delivery_id=reply_id, conversation_id="conv-1") is None
+        )
+        assert reply_id not in [d.id for d in outbox.pending_deliveries(session)]
 
 
 def test_only_the_owner_rates_and_only_a_resolved_ticket(sessions: sessionmaker[Session]) -> None:
     with session_scope(sessions) as session:
         ticket = new_ticket(session)
         agent = create_agent(session, email="a@example.com", name="A", password="long enough")
-        assert not crud.record_csat(
+        assert not ratings.record_csat(
             session, ticket_id=ticket.id, conversation_id="conv-1", rating=5
         )
-        crud.change_status(session, ticket=ticket, agent=agent, status=TicketStatus.RESOLVED)
-        assert not crud.record_csat(session, ticket_id=ticket.id, conversation_id="evil", rating=1)
-        assert not crud.record_csat(
+        tickets.change_status(session, ticket=ticket, agent=agent, status=TicketStatus.RESOLVED)
+        assert not ratings.record_csat(
+            session, ticket_id=ticket.id, conversation_id="evil", rating=1
+        )
+        assert not ratings.record_csat(
             session, ticket_id=ticket.id, conversation_id="conv-1", rating=9
         )
-        assert crud.record_csat(session, ticket_id=ticket.id, conversation_id="conv-1", rating=4)
+        assert ratings.record_csat(session, ticket_id=ticket.id, conversation_id="conv-1", rating=4)
         assert ticket.csat == 4
 
 
@@ -103,10 +108,10 @@ def test_undeliverable_rows_stay_queued_with_the_error(sessions: sessionmaker[Se
     with session_scope(sessions) as session:
         ticket = new_ticket(session)
         agent = create_agent(session, email="a@example.com", name="A", password="long enough")
-        crud.add_reply(session, ticket=ticket, agent=agent, text="first")
-        crud.add_reply(session, ticket=ticket, agent=agent, text="second")
-    gateway = RasaGateway(f"http://127.0.0.1:{free_port()}", "token", timeout=2)  # nobody there
-    worker = DeliveryWorker(sessions, gateway)
+        tickets.add_reply(session, ticket=ticket, agent=agent, text="first")
+        tickets.add_reply(session, ticket=ticket, agent=agent, text="second")
+    rasa = RasaClient(f"http://127.0.0.1:{free_port()}", "token", timeout=2)  # nobody there
+    worker = DeliveryWorker(sessions, rasa)
     assert asyncio.run(worker.deliver_pending()) == 0
     with session_scope(sessions) as session:
         rows = list(session.query(Delivery).order_by(Delivery.id))
@@ -123,5 +128,5 @@ def test_an_agent_can_reopen_a_ticket_that_waits_on_the_customer(
         ticket = new_ticket(session)
         agent = create_agent(session, email="a@example.com", name="A", password="long enough")
         for status in (TicketStatus.OPEN, TicketStatus.PENDING_CUSTOMER, TicketStatus.OPEN):
-            crud.change_status(session, ticket=ticket, agent=agent, status=status)
+            tickets.change_status(session, ticket=ticket, agent=agent, status=status)
             assert ticket.status == status

@@ -11,9 +11,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from escalation.crud import Escalation, TranscriptLine, create_ticket_once
 from escalation.db import migrate, session_scope
 from escalation.models import Author, Base, Ticket, TicketStatus
+from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from core.settings import PROJECT_ROOT, Settings
+from escalation.errors import KeywordRulesError
 from escalation.models import Priority
-from escalation.triggers import KeywordRulesError, first_match, load_keyword_rules
-from helpdesk.settings import PROJECT_ROOT, Settings
+from escalation.triggers import first_match, load_keyword_rules
 
 SHIPPED_RULES = load_keyword_rules(PROJECT_ROOT / "escalation" / "keyword_rules.yml")
 

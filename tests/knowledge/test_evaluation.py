@@ -107,7 +107,6 @@ def test_eval_command_prints_one_json_object_with_the_agreed_keys(tmp_path: Path
             "eval",
             "--faq",
             str(PROJECT_ROOT / "knowledge/eval/faq.csv"),
-            "--questions",
             str(PROJECT_ROOT / "knowledge/eval/questions.jsonl"),
             str(PROJECT_ROOT / "knowledge/eval/questions_test.jsonl"),
             "--json",
@@ -141,7 +140,7 @@ def test_eval_command_with_a_broken_csv_exits_with_a_message_not_a_traceback(
     faq.write_text("id,lang,question\nx,en,Why?\n", encoding="utf-8")
     helpdesk = Path(sys.executable).parent / "helpdesk"
     result = subprocess.run(
-        [str(helpdesk), "kb", "eval", "--faq", str(faq), "--questions", str(faq), "--json"],
+        [str(helpdesk), "kb", "eval", "--faq", str(faq), str(faq), "--json"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -159,7 +158,7 @@ def test_calibrate_command_refines_the_stored_calibration_with_labelled_question
     env = {**os.environ, "HELPDESK_DATA_DIR": str(tmp_path)}
     questions = PROJECT_ROOT / "knowledge/eval/questions.jsonl"
     result = subprocess.run(
-        [str(helpdesk), "kb", "calibrate", "--questions", str(questions)],
+        [str(helpdesk), "kb", "calibrate", str(questions)],
         capture_output=True,
         text=True,
         env=env,

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query
 
-from escalation.api.deps import GatewayDep
+from escalation.api.deps import RasaDep
 from escalation.api.schemas import BotMessage
-from escalation.delivery import DeliveryError
 
 router = APIRouter(prefix="/api/conversations", tags=["customers"])
 
@@ -22,14 +21,9 @@ router = APIRouter(prefix="/api/conversations", tags=["customers"])
 @router.get("/{conversation_id}/messages")
 async def bot_messages(
     conversation_id: Annotated[str, Path(min_length=1, max_length=200)],
-    gateway: GatewayDep,
+    rasa: RasaDep,
     after: Annotated[float, Query(ge=0, description="Unix time of the last message seen.")] = 0,
 ) -> list[BotMessage]:
     """The bot's and agents' messages in this conversation after ``after``, oldest first."""
-    try:
-        messages = await gateway.bot_messages(conversation_id=conversation_id, after=after)
-    except DeliveryError as error:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "The chat service is unavailable; retry shortly."
-        ) from error
+    messages = await rasa.bot_messages(conversation_id=conversation_id, after=after)
     return [BotMessage.model_validate(message) for message in messages]

@@ -17,8 +17,9 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from escalation.api.deps import SettingsDep, get_sessionmaker
+from escalation.api.deps import SettingsDep
 from escalation.auth import agent_for_token
+from escalation.db import session_factory
 from escalation.models import Delivery, Ticket, TranscriptMessage
 
 router = APIRouter(prefix="/api", tags=["live"])
@@ -32,7 +33,7 @@ async def queue_events(
     settings: SettingsDep, token: Annotated[str, Query(min_length=1, max_length=200)]
 ) -> StreamingResponse:
     """`event: changed` whenever a ticket, message or delivery changes (token: query param)."""
-    sessions = get_sessionmaker(settings.database)
+    sessions = session_factory(settings.database)
     if not await asyncio.to_thread(_valid, sessions, token):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Sign in first.")
     return StreamingResponse(

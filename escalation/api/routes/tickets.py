@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Path, Query, status
 
-from escalation import crud
+from escalation import tickets
 from escalation.api.deps import CurrentAgent, SessionDep, WorkerDep
 from escalation.api.schemas import (
     MAX_ID,
@@ -19,9 +17,8 @@ from escalation.api.schemas import (
     TicketDetail,
     TicketSummary,
 )
-from escalation.models import Agent, Priority, Ticket, TicketStatus
-
-T = TypeVar("T")
+from escalation.errors import NotFoundError
+from escalation.models import Priority, TicketStatus
 
 #: Ids fit the database's 32-bit integer: a larger one is a 422, never a database error.
 TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -41,7 +38,7 @@ def list_queue(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TicketSummary]:
     """The queue, longest waiting first; filter by status (repeatable), language, priority."""
-    tickets = crud.list_tickets(
+    queue = tickets.list_tickets(
         session,
         statuses=status_,
         language=language,
@@ -50,15 +47,15 @@ def list_queue(
         limit=limit,
         offset=offset,
     )
-    return [TicketSummary.model_validate(ticket) for ticket in tickets]
+    return [TicketSummary.model_validate(ticket) for ticket in queue]
 
 
 @router.get("/{ticket_id}")
 def read_ticket(ticket_id: TicketId, session: SessionDep, _: CurrentAgent) -> TicketDetail:
     """A ticket with its whole transcript, internal notes included."""
-    ticket = crud.ticket_with_transcript(session, ticket_id=ticket_id)
+    ticket = tickets.ticket_with_transcript(session, ticket_id=ticket_id)
     if ticket is None:
-        raise _not_found(ticket_id)
+        raise NotFoundError(f"No ticket #{ticket_id}.")
     return TicketDetail.model_validate(ticket)
 
 
@@ -67,8 +64,8 @@ def reply(
     ticket_id: TicketId, body: TextIn, session: SessionDep, agent: CurrentAgent, worker: WorkerDep
 ) -> MessageOut:
     """Answer the customer: stored, then delivered on their channel by the bot."""
-    ticket = _ticket(session, ticket_id)
-    message = _apply(lambda: crud.add_reply(session, ticket=ticket, agent=agent, text=body.text))
+    ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+    message = tickets.add_reply(session, ticket=ticket, agent=agent, text=body.text)
     session.commit()
     worker.wake()
     return MessageOut.model_validate(message)
@@ -79,8 +76,8 @@ def add_note(
     ticket_id: TicketId, body: TextIn, session: SessionDep, agent: CurrentAgent
 ) -> MessageOut:
     """An internal note for agents; the customer never sees it."""
-    ticket = _ticket(session, ticket_id)
-    note = crud.add_note(session, ticket=ticket, agent=agent, text=body.text)
+    ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+    note = tickets.add_note(session, ticket=ticket, agent=agent, text=body.text)
     session.commit()
     return MessageOut.model_validate(note)
 
@@ -90,13 +87,11 @@ def assign(
     ticket_id: TicketId, body: AssignIn, session: SessionDep, _: CurrentAgent, worker: WorkerDep
 ) -> TicketSummary:
     """Give the ticket to an agent (yourself, to pick it up) or back to the queue."""
-    ticket = _ticket(session, ticket_id)
+    ticket = tickets.get_ticket(session, ticket_id=ticket_id)
     assignee = None
     if body.agent_id is not None:
-        assignee = session.get(Agent, body.agent_id)
-        if assignee is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"No agent #{body.agent_id}.")
-    _apply(lambda: crud.assign(session, ticket=ticket, agent=assignee))
+        assignee = tickets.get_agent(session, agent_id=body.agent_id)
+    tickets.assign(session, ticket=ticket, agent=assignee)
     session.commit()
     worker.wake()
     return TicketSummary.model_validate(ticket)
@@ -108,27 +103,8 @@ def change_status(
 ) -> TicketSummary:
     """Move the ticket on: open, pending_customer, resolved (the bot takes over and asks for a
     rating), closed. Moves the life cycle does not allow get 409."""
-    ticket = _ticket(session, ticket_id)
-    _apply(lambda: crud.change_status(session, ticket=ticket, agent=agent, status=body.status))
+    ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+    tickets.change_status(session, ticket=ticket, agent=agent, status=body.status)
     session.commit()
     worker.wake()
     return TicketSummary.model_validate(ticket)
-
-
-def _ticket(session: Session, ticket_id: int) -> Ticket:
-    ticket = crud.ticket_by_id(session, ticket_id=ticket_id)
-    if ticket is None:
-        raise _not_found(ticket_id)
-    return ticket
-
-
-def _apply(change: Callable[[], T]) -> T:
-    """Run a ticket change; a move its status does not allow is a 409, not a 500."""
-    try:
-        return change()
-    except crud.TicketStateError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
-
-
-def _not_found(ticket_id: int) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"No ticket #{ticket_id}.")

@@ -1,0 +1,29 @@
+"""The escalation package's errors; the API maps each to its HTTP status (api/errors.py)."""
+
+from __future__ import annotations
+
+from core.errors import HelpdeskError
+
+
+class EscalationError(HelpdeskError):
+    """Base class of every error raised by the escalation package."""
+
+
+class NotFoundError(EscalationError):
+    """No such ticket or agent (or not one the caller may see)."""
+
+
+class TicketStateError(EscalationError):
+    """The ticket cannot do that in its current status (e.g. reply to a closed ticket)."""
+
+
+class AccountError(EscalationError):
+    """An account cannot be created as asked (duplicate email, weak password)."""
+
+
+class KeywordRulesError(EscalationError):
+    """The keyword rules file is malformed; the message names the rule."""
+
+
+class RasaUnavailable(EscalationError):
+    """Rasa's HTTP API did not answer, or refused; what was asked stays to be retried."""

@@ -1,0 +1,102 @@
+"""The delivery outbox: what agents' actions queue for the customer, said exactly once.
+
+A row is written in the same transaction as the reply or status change that made it; the
+worker (escalation/delivery.py) asks Rasa to say it, and the bot's action claims it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalation.db import session_scope
+from escalation.models import Delivery, DeliveryKind, utc_now
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """What the bot says for a claimed row, read inside the claiming transaction."""
+
+    kind: DeliveryKind
+    ticket_id: int
+    text: str | None
+    agent_first_name: str | None
+
+
+@dataclass(frozen=True)
+class QueuedDelivery:
+    delivery_id: int
+    ticket_id: int
+    conversation_id: str
+
+
+def pending_deliveries(session: Session, *, limit: int = 50) -> list[Delivery]:
+    """Deliveries not yet said, in the order they were made."""
+    query = select(Delivery).where(Delivery.delivered_at.is_(None)).order_by(Delivery.id)
+    return list(session.scalars(query.limit(limit)))
+
+
+def claim_delivery(session: Session, *, delivery_id: int, conversation_id: str) -> Delivery | None:
+    """Mark the delivery said and return it, or None if it was already said or is not
+    this conversation's: the one atomic update makes saying it exactly once."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.ticket.conversation_id != conversation_id:
+        return None
+    claimed = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.delivered_at.is_(None))
+        .values(delivered_at=utc_now())
+        .execution_options(synchronize_session=False)
+    )
+    return delivery if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def record_delivery_failure(session: Session, *, delivery_id: int, error: str) -> None:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is not None:
+        delivery.attempts += 1
+        delivery.last_error = error[:2000]
+
+
+def delivery_attempts(session: Session, *, delivery_id: int) -> int:
+    delivery = session.get(Delivery, delivery_id)
+    return delivery.attempts if delivery is not None else 0
+
+
+# One transaction each: the bot's action and the delivery worker.
+
+
+def claim(
+    sessions: sessionmaker[Session], *, delivery_id: int, conversation_id: str
+) -> ClaimedDelivery | None:
+    """Claim the row for saying now; None if it was said already or is not this
+    conversation's."""
+    with session_scope(sessions) as session:
+        delivery = claim_delivery(session, delivery_id=delivery_id, conversation_id=conversation_id)
+        if delivery is None:
+            return None
+        assignee = delivery.ticket.assignee
+        return ClaimedDelivery(
+            kind=delivery.kind,
+            ticket_id=delivery.ticket_id,
+            text=delivery.message.text if delivery.message else None,
+            agent_first_name=assignee.name.split()[0] if assignee else None,
+        )
+
+
+def queued(sessions: sessionmaker[Session]) -> list[QueuedDelivery]:
+    """Rows not yet said, oldest first."""
+    with session_scope(sessions) as session:
+        return [
+            QueuedDelivery(row.id, row.ticket_id, row.ticket.conversation_id)
+            for row in pending_deliveries(session)
+        ]
+
+
+def record_failure(sessions: sessionmaker[Session], *, delivery_id: int, error: str) -> int:
+    """Note a failed attempt; returns how many attempts the row has had."""
+    with session_scope(sessions) as session:
+        record_delivery_failure(session, delivery_id=delivery_id, error=error)
+        return delivery_attempts(session, delivery_id=delivery_id)

@@ -1,0 +1,58 @@
+"""The parts of Rasa's HTTP API the escalation side uses, authenticated with its token."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from escalation.errors import RasaUnavailable
+
+#: The intent the bot's rules answer with ``action_deliver`` (see bot/data/rules.yml).
+DELIVERY_INTENT = "EXTERNAL_delivery"
+
+
+class RasaClient:
+    """Trigger a delivery in a conversation; read what the bot said in it."""
+
+    def __init__(self, base_url: str, token: str | None, *, timeout: float = 30.0) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._params = {"token": token} if token else {}
+        self._timeout = timeout
+
+    async def trigger_delivery(self, *, conversation_id: str, delivery_id: int) -> None:
+        """Have the bot say the queued delivery on the conversation's latest channel."""
+        url = f"{self._conversation_url(conversation_id)}/trigger_intent"
+        body = {"name": DELIVERY_INTENT, "entities": {"delivery_id": str(delivery_id)}}
+        await self._request(
+            "POST", url, params=self._params | {"output_channel": "latest"}, json=body
+        )
+
+    async def bot_messages(self, *, conversation_id: str, after: float) -> list[dict[str, Any]]:
+        """What the bot said in the conversation after ``after`` (a Unix time), oldest first."""
+        url = f"{self._conversation_url(conversation_id)}/tracker"
+        response = await self._request("GET", url, params=self._params)
+        events = response.json().get("events") or []
+        return [
+            {
+                "text": event.get("text"),
+                "buttons": (event.get("data") or {}).get("buttons") or [],
+                "timestamp": event["timestamp"],
+            }
+            for event in events
+            if event.get("event") == "bot" and float(event.get("timestamp") or 0) > after
+        ]
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout) as client:
+                response = await client.request(method, url, **kwargs)
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"Rasa unreachable: {error!r}") from error
+        if response.status_code != 200:
+            raise RasaUnavailable(f"Rasa answered {response.status_code}: {response.text[:300]}")
+        return response
+
+    def _conversation_url(self, conversation_id: str) -> str:
+        return f"{self._base_url}/conversations/{quote(conversation_id, safe='')}"

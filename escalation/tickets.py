@@ -1,0 +1,300 @@
+"""Tickets: created once per escalation, the customer's and agents' turns, the life cycle.
+
+Functions taking a ``Session`` work inside the caller's transaction (the API's request
+session); those taking ``sessions`` (a factory) run their own, for the bot's actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from escalation.db import session_scope
+from escalation.errors import NotFoundError, TicketStateError
+from escalation.models import (
+    HANDOFF_STATUSES,
+    STATUS_TRANSITIONS,
+    Agent,
+    Author,
+    Delivery,
+    DeliveryKind,
+    Priority,
+    Ticket,
+    TicketStatus,
+    TranscriptMessage,
+    utc_now,
+)
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    author: Author
+    text: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """What the bot knows when it hands a conversation over.
+
+    ``key`` identifies the escalation itself (e.g. conversation id + the turn it happened
+    on): delivering the same escalation twice must not make two tickets.
+    """
+
+    key: str
+    conversation_id: str
+    channel: str
+    language: str
+    language_confidence: float
+    reason: str
+    transcript: Sequence[TranscriptLine]
+    contact: str | None = None
+    priority: Priority = Priority.NORMAL
+    category: str | None = None
+    tried_entries: list[dict[str, Any]] = field(default_factory=list)
+
+
+def create_ticket_once(session: Session, *, escalation: Escalation) -> tuple[Ticket, bool]:
+    """The ticket for ``escalation``, created unless it exists; returns (ticket, created).
+
+    Exactly once comes from the unique constraint on ``escalation_key``, so two processes
+    racing on the same escalation still make one ticket: the loser reads the winner's.
+    """
+    existing = ticket_by_key(session, key=escalation.key)
+    if existing is not None:
+        return existing, False
+    ticket = Ticket(
+        escalation_key=escalation.key,
+        conversation_id=escalation.conversation_id,
+        channel=escalation.channel,
+        contact=escalation.contact,
+        priority=escalation.priority,
+        category=escalation.category,
+        language=escalation.language,
+        language_confidence=escalation.language_confidence,
+        reason=escalation.reason,
+        tried_entries=list(escalation.tried_entries),
+        messages=[
+            TranscriptMessage(author=line.author, text=line.text, sent_at=line.sent_at)
+            for line in escalation.transcript
+        ],
+    )
+    try:
+        with session.begin_nested():
+            session.add(ticket)
+    except IntegrityError:
+        winner = ticket_by_key(session, key=escalation.key)
+        if winner is None:  # the integrity error was something else
+            raise
+        return winner, False
+    return ticket, True
+
+
+def ticket_by_key(session: Session, *, key: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.escalation_key == key))
+
+
+def ticket_by_id(session: Session, *, ticket_id: int) -> Ticket | None:
+    return session.get(Ticket, ticket_id)
+
+
+def ticket_with_transcript(session: Session, *, ticket_id: int) -> Ticket | None:
+    query = (
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .options(selectinload(Ticket.messages).selectinload(TranscriptMessage.agent))
+    )
+    return session.scalar(query)
+
+
+def list_tickets(
+    session: Session,
+    *,
+    statuses: Sequence[TicketStatus] = (),
+    language: str | None = None,
+    priority: Priority | None = None,
+    assignee_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Ticket]:
+    """The queue, oldest escalation first (the one waiting longest is served first)."""
+    query = select(Ticket).order_by(Ticket.escalated_at, Ticket.id).limit(limit).offset(offset)
+    if statuses:
+        query = query.where(Ticket.status.in_(statuses))
+    if language:
+        query = query.where(Ticket.language == language)
+    if priority:
+        query = query.where(Ticket.priority == priority)
+    if assignee_id is not None:
+        query = query.where(Ticket.assignee_id == assignee_id)
+    return list(session.scalars(query))
+
+
+def handoff_ticket(session: Session, *, conversation_id: str) -> Ticket | None:
+    """The conversation's ticket that a person currently owns, if any."""
+    query = (
+        select(Ticket)
+        .where(Ticket.conversation_id == conversation_id, Ticket.status.in_(HANDOFF_STATUSES))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def append_customer_message(
+    session: Session, *, ticket: Ticket, text: str, sent_at: datetime, source_key: str
+) -> bool:
+    """Add a customer turn said during the handoff; False if this message was already added.
+
+    A customer writing to a ticket that waits on them puts it back in the agents' queue.
+    """
+    # By id, not relationship: a duplicate must not linger in ``ticket.messages`` in memory.
+    message = TranscriptMessage(
+        ticket_id=ticket.id,
+        author=Author.CUSTOMER,
+        text=text,
+        sent_at=sent_at,
+        source_key=source_key,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        return False
+    session.expire(ticket, ["messages"])
+    if ticket.status == TicketStatus.PENDING_CUSTOMER:
+        ticket.status = TicketStatus.OPEN
+    return True
+
+
+def add_reply(session: Session, *, ticket: Ticket, agent: Agent, text: str) -> TranscriptMessage:
+    """An agent's answer, queued for delivery to the customer's channel."""
+    if ticket.status not in HANDOFF_STATUSES:
+        raise TicketStateError(f"ticket #{ticket.id} is {ticket.status.value}: it takes no replies")
+    now = utc_now()
+    _pick_up(session, ticket=ticket, agent=agent)
+    message = TranscriptMessage(
+        ticket=ticket, author=Author.AGENT, text=text, sent_at=now, agent=agent
+    )
+    session.add(message)
+    session.add(Delivery(ticket=ticket, kind=DeliveryKind.AGENT_REPLY, message=message))
+    if ticket.first_agent_response_at is None:
+        ticket.first_agent_response_at = now
+    return message
+
+
+def add_note(session: Session, *, ticket: Ticket, agent: Agent, text: str) -> TranscriptMessage:
+    """An internal note: on the ticket for agents, never sent to the customer."""
+    note = TranscriptMessage(
+        ticket=ticket, author=Author.NOTE, text=text, sent_at=utc_now(), agent=agent
+    )
+    session.add(note)
+    return note
+
+
+def assign(session: Session, *, ticket: Ticket, agent: Agent | None) -> None:
+    """Give the ticket to ``agent`` (None: back to the shared queue)."""
+    if ticket.status not in HANDOFF_STATUSES:
+        raise TicketStateError(
+            f"ticket #{ticket.id} is {ticket.status.value}: it is not assignable"
+        )
+    ticket.assignee = agent
+    if agent is not None:
+        _pick_up(session, ticket=ticket, agent=agent)
+
+
+def change_status(session: Session, *, ticket: Ticket, agent: Agent, status: TicketStatus) -> None:
+    """Move the ticket along its life cycle; the customer hears of pick-up and resolution."""
+    if status == ticket.status:
+        return
+    if status not in STATUS_TRANSITIONS[ticket.status]:
+        raise TicketStateError(
+            f"ticket #{ticket.id} cannot go from {ticket.status.value} to {status.value}"
+        )
+    if status == TicketStatus.OPEN and ticket.status == TicketStatus.WAITING_FOR_AGENT:
+        _pick_up(session, ticket=ticket, agent=agent)
+        return
+    if status == TicketStatus.RESOLVED:
+        ticket.resolved_at = utc_now()
+        session.add(Delivery(ticket=ticket, kind=DeliveryKind.RESOLVED))
+        if ticket.assignee is None:
+            ticket.assignee = agent
+    ticket.status = status
+
+
+def _pick_up(session: Session, *, ticket: Ticket, agent: Agent) -> None:
+    """The first time a person takes the ticket: it opens and the customer is told."""
+    if ticket.status != TicketStatus.WAITING_FOR_AGENT:
+        return
+    ticket.status = TicketStatus.OPEN
+    if ticket.assignee is None:
+        ticket.assignee = agent
+    session.add(Delivery(ticket=ticket, kind=DeliveryKind.PICKED_UP))
+
+
+def get_ticket(session: Session, *, ticket_id: int) -> Ticket:
+    """The ticket, or :class:`NotFoundError` (a 404 at the API)."""
+    ticket = ticket_by_id(session, ticket_id=ticket_id)
+    if ticket is None:
+        raise NotFoundError(f"No ticket #{ticket_id}.")
+    return ticket
+
+
+def get_agent(session: Session, *, agent_id: int) -> Agent:
+    """The agent, or :class:`NotFoundError` (a 404 at the API)."""
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFoundError(f"No agent #{agent_id}.")
+    return agent
+
+
+# The bot's side, one transaction each.
+
+
+def hand_off(sessions: sessionmaker[Session], escalation: Escalation) -> int:
+    """The id of the conversation's open ticket if it has one, else of a new ticket (once
+    per escalation key)."""
+    with session_scope(sessions) as session:
+        ticket = handoff_ticket(session, conversation_id=escalation.conversation_id)
+        if ticket is None:
+            ticket, _ = create_ticket_once(session, escalation=escalation)
+        session.flush()
+        return ticket.id
+
+
+def relay_customer_message(
+    sessions: sessionmaker[Session],
+    *,
+    conversation_id: str,
+    text: str,
+    sent_at: datetime,
+    source_key: str,
+) -> int | None:
+    """Add a message said during the handoff to the ticket; its id, or None when no person
+    owns the conversation any more (the bot answers it instead)."""
+    with session_scope(sessions) as session:
+        ticket = handoff_ticket(session, conversation_id=conversation_id)
+        if ticket is None:
+            return None
+        append_customer_message(
+            session, ticket=ticket, text=text, sent_at=sent_at, source_key=source_key
+        )
+        return ticket.id
+
+
+def status_for_customer(
+    sessions: sessionmaker[Session], *, ticket_id: int, conversation_id: str
+) -> TicketStatus | None:
+    """The ticket's status, only for its own conversation: someone else's ticket looks
+    exactly like a missing one."""
+    with session_scope(sessions) as session:
+        ticket = ticket_by_id(session, ticket_id=ticket_id)
+        if ticket is None or ticket.conversation_id != conversation_id:
+            return None
+        return ticket.status
