@@ -128,6 +128,8 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as error:  # one line per bad field, named as the operator set it
         problems = "; ".join(
-            f"HELPDESK_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+            f"HELPDESK_{str(e['loc'][0]).upper() if e['loc'] else '*'}: "
+            f"{e.get('input')!r}: {e['msg']}"
+            for e in error.errors()
         )
         raise ConfigurationError(f"invalid settings: {problems}") from error

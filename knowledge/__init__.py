@@ -3,7 +3,8 @@
 Importing this package loads no model; :meth:`KnowledgeBase.warm_up` does, at service start.
 """
 
-from knowledge.base import Answer, KnowledgeBase
+from knowledge.base import KnowledgeBase
+from knowledge.decision import Answer
 from knowledge.errors import EmbeddingModelError, FaqFormatError, KnowledgeError
 from knowledge.models import FaqEntry, FaqVariant, SearchHit
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-from knowledge.decision import AnswerPolicy, entry_dense_scores, fused_hits
+from knowledge.decision import Answer, AnswerPolicy, Choice, entry_dense_scores, fused_hits
 from knowledge.embedder import Embedder
 from knowledge.index import FaqIndex, load_or_build
 from knowledge.language import DetectedLanguage, LanguageIdentifier
@@ -18,43 +18,6 @@ from knowledge.policy_store import stored_calibration
 from knowledge.tuning import DENSE_DEPTH
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Choice:
-    """An entry offered in a clarifying question, titled in the customer's language."""
-
-    entry_id: str
-    title: str
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The bot's decision for one question.
-
-    ``entry_id`` is None when no entry scored above the threshold: the bot says it is not
-    sure. ``hits`` is what was tried, best first, so an escalation can carry it.
-    """
-
-    text: str | None
-    entry_id: str | None
-    answer_lang: str
-    language: DetectedLanguage
-    hits: tuple[SearchHit, ...] = field(default=())
-    choices: tuple[Choice, ...] = field(default=())
-
-    @property
-    def answered(self) -> bool:
-        return self.entry_id is not None
-
-    @property
-    def clarifying(self) -> bool:
-        """Two entries fit about equally well: ask which one was meant instead of guessing."""
-        return bool(self.choices)
-
-    @property
-    def in_customer_language(self) -> bool:
-        return self.answer_lang == self.language.lang
 
 
 class KnowledgeBase:

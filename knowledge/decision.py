@@ -1,4 +1,5 @@
-"""The answer decision: how an entry is scored from its two signals, and when to answer.
+"""The answer decision: how an entry is scored from its two signals, when to answer, and the
+answer it yields (:class:`Answer`, with :class:`Choice` for a clarifying question).
 
 Every number here that depends on the model or the FAQ is in :class:`AnswerPolicy` and comes
 from calibration (``knowledge/calibration.py``), never from a constant: a cosine of 0.85 is
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from knowledge.language import DetectedLanguage
 from knowledge.models import IndexedText, SearchHit
 from knowledge.tuning import ENTRY_TOP_K, MIN_BASELINE_ENTRIES
 
@@ -122,3 +124,40 @@ def fused_hits(
         )
     scored.sort(key=lambda hit: (-hit.score, hit.entry_id))
     return scored[:k]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An entry offered in a clarifying question, titled in the customer's language."""
+
+    entry_id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The bot's decision for one question.
+
+    ``entry_id`` is None when no entry scored above the threshold: the bot says it is not
+    sure. ``hits`` is what was tried, best first, so an escalation can carry it.
+    """
+
+    text: str | None
+    entry_id: str | None
+    answer_lang: str
+    language: DetectedLanguage
+    hits: tuple[SearchHit, ...] = field(default=())
+    choices: tuple[Choice, ...] = field(default=())
+
+    @property
+    def answered(self) -> bool:
+        return self.entry_id is not None
+
+    @property
+    def clarifying(self) -> bool:
+        """Two entries fit about equally well: ask which one was meant instead of guessing."""
+        return bool(self.choices)
+
+    @property
+    def in_customer_language(self) -> bool:
+        return self.answer_lang == self.language.lang

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.base import Answer, KnowledgeBase
+from knowledge.base import KnowledgeBase
 from knowledge.calibration import weighted_mcc
+from knowledge.decision import Answer
 from knowledge.embedder import Embedder
 from knowledge.errors import KnowledgeError
 from knowledge.loader import load_csv

@@ -16,7 +16,9 @@ from pydantic import SecretStr
 
 from core.settings import PACKAGED_MODEL, Settings, get_settings
 from helpdesk.supervisor import ProcessGroup
+from knowledge import KnowledgeBase
 from knowledge.embedder import Embedder
+from knowledge.loader import load_faq
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +35,16 @@ def embedder() -> Embedder:
     model = Embedder(PACKAGED_MODEL)
     model.warm_up()
     return model
+
+
+@pytest.fixture(scope="session")
+def sample_kb(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """The shipped sample FAQ, indexed and calibrated once per run."""
+    base = KnowledgeBase(
+        load_faq(PROJECT_ROOT / "knowledge" / "faq"), embedder, tmp_path_factory.mktemp("index")
+    )
+    base.warm_up(progress=False)
+    return base
 
 
 @pytest.fixture(scope="session")

@@ -2,47 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import pytest
-from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import asked, customer_turns
 from actions.escalation import ActionEscalate
 from actions.follow_up import ActionYesNo
 from actions.state import Awaiting, Question
 from core.settings import get_settings
-
-
-def user(text: str, intent: str) -> dict[str, Any]:
-    return {
-        "event": "user",
-        "text": text,
-        "timestamp": 1.0,
-        "parse_data": {"intent": {"name": intent}, "entities": []},
-    }
-
-
-def tracker(events: list[dict[str, Any]], **slots: Any) -> Tracker:
-    latest = events[-1]
-    return Tracker(
-        sender_id="conv",
-        slots=slots,
-        latest_message={**latest["parse_data"], "text": latest["text"]},
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
-
-
-def run(action: Any, current: Tracker) -> tuple[list[str], list[dict[str, Any]]]:
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, current, {}))
-    return [m["response"] for m in dispatcher.messages], events
+from tests.actions.trackers import responses, run, tracker, user
 
 
 def test_external_triggers_are_not_customer_turns() -> None:
@@ -59,15 +26,15 @@ def test_a_yes_answers_only_the_question_asked_just_before() -> None:
     )
     assert asked(fresh, Question.ESCALATION_CONFIRM) == Awaiting.from_slot(question)
     assert asked(stale, Question.ESCALATION_CONFIRM) is None
-    responses, _ = run(ActionYesNo(), stale)
-    assert responses == ["utter_glad_to_help"]  # a plain yes, not a hand-over
+    said, _ = run(ActionYesNo(), stale)
+    assert responses(said) == ["utter_glad_to_help"]  # a plain yes, not a hand-over
 
 
 def test_no_to_the_offer_keeps_the_bot() -> None:
     question = {"kind": "escalation_confirm", "turn": 1, "reason": "bot_could_not_answer"}
     current = tracker([user("mars weather?", "faq"), user("no", "deny")], awaiting=question)
-    responses, events = run(ActionYesNo(), current)
-    assert responses == ["utter_no_problem"]
+    said, events = run(ActionYesNo(), current)
+    assert responses(said) == ["utter_no_problem"]
     assert {"event": "slot", "name": "awaiting", "value": None, "timestamp": None} in events
 
 
@@ -75,8 +42,8 @@ def test_asking_for_a_person_when_that_trigger_is_off(monkeypatch: pytest.Monkey
     monkeypatch.setenv("HELPDESK_ESCALATION_TRIGGERS", '["failed_turns"]')
     get_settings.cache_clear()
     try:
-        responses, events = run(ActionEscalate(), tracker([user("a human!", "request_human")]))
+        said, events = run(ActionEscalate(), tracker([user("a human!", "request_human")]))
     finally:
         get_settings.cache_clear()
-    assert responses == ["utter_human_unavailable"]
+    assert responses(said) == ["utter_human_unavailable"]
     assert events == []

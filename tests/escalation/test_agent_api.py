@@ -6,6 +6,9 @@ The whole story through the real Rasa server is in tests/e2e/test_handoff.py.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,6 +138,35 @@ def test_passwords_are_stored_hashed(
         assert stored is not None
         assert PASSWORD not in stored.password_hash
         assert stored.password_hash.startswith("$argon2id$")
+
+
+def legacy_scrypt_hash(password: str) -> str:
+    """A hash as versions before Argon2 stored it: scrypt$N$r$p$salt$digest."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    return f"scrypt$16384$8$1${b64(salt)}${b64(digest)}"
+
+
+def test_an_old_scrypt_password_still_signs_in_and_is_rehashed_with_argon2(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    from escalation.models import Agent
+
+    with session_scope(sessions) as session:
+        agent = session.get(Agent, agent_ids["anna"])
+        assert agent is not None
+        agent.password_hash = legacy_scrypt_hash(PASSWORD)
+    wrong = client.post("/api/auth/token", json={"email": "anna@example.com", "password": "nope"})
+    assert wrong.status_code == 401
+    sign_in(client)
+    with session_scope(sessions) as session:
+        agent = session.get(Agent, agent_ids["anna"])
+        assert agent is not None and agent.password_hash.startswith("$argon2id$")
+    sign_in(client)  # and the new hash verifies
 
 
 def test_sign_out_revokes_the_token(client: TestClient, agent_ids: dict[str, int]) -> None:

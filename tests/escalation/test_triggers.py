@@ -62,3 +62,20 @@ def test_an_unknown_trigger_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HELPDESK_ESCALATION_TRIGGERS", '["moon_phase"]')
     with pytest.raises(ValidationError, match="moon_phase"):
         Settings()
+
+
+def test_invalid_settings_are_one_clear_line_from_the_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from core.settings import get_settings
+    from helpdesk import cli
+
+    monkeypatch.setenv("HELPDESK_ESCALATION_TRIGGERS", '["moon_phase"]')
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["kb", "build"]) == 1
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert err.startswith("error: invalid settings: HELPDESK_ESCALATION_TRIGGERS")
+    assert "moon_phase" in err and "Traceback" not in err

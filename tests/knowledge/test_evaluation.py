@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import matthews_corrcoef
 
-from knowledge.base import Answer, Choice
+from knowledge.decision import Answer, Choice
 from knowledge.evaluation import (
     LabelledQuestion,
     Outcome,

@@ -16,15 +16,9 @@ from tests.conftest import PROJECT_ROOT
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def kb(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    base = KnowledgeBase(
-        load_faq(PROJECT_ROOT / "knowledge" / "faq"),
-        embedder,
-        tmp_path_factory.mktemp("index"),
-    )
-    base.warm_up(progress=False)
-    return base
+@pytest.fixture
+def kb(sample_kb: KnowledgeBase) -> KnowledgeBase:
+    return sample_kb
 
 
 def test_hits_are_ranked_best_first_one_per_entry(kb: KnowledgeBase) -> None:

@@ -1,0 +1,165 @@
+"""ActionAnswerFaq and its routing steps on recorded trackers, with the real sample FAQ and
+a real ticket database (no servers)."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.faq import ActionAnswerFaq, pick_payload, picked_entry, reply, topic_rule_for
+from actions.state import Question
+from escalation import tickets
+from escalation.auth import create_agent
+from escalation.db import session_scope
+from escalation.models import Author, Ticket, TicketStatus, utc_now
+from escalation.tickets import Escalation, TranscriptLine
+from knowledge import KnowledgeBase
+from knowledge.decision import Answer, Choice
+from knowledge.language import DetectedLanguage
+from tests.actions.trackers import bot, responses, run, slot_events, tracker, user
+
+pytestmark = pytest.mark.slow  # the sample FAQ is embedded once per run
+
+
+def test_a_question_the_faq_answers_gets_the_answer_and_did_this_help(
+    faq: KnowledgeBase, settings_env: object
+) -> None:
+    said, events = run(ActionAnswerFaq(), tracker([user("how do I reset my password")]))
+    assert said.messages[0]["text"] == faq.entries["reset-password"].variant_for("en", "en").answer
+    assert responses(said)[1:] == ["utter_did_this_help"]
+    slots = slot_events(events)
+    assert slots["last_faq_entry"] == "reset-password"
+    assert slots["failed_turns"] == 0
+    assert slots["awaiting"] == {
+        "kind": Question.ANSWER_FEEDBACK,
+        "turn": 1,
+        "entry_id": "reset-password",
+    }
+    [attempt] = slots["tried_entries"]
+    assert attempt["answered_with"] == "reset-password"
+    assert attempt["hits"][0]["entry_id"] == "reset-password"
+
+
+def test_the_answer_comes_in_the_conversation_language(
+    faq: KnowledgeBase, settings_env: object
+) -> None:
+    current = tracker([user("wachtwoord vergeten")], language="nl", language_confidence=0.9)
+    said, _ = run(ActionAnswerFaq(), current)
+    assert said.messages[0]["text"] == faq.entries["reset-password"].variant_for("nl", "en").answer
+
+
+def test_a_question_out_of_scope_is_declined_then_a_person_is_offered(
+    faq: KnowledgeBase, settings_env: object
+) -> None:
+    question = "what is the capital of Mongolia"
+    said, events = run(ActionAnswerFaq(), tracker([user(question)]))
+    assert responses(said) == ["utter_not_sure"]
+    assert slot_events(events)["failed_turns"] == 1
+
+    again = tracker(
+        [user(question), bot("not sure"), user(question, timestamp=2.0)], failed_turns=1
+    )
+    said, events = run(ActionAnswerFaq(), again)
+    assert responses(said) == ["utter_offer_human_after_failures"]
+    offer = slot_events(events)["awaiting"]
+    assert offer["kind"] == Question.ESCALATION_CONFIRM
+    assert offer["reason"] == "bot_could_not_answer"
+
+
+def test_a_picked_button_answers_that_entry(faq: KnowledgeBase, settings_env: object) -> None:
+    pick = [{"entity": "faq_entry", "value": "refund-time"}]
+    current = tracker([user(pick_payload("refund-time"), entities=pick)], language="de")
+    assert picked_entry(current) == "refund-time"
+    said, _ = run(ActionAnswerFaq(), current)
+    assert said.messages[0]["text"] == faq.entries["refund-time"].variant_for("de", "en").answer
+
+
+def test_a_forged_or_stale_pick_is_not_answered(faq: KnowledgeBase, settings_env: object) -> None:
+    pick = [{"entity": "faq_entry", "value": "no-such-entry"}]
+    said, events = run(ActionAnswerFaq(), tracker([user("/faq", entities=pick)]))
+    assert responses(said) == ["utter_not_sure"]
+    assert events == []
+
+
+def test_an_empty_message_is_answered_without_a_lookup(settings_env: object) -> None:
+    said, events = run(ActionAnswerFaq(), tracker([user("   ")]))
+    assert responses(said) == ["utter_empty_message"]
+    assert events == []
+
+
+def test_a_topic_rule_offers_a_person_with_its_category_and_priority(
+    faq: KnowledgeBase, settings_env: object
+) -> None:
+    text = "you charged me twice for one order"
+    rule = topic_rule_for(text)
+    assert rule is not None and rule.category == "billing"
+    said, events = run(ActionAnswerFaq(), tracker([user(text)]))
+    assert responses(said) == ["utter_offer_human_for_topic"]
+    offer = slot_events(events)["awaiting"]
+    assert (offer["reason"], offer["category"], offer["priority"]) == (
+        "keyword_rule:charged twice",
+        "billing",
+        "high",
+    )
+
+
+def test_topic_rules_are_off_when_their_trigger_is(
+    settings_env: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.settings import get_settings
+
+    monkeypatch.setenv("HELPDESK_ESCALATION_TRIGGERS", '["customer_request"]')
+    get_settings.cache_clear()
+    assert topic_rule_for("you charged me twice") is None
+
+
+def test_two_close_entries_become_a_question_with_one_button_each() -> None:
+    language = DetectedLanguage("en", 0.9)
+    choices = (
+        Choice("refund-time", "When do I get my refund?"),
+        Choice("return-policy", "Can I return it?"),
+    )
+    answer = Answer(None, None, "en", language, choices=choices)
+    dispatcher = CollectingDispatcher()
+    events = reply(dispatcher, tracker([user("refund return")]), answer)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_which_question"
+    assert [b["payload"] for b in message["buttons"]] == [
+        '/faq{"faq_entry": "refund-time"}',
+        '/faq{"faq_entry": "return-policy"}',
+    ]
+    assert events == []
+
+
+def test_a_digit_after_the_rating_question_rates_the_resolved_ticket(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    ticket_id = resolved_ticket(ticket_sessions, conversation_id="conv")
+    asked_rating = {"kind": "csat", "turn": 1, "ticket_id": ticket_id}
+    current = tracker([user("thanks", "thanks"), user("4", timestamp=2.0)], awaiting=asked_rating)
+    said, events = run(ActionAnswerFaq(), current)
+    assert responses(said) == ["utter_thanks_for_rating"]
+    assert slot_events(events) == {"awaiting": None}
+    with session_scope(ticket_sessions) as session:
+        stored = session.get(Ticket, ticket_id)
+        assert stored is not None and stored.csat == 4
+
+
+def resolved_ticket(sessions: sessionmaker[Session], *, conversation_id: str) -> int:
+    """A ticket an agent has resolved, as the bot finds it when it asks for a rating."""
+    escalation = Escalation(
+        key=f"{conversation_id}:1",
+        conversation_id=conversation_id,
+        channel="socketio",
+        language="en",
+        language_confidence=0.9,
+        reason="customer_request",
+        transcript=[TranscriptLine(Author.CUSTOMER, "a person please", utc_now())],
+    )
+    ticket_id = tickets.hand_off(sessions, escalation)
+    with session_scope(sessions) as session:
+        agent = create_agent(session, email="a@example.com", name="Ann", password="long enough")
+        ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+        tickets.change_status(session, ticket=ticket, agent=agent, status=TicketStatus.RESOLVED)
+    return ticket_id

@@ -1,0 +1,146 @@
+"""The handoff actions on recorded trackers against a real ticket database (no servers):
+escalating, relaying the customer, saying queued deliveries once, ticket status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.escalation import ActionEscalate
+from actions.handoff import ActionDeliver, ActionRelayToAgent, ActionTicketStatus
+from actions.state import Question
+from escalation import outbox, tickets
+from escalation.auth import create_agent
+from escalation.db import session_scope
+from escalation.models import Agent, Author, Ticket, TicketStatus, TranscriptMessage
+from tests.actions.trackers import bot, responses, run, slot_events, tracker, user
+
+CONVERSATION = [
+    user("where is my parcel?"),
+    bot("I'm not sure."),
+    user("a person please", "request_human", timestamp=2.0),
+]
+
+
+def escalate(sessions: sessionmaker[Session], sender_id: str = "conv") -> int:
+    said, events = run(ActionEscalate(), tracker(CONVERSATION, sender_id=sender_id, language="en"))
+    assert responses(said) == ["utter_ticket_created"]
+    return int(slot_events(events)["ticket_id"])
+
+
+def test_escalating_makes_one_ticket_with_the_transcript_even_when_retried(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    first = escalate(ticket_sessions)
+    assert escalate(ticket_sessions) == first  # a retried action: the same ticket
+    with session_scope(ticket_sessions) as session:
+        assert session.scalar(select(Ticket.id)) == first
+        ticket = tickets.ticket_with_transcript(session, ticket_id=first)
+        assert ticket is not None
+        assert [(m.author, m.text) for m in ticket.messages] == [
+            (Author.CUSTOMER, "where is my parcel?"),
+            (Author.BOT, "I'm not sure."),
+            (Author.CUSTOMER, "a person please"),
+        ]
+        assert (ticket.reason, ticket.language, ticket.channel) == (
+            "customer_request",
+            "en",
+            "socketio",
+        )
+
+
+def test_escalating_hands_the_conversation_over(ticket_sessions: sessionmaker[Session]) -> None:
+    _, events = run(ActionEscalate(), tracker(CONVERSATION, failed_turns=1))
+    slots = slot_events(events)
+    assert slots["handoff"] is True and slots["awaiting"] is None and slots["failed_turns"] == 0
+
+
+def test_during_the_handoff_messages_go_to_the_ticket_once_and_the_bot_is_quiet(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    ticket_id = escalate(ticket_sessions)
+    message = user("it was due on Monday", message_id="m-42", timestamp=3.0)
+    during = tracker([*CONVERSATION, message], handoff=True)
+    for _ in range(2):  # Rasa retries an action call that timed out
+        said, events = run(ActionRelayToAgent(), during)
+        assert said.messages == [] and events == []
+    with session_scope(ticket_sessions) as session:
+        texts = session.scalars(
+            select(TranscriptMessage.text).where(TranscriptMessage.ticket_id == ticket_id)
+        ).all()
+    assert texts.count("it was due on Monday") == 1
+
+
+def test_a_message_after_the_ticket_closed_goes_back_to_the_bot(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    said, events = run(ActionRelayToAgent(), tracker([user("hello?")], handoff=True))
+    assert said.messages == []
+    assert slot_events(events) == {"handoff": False}
+    assert {"event": "followup", "name": "action_answer_faq", "timestamp": None} in events
+
+
+def deliver(
+    delivery_id: object, sender_id: str = "conv"
+) -> tuple[list[str], list[dict[str, object]]]:
+    entities = [{"entity": "delivery_id", "value": str(delivery_id)}]
+    triggered = user("EXTERNAL: delivery", "EXTERNAL_delivery", entities=entities, timestamp=9.0)
+    said, events = run(ActionDeliver(), tracker([*CONVERSATION, triggered], sender_id=sender_id))
+    return responses(said), events
+
+
+def test_an_agent_reply_is_said_once_and_only_in_its_conversation(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    ticket_id = escalate(ticket_sessions)
+    with session_scope(ticket_sessions) as session:
+        agent = create_agent(
+            session, email="anna@example.com", name="Anna Berg", password="long enough"
+        )
+        ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+        tickets.add_reply(session, ticket=ticket, agent=agent, text="It ships today.")
+        queued = [row.id for row in outbox.pending_deliveries(session)]
+    picked_up, reply = queued
+    assert deliver(reply, sender_id="someone-else") == ([], [])
+    assert deliver(picked_up)[0] == ["utter_agent_joined"]
+    assert deliver(reply)[0] == ["It ships today."]
+    assert deliver(reply) == ([], [])  # retried: said once
+    assert deliver("1 OR 1=1") == ([], [])
+
+
+def test_the_resolution_hands_back_and_asks_for_a_rating(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    ticket_id = escalate(ticket_sessions)
+    with session_scope(ticket_sessions) as session:
+        agent = create_agent(session, email="ben@example.com", name="Ben", password="long enough")
+        ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+        tickets.change_status(session, ticket=ticket, agent=agent, status=TicketStatus.RESOLVED)
+        [resolution] = [row.id for row in outbox.pending_deliveries(session)]
+    said, events = deliver(resolution)
+    assert said == ["utter_ticket_resolved", "utter_ask_csat"]
+    slots = slot_events(events)
+    assert slots["handoff"] is False and slots["tried_entries"] == []
+    assert slots["awaiting"]["kind"] == Question.CSAT
+    assert slots["awaiting"]["ticket_id"] == ticket_id
+
+
+def test_ticket_status_only_for_the_conversation_s_own_tickets(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    mine = escalate(ticket_sessions, sender_id="conv")
+    theirs = escalate(ticket_sessions, sender_id="other")
+
+    def status(text: str, **slots: Any) -> list[str]:
+        said, _ = run(ActionTicketStatus(), tracker([user(text, "ticket_status")], **slots))
+        return responses(said)
+
+    assert status("status of my ticket?", ticket_id=str(mine)) == [
+        "utter_ticket_status_waiting_for_agent"
+    ]
+    assert status(f"what about ticket #{theirs}?") == ["utter_ticket_not_found"]
+    assert status("status of my ticket?") == ["utter_no_ticket"]
+    with session_scope(ticket_sessions) as session:
+        assert session.scalar(select(Agent.id)) is None  # nobody was made along the way

@@ -1,0 +1,69 @@
+"""Recorded conversations for the actions' unit tests, in rasa_sdk's own test style: a
+``Tracker`` built from events and slots, a ``CollectingDispatcher``, the action's events."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+
+def user(
+    text: str,
+    intent: str = "faq",
+    *,
+    entities: list[dict[str, Any]] | None = None,
+    message_id: str | None = None,
+    timestamp: float = 1.0,
+) -> dict[str, Any]:
+    """A customer's message event as Rasa records it."""
+    return {
+        "event": "user",
+        "text": text,
+        "timestamp": timestamp,
+        "message_id": message_id or f"m-{timestamp}",
+        "input_channel": "socketio",
+        "parse_data": {"intent": {"name": intent}, "entities": entities or []},
+    }
+
+
+def bot(text: str, timestamp: float = 1.5) -> dict[str, Any]:
+    return {"event": "bot", "text": text, "timestamp": timestamp}
+
+
+def tracker(events: list[dict[str, Any]], sender_id: str = "conv", **slots: Any) -> Tracker:
+    """The conversation after ``events``; the latest user event is the message being handled."""
+    latest = next(e for e in reversed(events) if e["event"] == "user")
+    return Tracker(
+        sender_id=sender_id,
+        slots=slots,
+        latest_message={
+            **latest["parse_data"],
+            "text": latest["text"],
+            "message_id": latest["message_id"],
+        },
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def run(action: Action, current: Tracker) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+    """Run the action as the action server would; what it said, and the events it returned."""
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, current, {}))
+    return dispatcher, events
+
+
+def responses(dispatcher: CollectingDispatcher) -> list[str]:
+    """The fixed responses said, or the text of free-text messages, in order."""
+    return [m.get("response") or m.get("text") or "" for m in dispatcher.messages]
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The slots the action set (the last value of each)."""
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}

@@ -1,0 +1,68 @@
+"""The floors of the house (docs/architecture.md): no import runs back up a floor.
+
+Read from the source with ``ast``, lazy imports inside functions included, so a shortcut
+taken anywhere fails here rather than in a later refactoring.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+
+#: Lower floors first; a package may import its own floor's siblings only where listed.
+FLOORS = {
+    "core": 0,
+    "knowledge": 1,
+    "escalation": 1,
+    "actions": 2,
+    "helpdesk": 3,
+}
+#: Packages on the same floor that must not know each other.
+STRANGERS = {("knowledge", "escalation"), ("escalation", "knowledge")}
+OURS = {*FLOORS, "bot", "scripts", "tests"}
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The top-level packages of ours that ``path`` imports, anywhere in the file."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+    return found & OURS
+
+
+def sources(package: str) -> list[Path]:
+    return sorted((PROJECT_ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(FLOORS))
+def test_no_import_runs_up_a_floor(package: str) -> None:
+    wrong = {
+        f"{path.relative_to(PROJECT_ROOT)} imports {imported}"
+        for path in sources(package)
+        for imported in imported_packages(path)
+        if imported != package
+        and (
+            imported not in FLOORS
+            or FLOORS[imported] >= FLOORS[package]
+            or (package, imported) in STRANGERS
+        )
+    }
+    assert not wrong
+
+
+def test_the_ground_floor_imports_nothing_of_ours() -> None:
+    assert all(imported_packages(path) <= {"core"} for path in sources("core"))
+
+
+def test_the_rasa_side_and_the_scripts_keep_to_themselves() -> None:
+    """bot/ runs in Rasa's own Python: it can import none of our packages. Scripts use the
+    product, never test code."""
+    assert all(not imported_packages(path) for path in sources("bot"))
+    assert all("tests" not in imported_packages(path) for path in sources("scripts"))
