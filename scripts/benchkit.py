@@ -7,6 +7,7 @@ nothing in the product or the tests imports it.
 from __future__ import annotations
 
 import queue
+import secrets
 import socket
 import statistics
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import socketio
+from pydantic import SecretStr
 
 from core.settings import Settings, get_settings
 from helpdesk.rasa_project import ensure_trained_model
@@ -40,6 +42,7 @@ def throwaway_stack() -> Iterator[tuple[Settings, list[ManagedProcess]]]:
             rasa_port=free_port(),
             action_port=free_port(),
             api_port=free_port(),
+            rasa_api_token=SecretStr(secrets.token_urlsafe(16)),  # the scripts read trackers
         )
         group = ProcessGroup()
         processes = build_stack(settings, model)
