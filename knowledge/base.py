@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,9 +16,11 @@ from knowledge.language import DetectedLanguage, LanguageIdentifier
 from knowledge.lexical import LexicalIndex
 from knowledge.models import FaqEntry, IndexedText, SearchHit
 from knowledge.policy_store import stored_calibration
-from knowledge.tuning import DENSE_DEPTH
+from knowledge.tuning import DENSE_DEPTH, IDENTIFIER_MIN_DIGITS
 
 logger = logging.getLogger(__name__)
+
+IDENTIFIER = re.compile(rf"[#№]?\b\d{{{IDENTIFIER_MIN_DIGITS},}}\b")
 
 
 class KnowledgeBase:
@@ -96,6 +99,7 @@ class KnowledgeBase:
 
     def search(self, text: str, *, lang: str | None = None, k: int = 5) -> list[SearchHit]:
         """The ``k`` best entries for ``text`` by the policy's fused score, best first."""
+        text = searchable(text)
         if not text.strip():
             return []
         policy = self.policy
@@ -109,6 +113,7 @@ class KnowledgeBase:
     def signal_tops(self, text: str, *, lang: str | None) -> tuple[str | None, str | None]:
         """The best entry by the dense signal alone and by the lexical one alone (benchmarks
         check that the fused ranking does at least as well as either)."""
+        text = searchable(text)
         dense = self._dense_scores(text) if text.strip() else {}
         lexical = self._lexical.coverages(text, lang) if text.strip() else {}
         dense_top = max(dense, key=lambda entry_id: dense[entry_id][0], default=None)
@@ -158,3 +163,8 @@ class KnowledgeBase:
             self.warm_up(progress=False)
         assert self._index is not None
         return self._index
+
+
+def searchable(text: str) -> str:
+    """``text`` without identifiers (order, ticket or phone numbers): see IDENTIFIER_MIN_DIGITS."""
+    return IDENTIFIER.sub(" ", text)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from knowledge import KnowledgeBase
+from knowledge.base import searchable
 from knowledge.decision import AnswerPolicy
 from knowledge.embedder import Embedder
 from knowledge.loader import load_faq
@@ -48,6 +49,13 @@ def test_unrelated_question_is_not_answered(kb: KnowledgeBase) -> None:
     assert not answer.answered
     assert answer.text is None
     assert answer.hits, "what was tried is kept for an escalation"
+
+
+def test_an_order_number_does_not_change_what_is_found(kb: KnowledgeBase) -> None:
+    with_number = kb.search("my order #48213 hasn't arrived yet", k=3)
+    without = kb.search("my order hasn't arrived yet", k=3)
+    assert [(h.entry_id, h.score) for h in with_number] == [(h.entry_id, h.score) for h in without]
+    assert searchable("order 48213, 3 items, 12 May") == "order  , 3 items, 12 May"
 
 
 @pytest.mark.parametrize("text", ["", "   ", "😀😀", "12345", "x" * 200_000])
