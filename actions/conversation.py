@@ -58,3 +58,14 @@ def sent_at(event: dict[str, Any]) -> datetime:
 def latest_text(tracker: Tracker) -> str:
     """The latest message's text, stripped ("" for none)."""
     return str(tracker.latest_message.get("text") or "").strip()
+
+
+#: The NLU confidence above which its intent decides a move no other check confirms (a
+#: ticket for a request for a person, a long message taken as a yes or no).
+NLU_CERTAINTY = 0.8
+
+
+def nlu_is_sure(tracker: Tracker) -> bool:
+    """Whether the NLU's intent for the latest message reaches :data:`NLU_CERTAINTY`."""
+    intent = tracker.latest_message.get("intent") or {}
+    return float(intent.get("confidence") or 0.0) >= NLU_CERTAINTY

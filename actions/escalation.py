@@ -6,34 +6,19 @@ import asyncio
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import answered, ask, latest_customer_message, sent_at
-from actions.runtime import escalates_on, get_ticket_sessions
-from actions.state import ActionName, Question, Reason, Slot
-from core.settings import EscalationTrigger, get_settings
+from actions.runtime import get_ticket_sessions
+from actions.state import Question, Slot
+from core.settings import get_settings
 from escalation import tickets
 from escalation.models import Author, Priority
 from escalation.tickets import Escalation, TranscriptLine
 
 logger = logging.getLogger(__name__)
-
-
-class ActionEscalate(Action):
-    """The customer asked for a person: no need to confirm, hand over now."""
-
-    def name(self) -> str:
-        return ActionName.ESCALATE
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        if not escalates_on(EscalationTrigger.CUSTOMER_REQUEST):
-            dispatcher.utter_message(response="utter_human_unavailable")
-            return []
-        return await escalate(dispatcher, tracker, reason=Reason.CUSTOMER_REQUEST)
 
 
 def offer_escalation(

@@ -3,7 +3,8 @@
 A message goes through :class:`ActionAnswerFaq`'s steps in order; each is a function a unit
 test can call with a recorded tracker:
 
-1. :func:`typed_rating`: a bare digit right after the rating question is a rating;
+1. :func:`typed_rating`: a bare digit right after the rating question is a rating, and
+   :func:`reaction_to_answer`: 👍 or 👎 right after "did this help?" answers it;
 2. :func:`picked_entry`: a clarifying button names the entry to answer;
 3. :func:`topic_rule_for`: a topic a person should handle is offered to one;
 4. the knowledge base decides: :func:`reply` answers, asks which entry was meant, or says it
@@ -23,7 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import ask, latest_text
 from actions.escalation import offer_escalation
-from actions.follow_up import record_rating, typed_rating
+from actions.follow_up import answer_feedback, reaction_to_answer, record_rating, typed_rating
 from actions.language import conversation_language
 from actions.runtime import escalates_on, get_keyword_rules, get_knowledge_base
 from actions.state import ActionName, Entity, Intent, Question, Reason, Slot
@@ -53,6 +54,8 @@ class ActionAnswerFaq(Action):
     ) -> list[EventType]:
         if rating := typed_rating(tracker):
             return await record_rating(dispatcher, tracker, rating)
+        if (helped := reaction_to_answer(tracker)) is not None:
+            return answer_feedback(dispatcher, tracker, helped=helped)
         if entry_id := picked_entry(tracker):
             return answer_picked(dispatcher, tracker, entry_id)
         text = latest_text(tracker)
@@ -61,17 +64,24 @@ class ActionAnswerFaq(Action):
             return []
         if rule := topic_rule_for(text):
             return offer_for_topic(dispatcher, tracker, rule)
-        try:
-            # Embedding is CPU work: keep the server's event loop free for other conversations.
-            answer = await asyncio.to_thread(
-                get_knowledge_base().answer, text, language=conversation_language(tracker)
-            )
-        except Exception:
-            # A customer never sees a traceback, and Rasa never sees a 500.
-            logger.exception("FAQ lookup failed for conversation %s", tracker.sender_id)
-            dispatcher.utter_message(response="utter_technical_problem")
+        answer = await lookup(dispatcher, tracker, text)
+        if answer is None:
             return []
         return [tried(tracker, text, answer), *reply(dispatcher, tracker, answer)]
+
+
+async def lookup(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> Answer | None:
+    """The knowledge base's decision on ``text``; None (and an apology said) if it failed."""
+    try:
+        # Embedding is CPU work: keep the server's event loop free for other conversations.
+        return await asyncio.to_thread(
+            get_knowledge_base().answer, text, language=conversation_language(tracker)
+        )
+    except Exception:
+        # A customer never sees a traceback, and Rasa never sees a 500.
+        logger.exception("FAQ lookup failed for conversation %s", tracker.sender_id)
+        dispatcher.utter_message(response="utter_technical_problem")
+        return None
 
 
 def picked_entry(tracker: Tracker) -> str | None:

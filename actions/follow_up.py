@@ -1,4 +1,4 @@
-"""What a "yes", a "no" or a digit means depends on what the bot just asked."""
+"""What a "thanks", an emoji or a digit means depends on what the bot just asked."""
 
 from __future__ import annotations
 
@@ -6,48 +6,77 @@ import asyncio
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import answered, asked, latest_text
-from actions.escalation import escalate, offer_escalation
+from actions.escalation import offer_escalation
 from actions.runtime import get_ticket_sessions
-from actions.state import ActionName, Awaiting, Entity, Intent, Question, Reason, Slot
+from actions.state import ActionName, Awaiting, Entity, Question, Reason, Slot
 from escalation import ratings
 
+#: Emoji that answer "did this help?" on their own.
+POSITIVE_REACTIONS = (
+    "👍",
+    "👌",
+    "🙂",
+    "😊",
+    "😀",
+    "😃",
+    "😄",
+    "😁",
+    "❤",
+    "💯",
+    "✅",
+    "🙏",
+    "👏",
+    "🥰",
+    "😍",
+)
+NEGATIVE_REACTIONS = ("👎", "🙁", "☹", "😞", "😕", "😠", "😡", "❌")
 
-class ActionYesNo(Action):
-    """Answer a yes or no according to the bot's last question."""
+
+def answer_feedback(
+    dispatcher: CollectingDispatcher, tracker: Tracker, *, helped: bool
+) -> list[EventType]:
+    """The customer's answer to "did this help?"."""
+    if helped:
+        dispatcher.utter_message(response="utter_glad_to_help")
+        return [answered()]
+    # "It did not help" is no request for a person yet: offer one, the customer decides.
+    return offer_escalation(
+        dispatcher,
+        tracker,
+        response="utter_offer_human_after_failures",
+        reason=Reason.ANSWER_DID_NOT_HELP,
+    )
+
+
+def reaction_to_answer(tracker: Tracker) -> bool | None:
+    """👍 or 👎 (emoji only) right after "did this help?": whether it helped, else None."""
+    if not asked(tracker, Question.ANSWER_FEEDBACK):
+        return None
+    text = latest_text(tracker)
+    if not text or any(character.isalnum() for character in text):
+        return None
+    if any(emoji in text for emoji in NEGATIVE_REACTIONS):
+        return False
+    return True if any(emoji in text for emoji in POSITIVE_REACTIONS) else None
+
+
+class ActionThanks(Action):
+    """ "Thanks": an answer to "did this help?" when the bot just asked it, else politeness."""
 
     def name(self) -> str:
-        return ActionName.YES_NO
+        return ActionName.THANKS
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        yes = (tracker.latest_message.get("intent") or {}).get("name") == Intent.AFFIRM
-        if confirm := asked(tracker, Question.ESCALATION_CONFIRM):
-            if not yes:
-                dispatcher.utter_message(response="utter_no_problem")
-                return [answered(), SlotSet(Slot.FAILED_TURNS, 0)]
-            escalated = await escalate(
-                dispatcher,
-                tracker,
-                reason=confirm.reason or Reason.CUSTOMER_REQUEST,
-                category=confirm.category,
-                priority=confirm.priority,
-            )
-            return [answered(), *escalated]
-        if asked(tracker, Question.ANSWER_FEEDBACK) and not yes:
-            # "It did not help" is no request for a person yet: offer one, the customer decides.
-            return offer_escalation(
-                dispatcher,
-                tracker,
-                response="utter_offer_human_after_failures",
-                reason=Reason.ANSWER_DID_NOT_HELP,
-            )
-        dispatcher.utter_message(response="utter_glad_to_help" if yes else "utter_ask_rephrase")
-        return [answered()]
+        if asked(tracker, Question.ANSWER_FEEDBACK):
+            return answer_feedback(dispatcher, tracker, helped=True)
+        dispatcher.utter_message(response="utter_you_are_welcome")
+        return []
 
 
 class ActionRecordCsat(Action):

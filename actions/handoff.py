@@ -12,7 +12,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ask, latest_customer_message, sent_at
+from actions.conversation import ask, latest_customer_message, latest_text, sent_at
+from actions.faq import ActionAnswerFaq
+from actions.lexicon import Concept, mentions
 from actions.runtime import get_ticket_sessions
 from actions.state import ActionName, Entity, Question, Slot
 from escalation import outbox, tickets
@@ -107,7 +109,12 @@ def say_delivery(
 
 
 class ActionTicketStatus(Action):
-    """Tell the customer where their ticket stands; only tickets of this conversation."""
+    """Tell the customer where their ticket stands; only tickets of this conversation.
+
+    A number alone does not make a status question: "order 48213 has not arrived", "3 items"
+    or "in 2018" go to the FAQ. It takes a ticket word (actions/lexicon.yml) or the number
+    of one of the conversation's own tickets.
+    """
 
     def name(self) -> str:
         return ActionName.TICKET_STATUS
@@ -115,8 +122,17 @@ class ActionTicketStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        asked_for = TICKET_NUMBER.search(tracker.latest_message.get("text") or "")
-        ticket_id = asked_for.group(1) if asked_for else tracker.get_slot(Slot.TICKET_ID)
+        text = latest_text(tracker)
+        numbers = [int(number) for number in TICKET_NUMBER.findall(text)]
+        if mentions(Concept.TICKET, text):
+            ticket_id = numbers[0] if numbers else tracker.get_slot(Slot.TICKET_ID)
+        else:
+            own = await asyncio.to_thread(
+                tickets.ticket_ids_of, get_ticket_sessions(), conversation_id=tracker.sender_id
+            )
+            ticket_id = next((number for number in numbers if number in own), None)
+            if ticket_id is None:  # not about a ticket after all: a question for the FAQ
+                return await ActionAnswerFaq().run(dispatcher, tracker, domain)
         if not ticket_id:
             dispatcher.utter_message(response="utter_no_ticket")
             return []

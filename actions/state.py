@@ -28,6 +28,7 @@ class ActionName(StrEnum):
     ANSWER_FAQ = "action_answer_faq"
     ESCALATE = "action_escalate"
     YES_NO = "action_yes_no"
+    THANKS = "action_thanks"
     RECORD_CSAT = "action_record_csat"
     TICKET_STATUS = "action_ticket_status"
     RELAY_TO_AGENT = "action_relay_to_agent"

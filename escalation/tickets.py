@@ -298,3 +298,10 @@ def status_for_customer(
         if ticket is None or ticket.conversation_id != conversation_id:
             return None
         return ticket.status
+
+
+def ticket_ids_of(sessions: sessionmaker[Session], *, conversation_id: str) -> set[int]:
+    """The ids of every ticket the conversation ever had (the numbers it may ask about)."""
+    with session_scope(sessions) as session:
+        query = select(Ticket.id).where(Ticket.conversation_id == conversation_id)
+        return set(session.scalars(query))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from actions.conversation import asked, customer_turns
-from actions.escalation import ActionEscalate
-from actions.follow_up import ActionYesNo
+from actions.request_person import ActionEscalate
 from actions.state import Awaiting, Question
+from actions.yes_no import ActionYesNo
 from core.settings import get_settings
 from tests.actions.trackers import responses, run, tracker, user
 

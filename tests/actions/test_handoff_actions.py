@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.escalation import ActionEscalate
 from actions.handoff import ActionDeliver, ActionRelayToAgent, ActionTicketStatus
+from actions.request_person import ActionEscalate
 from actions.state import Question
 from escalation import outbox, tickets
 from escalation.auth import create_agent

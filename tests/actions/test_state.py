@@ -35,6 +35,8 @@ def test_every_action_class_names_itself_through_action_name() -> None:
     import actions.follow_up
     import actions.handoff
     import actions.language
+    import actions.request_person
+    import actions.yes_no
 
     modules = (
         actions.escalation,
@@ -42,6 +44,8 @@ def test_every_action_class_names_itself_through_action_name() -> None:
         actions.follow_up,
         actions.handoff,
         actions.language,
+        actions.request_person,
+        actions.yes_no,
     )
     classes: list[type[Action]] = [
         cls

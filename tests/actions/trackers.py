@@ -17,15 +17,19 @@ def user(
     entities: list[dict[str, Any]] | None = None,
     message_id: str | None = None,
     timestamp: float = 1.0,
+    confidence: float = 1.0,
 ) -> dict[str, Any]:
-    """A customer's message event as Rasa records it."""
+    """A customer's message event as Rasa records it (the NLU sure of ``intent``)."""
     return {
         "event": "user",
         "text": text,
         "timestamp": timestamp,
         "message_id": message_id or f"m-{timestamp}",
         "input_channel": "socketio",
-        "parse_data": {"intent": {"name": intent}, "entities": entities or []},
+        "parse_data": {
+            "intent": {"name": intent, "confidence": confidence},
+            "entities": entities or [],
+        },
     }
 
 

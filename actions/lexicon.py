@@ -1,0 +1,60 @@
+"""Word lists that decide a move the NLU alone gets wrong (actions/lexicon.yml).
+
+The NLU learns intents from a few examples per language and is sure of itself on messages
+it never saw ("can I exchange these shoes?" as a request for a person, "order 48213" as a
+ticket number). A word the move cannot do without checks it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+LEXICON_FILE = Path(__file__).resolve().with_name("lexicon.yml")
+
+
+class Concept(StrEnum):
+    TICKET = "ticket"
+    PERSON = "person"
+
+
+def mentions(concept: Concept, text: str) -> bool:
+    """Whether ``text`` names the concept in any supported language."""
+    words = plain_words(text)
+    return any(_matches(pattern, words) for pattern in _patterns(concept))
+
+
+def plain_words(text: str) -> list[str]:
+    """Lower-case words without accents: "Αιτήματός" and "αιτηματος" are the same word."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return re.findall(r"[^\W_]+", plain)
+
+
+def _matches(pattern: tuple[str, ...], words: list[str]) -> bool:
+    """``pattern`` (words; a last one ending in * is a prefix) occurs in ``words``."""
+    size = len(pattern)
+    for start in range(len(words) - size + 1):
+        window = words[start : start + size]
+        *whole, last = pattern
+        if window[:-1] == whole and (
+            window[-1].startswith(last[:-1]) if last.endswith("*") else window[-1] == last
+        ):
+            return True
+    return False
+
+
+@lru_cache
+def _patterns(concept: Concept) -> tuple[tuple[str, ...], ...]:
+    loaded = yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
+    return tuple(_pattern(entry) for entries in loaded[concept.value].values() for entry in entries)
+
+
+def _pattern(entry: str) -> tuple[str, ...]:
+    *whole, last = plain_words(entry)
+    return (*whole, f"{last}*" if entry.endswith("*") else last)

@@ -1,0 +1,59 @@
+"""A customer asks for a person: hand over at once when that is clearly what they said.
+
+The NLU's "ask for a person" intent also fires on ordinary questions that mention
+exchanging, returning, staff or advice, and is sure of itself on them. A ticket is made at
+once only when the message names a person (actions/lexicon.yml) and the NLU is sure; any
+other message is tried on the FAQ first, and the bot offers a person only if it has no answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import latest_text, nlu_is_sure
+from actions.escalation import escalate, offer_escalation
+from actions.faq import lookup, reply, tried
+from actions.lexicon import Concept, mentions
+from actions.runtime import escalates_on
+from actions.state import ActionName, Reason
+from core.settings import EscalationTrigger
+
+
+class ActionEscalate(Action):
+    """Hand the conversation to a person, or answer / offer one when the request is unclear."""
+
+    def name(self) -> str:
+        return ActionName.ESCALATE
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if not escalates_on(EscalationTrigger.CUSTOMER_REQUEST):
+            dispatcher.utter_message(response="utter_human_unavailable")
+            return []
+        text = latest_text(tracker)
+        if clearly_asks_for_person(tracker, text):
+            return await escalate(dispatcher, tracker, reason=Reason.CUSTOMER_REQUEST)
+        answer = await lookup(dispatcher, tracker, text)
+        if answer is None:
+            return []
+        if answer.answered or answer.clarifying:
+            return [tried(tracker, text, answer), *reply(dispatcher, tracker, answer)]
+        return [
+            tried(tracker, text, answer),
+            *offer_escalation(
+                dispatcher,
+                tracker,
+                response="utter_offer_human_after_failures",
+                reason=Reason.CUSTOMER_REQUEST,
+            ),
+        ]
+
+
+def clearly_asks_for_person(tracker: Tracker, text: str) -> bool:
+    """A person is named, and the NLU is sure this is the request for one."""
+    return mentions(Concept.PERSON, text) and nlu_is_sure(tracker)

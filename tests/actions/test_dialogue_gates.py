@@ -1,0 +1,148 @@
+"""The checks that keep the NLU's guesses from making moves the customer did not ask for:
+numbers are no ticket numbers, advice is no request for a person, a long "no" is a question.
+Recorded trackers, the real sample FAQ and a real ticket database (no servers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.follow_up import ActionThanks
+from actions.handoff import ActionTicketStatus
+from actions.lexicon import Concept, mentions
+from actions.request_person import ActionEscalate
+from actions.state import Question
+from actions.yes_no import ActionYesNo
+from escalation.db import session_scope
+from escalation.models import Ticket
+from knowledge import KnowledgeBase
+from tests.actions.trackers import responses, run, slot_events, tracker, user
+
+DID_IT_HELP = {"kind": Question.ANSWER_FEEDBACK, "turn": 1, "entry_id": "reset-password"}
+OFFER = {"kind": Question.ESCALATION_CONFIRM, "turn": 1, "reason": "bot_could_not_answer"}
+
+
+def tickets_in(sessions: sessionmaker[Session]) -> int:
+    with session_scope(sessions) as session:
+        return int(session.scalar(select(func.count()).select_from(Ticket)) or 0)
+
+
+def second_turn(text: str, intent: str, awaiting: dict[str, Any], **parse: Any) -> Any:
+    """A customer's reply right after the bot asked ``awaiting``."""
+    return tracker(
+        [user("how do I reset my password"), user(text, intent, timestamp=2.0, **parse)],
+        awaiting=awaiting,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Wat is de status van mijn TICKET?", True),
+        ("статус моей заявки", True),  # an inflection of заявка
+        ("Πού βρίσκεται το αίτημά μου;", True),  # accents do not matter
+        ("my order 48213 has not arrived", False),
+        ("I ordered 3 items but only 2 arrived", False),
+    ],
+)
+def test_a_ticket_word_in_any_language(text: str, expected: bool) -> None:
+    assert mentions(Concept.TICKET, text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("je veux parler à un conseiller", True),
+        ("vous pouvez me conseiller un bon film ?", False),  # advice, not an adviser
+        ("позовите живого человека", True),
+        ("can I exchange these shoes?", False),
+    ],
+)
+def test_a_person_word_is_a_noun_not_a_verb(text: str, expected: bool) -> None:
+    assert mentions(Concept.PERSON, text) is expected
+
+
+@pytest.mark.slow
+def test_an_order_number_is_a_question_for_the_faq_not_a_ticket(
+    faq: KnowledgeBase, ticket_sessions: sessionmaker[Session]
+) -> None:
+    message = user("my order 48213 has not arrived yet", "ticket_status")
+    said, _ = run(ActionTicketStatus(), tracker([message]))
+    expected = faq.entries["order-not-arrived"].variant_for("en", "en").answer
+    assert said.messages[0]["text"] == expected
+    assert "utter_ticket_not_found" not in responses(said)
+
+
+@pytest.mark.slow
+def test_a_person_is_not_called_for_a_question_the_faq_answers(
+    faq: KnowledgeBase, ticket_sessions: sessionmaker[Session]
+) -> None:
+    message = user("can I exchange these shoes for another size?", "request_human")
+    said, events = run(ActionEscalate(), tracker([message]))
+    assert said.messages[0]["text"] == faq.entries["exchange-item"].variant_for("en", "en").answer
+    assert "ticket_id" not in slot_events(events)
+    assert tickets_in(ticket_sessions) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "confidence"),
+    [
+        ("what's your favourite film?", 0.99),  # sure, but no person named
+        ("can a person tell me about the weather on Mars?", 0.6),  # a person, but unsure
+    ],
+)
+def test_an_unclear_request_gets_an_offer_not_a_ticket(
+    faq: KnowledgeBase, ticket_sessions: sessionmaker[Session], text: str, confidence: float
+) -> None:
+    message = user(text, "request_human", confidence=confidence)
+    said, events = run(ActionEscalate(), tracker([message]))
+    assert responses(said) == ["utter_offer_human_after_failures"]
+    assert slot_events(events)["awaiting"]["kind"] == Question.ESCALATION_CONFIRM
+    assert tickets_in(ticket_sessions) == 0
+
+
+def test_a_clear_request_names_a_person_and_the_nlu_is_sure(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    message = user("I want to talk to a human", "request_human", confidence=0.95)
+    said, _ = run(ActionEscalate(), tracker([message], language="en"))
+    assert responses(said) == ["utter_ticket_created"]
+    assert tickets_in(ticket_sessions) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("👍", "utter_glad_to_help"), ("👎👎", "utter_offer_human_after_failures")],
+)
+def test_an_emoji_answers_did_this_help(settings_env: object, text: str, expected: str) -> None:
+    from actions.faq import ActionAnswerFaq
+
+    said, _ = run(ActionAnswerFaq(), second_turn(text, "faq", DID_IT_HELP))
+    assert responses(said) == [expected]
+
+
+def test_thanks_after_an_answer_means_it_helped() -> None:
+    said, _ = run(ActionThanks(), second_turn("thanks!", "thankyou", DID_IT_HELP))
+    assert responses(said) == ["utter_glad_to_help"]
+    said, _ = run(ActionThanks(), tracker([user("thanks!", "thankyou")]))
+    assert responses(said) == ["utter_you_are_welcome"]
+
+
+def test_a_short_no_declines_the_offer() -> None:
+    said, _ = run(ActionYesNo(), second_turn("no thanks", "deny", OFFER, confidence=0.7))
+    assert responses(said) == ["utter_no_problem"]
+
+
+@pytest.mark.slow
+def test_a_long_message_the_nlu_only_guesses_is_a_no_is_a_new_question(
+    faq: KnowledgeBase, ticket_sessions: sessionmaker[Session]
+) -> None:
+    question = "and how long does shipping take to Spain?"
+    current = second_turn(question, "deny", OFFER, confidence=0.6)
+    said, _ = run(ActionYesNo(), current)
+    assert "utter_no_problem" not in responses(said)
+    assert said.messages[0].get("text"), "the question is answered from the FAQ"
