@@ -12,6 +12,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
+from actions.lexicon import order_number_in
 from actions.state import Awaiting, Question, Slot
 
 
@@ -69,3 +70,17 @@ def nlu_is_sure(tracker: Tracker) -> bool:
     """Whether the NLU's intent for the latest message reaches :data:`NLU_CERTAINTY`."""
     intent = tracker.latest_message.get("intent") or {}
     return float(intent.get("confidence") or 0.0) >= NLU_CERTAINTY
+
+
+def order_number(tracker: Tracker) -> str | None:
+    """The order the customer named: in the latest message, else earlier (the slot)."""
+    slot = tracker.get_slot(Slot.ORDER_NUMBER)
+    return order_number_in(latest_text(tracker)) or (str(slot) if slot else None)
+
+
+def remember_order_number(tracker: Tracker) -> list[EventType]:
+    """Keep an order number the latest message names on the conversation."""
+    named = order_number_in(latest_text(tracker))
+    if named is None or named == tracker.get_slot(Slot.ORDER_NUMBER):
+        return []
+    return [SlotSet(Slot.ORDER_NUMBER, named)]

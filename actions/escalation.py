@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import answered, ask, latest_customer_message, sent_at
+from actions.conversation import answered, ask, latest_customer_message, order_number, sent_at
 from actions.runtime import get_ticket_sessions
 from actions.state import Question, Slot
 from core.settings import get_settings
@@ -96,20 +96,33 @@ def escalation_from(
         category=category,
         priority=priority,
         tried_entries=list(tracker.get_slot(Slot.TRIED_ENTRIES) or []),
+        order_number=order_number(tracker),
         transcript=transcript_of(tracker.events),
     )
 
 
 def transcript_of(events: list[dict[str, Any]]) -> list[TranscriptLine]:
-    """Every customer and bot turn with its time, in order; button payloads are kept as sent.
+    """Every customer and bot turn with its time, in order, as the customer saw it.
 
-    Triggered EXTERNAL_* events are not turns: agents' words are on the ticket already.
+    A button's payload shows as the button's title; a payload no button offered (the
+    widget's opening ``/greet``) was never seen by the customer and is left out. Triggered
+    EXTERNAL_* events are not turns: agents' words are on the ticket already.
     """
     lines = []
+    titles: dict[str, str] = {}  # payload -> title of the buttons last offered
     for event in events:
-        kind, text = event.get("event"), event.get("text")
-        if kind not in ("user", "bot") or not text or str(text).startswith("EXTERNAL: "):
+        kind, text = event.get("event"), str(event.get("text") or "")
+        if kind == "bot":
+            titles = {
+                str(button.get("payload")): str(button.get("title"))
+                for button in (event.get("data") or {}).get("buttons") or []
+            }
+        if kind not in ("user", "bot") or not text or text.startswith("EXTERNAL: "):
             continue
+        if kind == "user" and text.startswith("/"):
+            if text not in titles:
+                continue
+            text = titles[text]
         author = Author.CUSTOMER if kind == "user" else Author.BOT
-        lines.append(TranscriptLine(author, str(text), sent_at(event)))
+        lines.append(TranscriptLine(author, text, sent_at(event)))
     return lines

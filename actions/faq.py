@@ -6,8 +6,9 @@ test can call with a recorded tracker:
 1. :func:`typed_rating`: a bare digit right after the rating question is a rating, and
    :func:`reaction_to_answer`: 👍 or 👎 right after "did this help?" answers it;
 2. :func:`picked_entry`: a clarifying button names the entry to answer;
-3. :func:`topic_rule_for`: a topic a person should handle is offered to one;
-4. the knowledge base decides: :func:`reply` answers, asks which entry was meant, or says it
+3. an empty message, or one over MAX_MESSAGE_CHARS, gets a notice instead of a lookup;
+4. :func:`topic_rule_for`: a topic a person should handle is offered to one;
+5. the knowledge base decides: :func:`reply` answers, asks which entry was meant, or says it
    is not sure (and after too many such turns offers a person).
 """
 
@@ -22,12 +23,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ask, latest_text
+from actions.conversation import ask, latest_text, remember_order_number
 from actions.escalation import offer_escalation
 from actions.follow_up import answer_feedback, reaction_to_answer, record_rating, typed_rating
 from actions.language import conversation_language
 from actions.runtime import escalates_on, get_keyword_rules, get_knowledge_base
 from actions.state import ActionName, Entity, Intent, Question, Reason, Slot
+from core.limits import MAX_MESSAGE_CHARS
 from core.settings import EscalationTrigger, get_settings
 from escalation.triggers import KeywordRule, first_match
 from knowledge import Answer
@@ -52,6 +54,10 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        return [*remember_order_number(tracker), *await self.answer(dispatcher, tracker)]
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """The steps of the module's docstring, first that applies."""
         if rating := typed_rating(tracker):
             return await record_rating(dispatcher, tracker, rating)
         if (helped := reaction_to_answer(tracker)) is not None:
@@ -61,6 +67,9 @@ class ActionAnswerFaq(Action):
         text = latest_text(tracker)
         if not text:
             dispatcher.utter_message(response="utter_empty_message")
+            return []
+        if len(text) > MAX_MESSAGE_CHARS:  # kept whole in the tracker, so in a transcript too
+            dispatcher.utter_message(response="utter_message_too_long")
             return []
         if rule := topic_rule_for(text):
             return offer_for_topic(dispatcher, tracker, rule)
@@ -174,17 +183,26 @@ def send_answer(
 
 
 def tried(tracker: Tracker, question: str, answer: Answer) -> EventType:
-    """Add this question and the entries it matched (with scores) to what the bot tried."""
+    """Add this question and the entries it matched to what the bot tried.
+
+    Each entry comes with its question (in the conversation's language) and how well it
+    fit in words, for the agent; the raw scores stay for whoever tunes the FAQ.
+    """
+    kb, lang = get_knowledge_base(), answer.language.lang
     attempt = {
         "question": question[:500],
         "answered_with": answer.entry_id,
+        "answered_title": kb.title(answer.entry_id, lang) if answer.entry_id else None,
         "hits": [
             {
                 "entry_id": hit.entry_id,
+                "title": kb.title(hit.entry_id, lang),
+                "match": str(kb.policy.match(hit.score, lang)),
                 "dense": round(float(hit.dense), 3),
                 "lexical": round(float(hit.lexical), 3),
             }
             for hit in answer.hits[:TRIED_HITS_PER_QUESTION]
+            if hit.entry_id in kb.entries
         ],
     }
     earlier = list(tracker.get_slot(Slot.TRIED_ENTRIES) or [])

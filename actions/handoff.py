@@ -24,6 +24,8 @@ from escalation.outbox import ClaimedDelivery
 logger = logging.getLogger(__name__)
 
 #: The ticket number in "status of ticket #123?", "статус заявки 5".
+#: The input channel of the website widget (Rasa's socket.io channel).
+WIDGET_CHANNEL = "socketio"
 TICKET_NUMBER = re.compile(r"\b(\d{1,9})\b")
 
 
@@ -89,7 +91,13 @@ def say_delivery(
 ) -> list[EventType]:
     """An agent's words as they are; a pick-up or resolution in the customer's language."""
     if claimed.kind == DeliveryKind.AGENT_REPLY:
-        dispatcher.utter_message(text=claimed.text)
+        if tracker.get_latest_input_channel() == WIDGET_CHANNEL:
+            # Rasa's socket.io output emits a custom message's "data" as the event itself:
+            # the widget shows the agent's name and its own look for their words.
+            reply = {"text": claimed.text, "agent": claimed.agent_first_name or ""}
+            dispatcher.utter_message(json_message={"data": reply})
+        else:
+            dispatcher.utter_message(text=claimed.text)
         return []
     if claimed.kind == DeliveryKind.PICKED_UP:
         dispatcher.utter_message(

@@ -15,18 +15,31 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.tuning import IDENTIFIER_MIN_DIGITS
+
 LEXICON_FILE = Path(__file__).resolve().with_name("lexicon.yml")
 
 
 class Concept(StrEnum):
     TICKET = "ticket"
     PERSON = "person"
+    ORDER = "order"
+
+
+#: A number as long as an identifier (knowledge.tuning), "#" or "№" in front allowed.
+ORDER_NUMBER = re.compile(rf"[#№]?\b(\d{{{IDENTIFIER_MIN_DIGITS},20}})\b")
 
 
 def mentions(concept: Concept, text: str) -> bool:
     """Whether ``text`` names the concept in any supported language."""
     words = plain_words(text)
     return any(_matches(pattern, words) for pattern in _patterns(concept))
+
+
+def order_number_in(text: str) -> str | None:
+    """The order number in ``text``: a long number in a message that speaks of an order."""
+    found = ORDER_NUMBER.search(text)
+    return found.group(1) if found and mentions(Concept.ORDER, text) else None
 
 
 def plain_words(text: str) -> list[str]:

@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import latest_text, nlu_is_sure
+from actions.conversation import latest_text, nlu_is_sure, remember_order_number
 from actions.escalation import escalate, offer_escalation
 from actions.faq import lookup, reply, tried
 from actions.lexicon import Concept, mentions
@@ -35,6 +35,10 @@ class ActionEscalate(Action):
         if not escalates_on(EscalationTrigger.CUSTOMER_REQUEST):
             dispatcher.utter_message(response="utter_human_unavailable")
             return []
+        return [*remember_order_number(tracker), *await self.respond(dispatcher, tracker)]
+
+    async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """A ticket for a clear request; an answer or an offer for an unclear one."""
         text = latest_text(tracker)
         if clearly_asks_for_person(tracker, text):
             return await escalate(dispatcher, tracker, reason=Reason.CUSTOMER_REQUEST)

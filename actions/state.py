@@ -21,6 +21,7 @@ class Slot(StrEnum):
     AWAITING = "awaiting"  # the question the bot asked on the latest turn (Awaiting)
     FAILED_TURNS = "failed_turns"  # turns in a row the bot could not answer
     TRIED_ENTRIES = "tried_entries"  # what the bot tried, carried by an escalation
+    ORDER_NUMBER = "order_number"  # the order the customer named, carried by an escalation
 
 
 class ActionName(StrEnum):

@@ -23,8 +23,18 @@ NAMING_CONVENTION = {
 }
 
 
+#: How much of the customer's latest message a queue row shows.
+PREVIEW_CHARS = 200
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def preview_of(text: str) -> str:
+    """``text`` on one line, shortened to PREVIEW_CHARS with an ellipsis."""
+    line = " ".join(text.split())
+    return line if len(line) <= PREVIEW_CHARS else line[: PREVIEW_CHARS - 1] + "…"
 
 
 class Base(DeclarativeBase):
@@ -67,6 +77,7 @@ class Author(enum.StrEnum):
     BOT = "bot"
     AGENT = "agent"
     NOTE = "note"  # internal: never sent to the customer
+    SYSTEM = "system"  # what happened to the ticket: handed over, picked up, resolved, rated
 
 
 class DeliveryKind(enum.StrEnum):
@@ -99,6 +110,9 @@ class Ticket(Base):
     language_confidence: Mapped[float]
     reason: Mapped[str] = mapped_column(String(100))
     tried_entries: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    order_number: Mapped[str | None] = mapped_column(String(32))
+    #: The customer's latest message, shortened: the queue shows it without the transcript.
+    preview: Mapped[str | None] = mapped_column(String(PREVIEW_CHARS))
     escalated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     first_agent_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

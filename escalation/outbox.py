@@ -77,12 +77,14 @@ def claim(
         delivery = claim_delivery(session, delivery_id=delivery_id, conversation_id=conversation_id)
         if delivery is None:
             return None
-        assignee = delivery.ticket.assignee
+        # A reply is signed by whoever wrote it; a pick-up by whoever has the ticket.
+        author = delivery.message.agent if delivery.message else None
+        agent = author or delivery.ticket.assignee
         return ClaimedDelivery(
             kind=delivery.kind,
             ticket_id=delivery.ticket_id,
             text=delivery.message.text if delivery.message else None,
-            agent_first_name=assignee.name.split()[0] if assignee else None,
+            agent_first_name=agent.name.split()[0] if agent else None,
         )
 
 

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.db import session_scope
 from escalation.models import Ticket, TicketStatus
+from escalation.tickets import record_event
 
 RATINGS = range(1, 6)
 
@@ -18,6 +19,7 @@ def record_csat(session: Session, *, ticket_id: int, conversation_id: str, ratin
     if rating not in RATINGS or ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         return False
     ticket.csat = rating
+    record_event(session, ticket=ticket, text=f"Customer rated the help {rating}/5")
     return True
 
 

@@ -28,6 +28,7 @@ from escalation.models import (
     Ticket,
     TicketStatus,
     TranscriptMessage,
+    preview_of,
     utc_now,
 )
 
@@ -58,6 +59,7 @@ class Escalation:
     priority: Priority = Priority.NORMAL
     category: str | None = None
     tried_entries: list[dict[str, Any]] = field(default_factory=list)
+    order_number: str | None = None
 
 
 def create_ticket_once(session: Session, *, escalation: Escalation) -> tuple[Ticket, bool]:
@@ -80,9 +82,18 @@ def create_ticket_once(session: Session, *, escalation: Escalation) -> tuple[Tic
         language_confidence=escalation.language_confidence,
         reason=escalation.reason,
         tried_entries=list(escalation.tried_entries),
+        order_number=escalation.order_number,
+        preview=last_customer_words(escalation.transcript),
         messages=[
-            TranscriptMessage(author=line.author, text=line.text, sent_at=line.sent_at)
-            for line in escalation.transcript
+            *(
+                TranscriptMessage(author=line.author, text=line.text, sent_at=line.sent_at)
+                for line in escalation.transcript
+            ),
+            TranscriptMessage(
+                author=Author.SYSTEM,
+                text=f"Handed to a person ({escalation.reason.replace('_', ' ')})",
+                sent_at=utc_now(),
+            ),
         ],
     )
     try:
@@ -94,6 +105,12 @@ def create_ticket_once(session: Session, *, escalation: Escalation) -> tuple[Tic
             raise
         return winner, False
     return ticket, True
+
+
+def last_customer_words(transcript: Sequence[TranscriptLine]) -> str | None:
+    """The preview of the customer's latest line, if they said anything."""
+    said = [line.text for line in transcript if line.author == Author.CUSTOMER]
+    return preview_of(said[-1]) if said else None
 
 
 def ticket_by_key(session: Session, *, key: str) -> Ticket | None:
@@ -168,6 +185,7 @@ def append_customer_message(
     except IntegrityError:
         return False
     session.expire(ticket, ["messages"])
+    ticket.preview = preview_of(text)
     if ticket.status == TicketStatus.PENDING_CUSTOMER:
         ticket.status = TicketStatus.OPEN
     return True
@@ -226,6 +244,7 @@ def change_status(session: Session, *, ticket: Ticket, agent: Agent, status: Tic
         if ticket.assignee is None:
             ticket.assignee = agent
     ticket.status = status
+    record_event(session, ticket=ticket, text=f"{STATUS_EVENTS[status]} by {agent.name}")
 
 
 def _pick_up(session: Session, *, ticket: Ticket, agent: Agent) -> None:
@@ -236,6 +255,24 @@ def _pick_up(session: Session, *, ticket: Ticket, agent: Agent) -> None:
     if ticket.assignee is None:
         ticket.assignee = agent
     session.add(Delivery(ticket=ticket, kind=DeliveryKind.PICKED_UP))
+    record_event(session, ticket=ticket, text=f"Picked up by {agent.name}")
+
+
+#: How the transcript tells a status change an agent made.
+STATUS_EVENTS = {
+    TicketStatus.WAITING_FOR_AGENT: "Back in the queue",
+    TicketStatus.OPEN: "Reopened",
+    TicketStatus.PENDING_CUSTOMER: "Waiting for the customer",
+    TicketStatus.RESOLVED: "Resolved",
+    TicketStatus.CLOSED: "Closed",
+}
+
+
+def record_event(session: Session, *, ticket: Ticket, text: str) -> None:
+    """A system line in the transcript: what happened to the ticket, and when."""
+    session.add(
+        TranscriptMessage(ticket=ticket, author=Author.SYSTEM, text=text, sent_at=utc_now())
+    )
 
 
 def get_ticket(session: Session, *, ticket_id: int) -> Ticket:

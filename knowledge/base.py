@@ -148,6 +148,10 @@ class KnowledgeBase:
         variant = entry.variant_for(language.lang, self.default_language)
         return Answer(variant.answer, entry.id, variant.lang, language, hits)
 
+    def title(self, entry_id: str, lang: str) -> str:
+        """The entry's question in ``lang`` (else the default language): what it is about."""
+        return self.entries[entry_id].variant_for(lang, self.default_language).question
+
     def _choice(self, entry_id: str, lang: str) -> Choice:
         variant = self.entries[entry_id].variant_for(lang, self.default_language)
         return Choice(entry_id, variant.question)

@@ -11,10 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from knowledge.language import DetectedLanguage
 from knowledge.models import IndexedText, SearchHit
-from knowledge.tuning import ENTRY_TOP_K, MIN_BASELINE_ENTRIES
+from knowledge.tuning import ENTRY_TOP_K, MIN_BASELINE_ENTRIES, NEAR_MISS_SHARE
+
+
+class Match(StrEnum):
+    """How well an entry fit a question, in words an agent reads at a glance."""
+
+    ANSWERABLE = "good enough to answer"
+    NEAR = "just below the answer bar"
+    WEAK = "far below the answer bar"
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,15 @@ class AnswerPolicy:
         if lang is None:
             return self.lexical_weight
         return self.lexical_weights.get(lang, self.lexical_weight)
+
+    def match(self, score: float, lang: str | None) -> Match:
+        """How ``score`` stands against the bar an answer in ``lang`` must reach."""
+        bar = self.threshold * self.scale_for(lang)
+        if score >= bar:
+            return Match.ANSWERABLE
+        if bar > 0 and score >= NEAR_MISS_SHARE * bar:
+            return Match.NEAR
+        return Match.WEAK
 
     def decide(self, hits: Sequence[SearchHit], lang: str | None) -> Decision:
         """Answer with the best hit, ask between the two best, or decline.

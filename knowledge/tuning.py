@@ -29,6 +29,10 @@ MIN_BASELINE_ENTRIES = 5
 #: curekart 0.722 / 0.721, powerplay11 0.462 / 0.453 (scripts/bench_quality.py).
 IDENTIFIER_MIN_DIGITS = 4
 
+#: What an agent reads as "just below the answer bar" (what the bot tried, in a ticket): a
+#: score at least this share of the threshold. Wording only; no decision depends on it.
+NEAR_MISS_SHARE = 0.75
+
 # Lexical matching: BM25 over character 4-grams (knowledge/lexical.py)
 
 #: Character n-grams of this length match across inflections and compounds in every

@@ -7,10 +7,12 @@ taken anywhere fails here rather than in a later refactoring.
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from core.limits import MAX_MESSAGE_CHARS
 from tests.conftest import PROJECT_ROOT
 
 #: Lower floors first; a package may import its own floor's siblings only where listed.
@@ -62,7 +64,30 @@ def test_the_ground_floor_imports_nothing_of_ours() -> None:
 
 
 def test_the_rasa_side_and_the_scripts_keep_to_themselves() -> None:
-    """bot/ runs in Rasa's own Python: it can import none of our packages. Scripts use the
-    product, never test code."""
-    assert all(not imported_packages(path) for path in sources("bot"))
+    """bot/ runs in Rasa's own Python 3.10: of ours it may import only core/limits.py, which
+    is written for it. Scripts use the product, never test code."""
+    assert all(imported_modules(path) <= {"core.limits"} for path in sources("bot"))
     assert all("tests" not in imported_packages(path) for path in sources("scripts"))
+
+
+def test_the_limits_the_rasa_side_reads_import_in_its_python() -> None:
+    rasa_python = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+    if not rasa_python.exists():
+        pytest.skip("the Rasa environment is not installed (scripts/setup.sh makes it)")
+    check = "import core.limits; print(core.limits.MAX_MESSAGE_CHARS)"
+    result = subprocess.run(
+        [str(rasa_python), "-c", check], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) == MAX_MESSAGE_CHARS
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The modules of ours that ``path`` imports by name (``from core.limits import X``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {module for module in found if module.split(".")[0] in OURS}

@@ -1,7 +1,9 @@
 """An NLU step for messages the intent classifier cannot read.
 
-Two kinds: messages with no words (empty, emoji only, digits only), and messages none of
-whose words or character n-grams occur in the training data ("注文はどこですか"). The
+Three kinds: messages with no words (empty, emoji only, digits only), messages none of
+whose words or character n-grams occur in the training data ("注文はどこですか"), and
+messages over core/limits.py's MAX_MESSAGE_CHARS (the FAQ action asks for a shorter one;
+10,000 × "x" once came out as `affirm`). The
 classifier, fed an all-zero feature vector, still names an intent for them ("" came out as
 `affirm`, the Japanese as `thanks`). There is no dialogue intent to find in either, so we
 hand the message to the FAQ action, which answers or says it is not sure, in the
@@ -18,6 +20,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from core.limits import MAX_MESSAGE_CHARS
 
 FALLBACK_INTENT = "faq"
 
@@ -39,7 +43,11 @@ class NoWordsClassifier(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            if not any(character.isalpha() for character in text) or _nothing_known(message):
+            if (
+                len(text) > MAX_MESSAGE_CHARS
+                or not any(character.isalpha() for character in text)
+                or _nothing_known(message)
+            ):
                 intent = {"name": FALLBACK_INTENT, "confidence": 1.0}
                 message.set(INTENT, intent, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)

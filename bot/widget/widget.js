@@ -30,28 +30,36 @@
   var TEXTS = {
     en: { open: "Open chat", close: "Close chat", placeholder: "Type your message…", send: "Send",
           typing: "The assistant is typing…", unread: "unread messages", label: "Your message",
-          log: "Conversation", offline: "Reconnecting…" },
+          log: "Conversation", offline: "Reconnecting…",
+          team: "support team" },
     nl: { open: "Chat openen", close: "Chat sluiten", placeholder: "Typ je bericht…", send: "Versturen",
           typing: "De assistent typt…", unread: "ongelezen berichten", label: "Je bericht",
-          log: "Gesprek", offline: "Opnieuw verbinden…" },
+          log: "Gesprek", offline: "Opnieuw verbinden…",
+          team: "klantenservice" },
     pt: { open: "Abrir chat", close: "Fechar chat", placeholder: "Escreva a sua mensagem…", send: "Enviar",
           typing: "O assistente está a escrever…", unread: "mensagens não lidas", label: "A sua mensagem",
-          log: "Conversa", offline: "A religar…" },
+          log: "Conversa", offline: "A religar…",
+          team: "apoio ao cliente" },
     el: { open: "Άνοιγμα συνομιλίας", close: "Κλείσιμο συνομιλίας", placeholder: "Γράψτε το μήνυμά σας…",
           send: "Αποστολή", typing: "Ο βοηθός πληκτρολογεί…", unread: "μη αναγνωσμένα μηνύματα",
-          label: "Το μήνυμά σας", log: "Συνομιλία", offline: "Επανασύνδεση…" },
+          label: "Το μήνυμά σας", log: "Συνομιλία", offline: "Επανασύνδεση…",
+          team: "εξυπηρέτηση πελατών" },
     ru: { open: "Открыть чат", close: "Закрыть чат", placeholder: "Введите сообщение…", send: "Отправить",
           typing: "Ассистент печатает…", unread: "непрочитанных сообщений", label: "Ваше сообщение",
-          log: "Разговор", offline: "Переподключение…" },
+          log: "Разговор", offline: "Переподключение…",
+          team: "служба поддержки" },
     de: { open: "Chat öffnen", close: "Chat schließen", placeholder: "Nachricht eingeben…", send: "Senden",
           typing: "Der Assistent schreibt…", unread: "ungelesene Nachrichten", label: "Ihre Nachricht",
-          log: "Gespräch", offline: "Verbindung wird hergestellt…" },
+          log: "Gespräch", offline: "Verbindung wird hergestellt…",
+          team: "Kundenservice" },
     fr: { open: "Ouvrir le chat", close: "Fermer le chat", placeholder: "Écrivez votre message…",
           send: "Envoyer", typing: "L'assistant écrit…", unread: "messages non lus", label: "Votre message",
-          log: "Conversation", offline: "Reconnexion…" },
+          log: "Conversation", offline: "Reconnexion…",
+          team: "service client" },
     es: { open: "Abrir chat", close: "Cerrar chat", placeholder: "Escribe tu mensaje…", send: "Enviar",
           typing: "El asistente está escribiendo…", unread: "mensajes sin leer", label: "Tu mensaje",
-          log: "Conversación", offline: "Reconectando…" },
+          log: "Conversación", offline: "Reconectando…",
+          team: "atención al cliente" },
   };
 
   var config = Object.assign(
@@ -146,6 +154,9 @@
     ".hdw-user a{color:#fff}",
     ".hdw-bot{align-self:flex-start;background:#fff;border:1px solid #d9dde3}",
     ".hdw-bot a{color:#0b4fa8}",
+    ".hdw-agent{align-self:flex-start;background:#eef7ee;border:1px solid #9cc79c;border-left:4px solid #2e7d32}",
+    ".hdw-agent a{color:#0b4fa8}",
+    ".hdw-from{display:block;font-size:12px;font-weight:600;color:#1e5b22;margin-bottom:2px}",
     ".hdw-replies{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start}",
     ".hdw-reply{border:1px solid var(--hdw-primary);background:#fff;color:#0b3f85;border-radius:16px;",
     "padding:6px 12px;min-height:36px;cursor:pointer;font:inherit}",
@@ -178,8 +189,9 @@
                         tabindex: "0" });
   var typing = el("div", { class: "hdw-typing", hidden: "" }, t.typing);
   var form = el("form", { class: "hdw-form" });
+  // maxlength: core/limits.py MAX_MESSAGE_CHARS, the limit the bot and the agent API apply.
   var input = el("input", { class: "hdw-input", id: "hdw-input", type: "text", autocomplete: "off",
-                            maxlength: "2000", placeholder: t.placeholder });
+                            maxlength: "4000", placeholder: t.placeholder });
   var inputLabel = el("label", { for: "hdw-input", class: "hdw-sr" }, t.label);
   var sendButton = el("button", { class: "hdw-send", type: "submit" }, t.send);
   form.appendChild(inputLabel);
@@ -196,6 +208,12 @@
   function render(message) {
     if (message.from === "user") {
       log.appendChild(el("div", { class: "hdw-msg hdw-user" })).appendChild(linkified(message.text));
+    } else if (message.from === "agent") {
+      // A person's words look different from the bot's and carry their name.
+      var bubble = log.appendChild(el("div", { class: "hdw-msg hdw-agent" }));
+      bubble.appendChild(el("span", { class: "hdw-from" },
+        (message.name ? message.name + " · " : "") + t.team));
+      bubble.appendChild(linkified(message.text));
     } else if (message.text) {
       log.appendChild(el("div", { class: "hdw-msg hdw-bot" })).appendChild(linkified(message.text));
     }
@@ -217,7 +235,15 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  /* Buttons answer only the latest message: anything newer (the customer typing, a person
+     taking over) makes every earlier button stale. */
+  function retireButtons() {
+    state.history.forEach(function (old) { if (old.buttons && old.buttons.length) old.answered = true; });
+    log.querySelectorAll(".hdw-reply").forEach(function (b) { b.disabled = true; });
+  }
+
   function add(message) {
+    retireButtons();
     state.history.push(message);
     saveState();
     render(message);
@@ -267,7 +293,9 @@
     var buttons = (data.quick_replies || data.buttons || []).map(function (b) {
       return { title: String(b.title), payload: String(b.payload) };
     });
-    add({ from: "bot", text: typeof data.text === "string" ? data.text : "", buttons: buttons });
+    var text = typeof data.text === "string" ? data.text : "";
+    if (typeof data.agent === "string") add({ from: "agent", name: data.agent, text: text });
+    else add({ from: "bot", text: text, buttons: buttons });
     if (panel.hidden) setUnread(state.unread + 1);
   }
 

@@ -11,11 +11,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from core.limits import MAX_MESSAGE_CHARS
 from escalation.models import Author, Priority, TicketStatus
 
 MAX_ID = 2**31 - 1
 MessageText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
 ]
 
 
@@ -51,6 +52,8 @@ class TicketSummary(BaseModel):
     language: str
     language_confidence: float
     reason: str
+    order_number: str | None
+    preview: str | None = Field(description="The customer's latest message, shortened.")
     assignee: AgentOut | None
     escalated_at: datetime
     first_agent_response_at: datetime | None

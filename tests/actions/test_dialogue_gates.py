@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.follow_up import ActionThanks
 from actions.handoff import ActionTicketStatus
-from actions.lexicon import Concept, mentions
+from actions.lexicon import Concept, mentions, order_number_in
 from actions.request_person import ActionEscalate
 from actions.state import Question
 from actions.yes_no import ActionYesNo
+from core.limits import MAX_MESSAGE_CHARS
+from core.settings import PROJECT_ROOT
 from escalation.db import session_scope
 from escalation.models import Ticket
 from knowledge import KnowledgeBase
@@ -146,3 +148,32 @@ def test_a_long_message_the_nlu_only_guesses_is_a_no_is_a_new_question(
     said, _ = run(ActionYesNo(), current)
     assert "utter_no_problem" not in responses(said)
     assert said.messages[0].get("text"), "the question is answered from the FAQ"
+
+
+def test_a_message_over_the_limit_gets_a_notice_not_a_lookup(settings_env: object) -> None:
+    from actions.faq import ActionAnswerFaq
+
+    said, events = run(ActionAnswerFaq(), tracker([user("x" * (MAX_MESSAGE_CHARS + 1))]))
+    assert responses(said) == ["utter_message_too_long"]
+    assert events == []
+
+
+def test_the_widget_and_the_agent_api_share_the_limit() -> None:
+    widget = (PROJECT_ROOT / "bot" / "widget" / "widget.js").read_text(encoding="utf-8")
+    assert f'maxlength: "{MAX_MESSAGE_CHARS}"' in widget
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my order #48213 never came", "48213"),
+        ("Waar is bestelling 100234?", "100234"),
+        ("заказ № 55555 не пришёл", "55555"),
+        ("my ticket 48213", None),  # no order word
+        ("order 12 items", None),  # too short for an identifier
+    ],
+)
+def test_an_order_number_needs_an_order_word_and_an_identifier(
+    text: str, expected: str | None
+) -> None:
+    assert order_number_in(text) == expected

@@ -15,7 +15,7 @@ from escalation.db import session_scope
 from escalation.models import Author, Ticket, TicketStatus, utc_now
 from escalation.tickets import Escalation, TranscriptLine
 from knowledge import KnowledgeBase
-from knowledge.decision import Answer, Choice
+from knowledge.decision import Answer, Choice, Match
 from knowledge.language import DetectedLanguage
 from tests.actions.trackers import bot, responses, run, slot_events, tracker, user
 
@@ -38,7 +38,11 @@ def test_a_question_the_faq_answers_gets_the_answer_and_did_this_help(
     }
     [attempt] = slots["tried_entries"]
     assert attempt["answered_with"] == "reset-password"
-    assert attempt["hits"][0]["entry_id"] == "reset-password"
+    assert attempt["answered_title"] == faq.title("reset-password", "en")
+    best, *others = attempt["hits"]
+    assert best["entry_id"] == "reset-password"
+    assert (best["title"], best["match"]) == (faq.title("reset-password", "en"), Match.ANSWERABLE)
+    assert all(Match(hit["match"]) for hit in others)
 
 
 def test_the_answer_comes_in_the_conversation_language(

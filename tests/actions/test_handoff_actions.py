@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.escalation import transcript_of
 from actions.handoff import ActionDeliver, ActionRelayToAgent, ActionTicketStatus
 from actions.request_person import ActionEscalate
 from actions.state import Question
@@ -43,6 +45,7 @@ def test_escalating_makes_one_ticket_with_the_transcript_even_when_retried(
             (Author.CUSTOMER, "where is my parcel?"),
             (Author.BOT, "I'm not sure."),
             (Author.CUSTOMER, "a person please"),
+            (Author.SYSTEM, "Handed to a person (customer request)"),
         ]
         assert (ticket.reason, ticket.language, ticket.channel) == (
             "customer_request",
@@ -83,12 +86,24 @@ def test_a_message_after_the_ticket_closed_goes_back_to_the_bot(
 
 
 def deliver(
-    delivery_id: object, sender_id: str = "conv"
+    delivery_id: object, sender_id: str = "conv", channel: str = "socketio"
 ) -> tuple[list[str], list[dict[str, object]]]:
-    entities = [{"entity": "delivery_id", "value": str(delivery_id)}]
-    triggered = user("EXTERNAL: delivery", "EXTERNAL_delivery", entities=entities, timestamp=9.0)
-    said, events = run(ActionDeliver(), tracker([*CONVERSATION, triggered], sender_id=sender_id))
+    said, events = deliver_said(delivery_id, sender_id, channel)
     return responses(said), events
+
+
+def deliver_said(
+    delivery_id: object, sender_id: str = "conv", channel: str = "socketio"
+) -> tuple[CollectingDispatcher, list[dict[str, object]]]:
+    entities = [{"entity": "delivery_id", "value": str(delivery_id)}]
+    triggered = user(
+        "EXTERNAL: delivery",
+        "EXTERNAL_delivery",
+        entities=entities,
+        timestamp=9.0,
+        channel=channel,
+    )
+    return run(ActionDeliver(), tracker([*CONVERSATION, triggered], sender_id=sender_id))
 
 
 def test_an_agent_reply_is_said_once_and_only_in_its_conversation(
@@ -105,9 +120,25 @@ def test_an_agent_reply_is_said_once_and_only_in_its_conversation(
     picked_up, reply = queued
     assert deliver(reply, sender_id="someone-else") == ([], [])
     assert deliver(picked_up)[0] == ["utter_agent_joined"]
-    assert deliver(reply)[0] == ["It ships today."]
+    said, _ = deliver_said(reply)
+    assert [m["custom"] for m in said.messages] == [
+        {"data": {"text": "It ships today.", "agent": "Anna"}}  # the widget names the agent
+    ]
     assert deliver(reply) == ([], [])  # retried: said once
     assert deliver("1 OR 1=1") == ([], [])
+
+
+def test_an_agent_reply_is_plain_text_outside_the_widget(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    ticket_id = escalate(ticket_sessions)
+    with session_scope(ticket_sessions) as session:
+        agent = create_agent(session, email="b@example.com", name="Ben", password="long enough")
+        ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+        tickets.add_reply(session, ticket=ticket, agent=agent, text="On its way.")
+        *_, reply = [row.id for row in outbox.pending_deliveries(session)]
+    said, _ = deliver_said(reply, channel="rest")
+    assert [(m["text"], m["custom"]) for m in said.messages] == [("On its way.", {})]
 
 
 def test_the_resolution_hands_back_and_asks_for_a_rating(
@@ -144,3 +175,42 @@ def test_ticket_status_only_for_the_conversation_s_own_tickets(
     assert status("status of my ticket?") == ["utter_no_ticket"]
     with session_scope(ticket_sessions) as session:
         assert session.scalar(select(Agent.id)) is None  # nobody was made along the way
+
+
+def test_the_transcript_shows_what_the_customer_saw_and_clicked() -> None:
+    payload = '/faq{"faq_entry": "refund-time"}'
+    buttons = [{"title": "How long does a refund take?", "payload": payload}]
+    events = [
+        user("/greet", "greet", timestamp=1.0),  # the widget's opening: never seen
+        bot("Hi! How can I help?", timestamp=1.1),
+        user("money back", timestamp=2.0),
+        {**bot("Which one did you mean?", timestamp=2.1), "data": {"buttons": buttons}},
+        user(payload, timestamp=3.0),
+        user('/faq{"faq_entry": "warranty"}', timestamp=4.0),  # typed, no such button
+    ]
+    lines = [(line.author, line.text) for line in transcript_of(events)]
+    assert lines == [
+        (Author.BOT, "Hi! How can I help?"),
+        (Author.CUSTOMER, "money back"),
+        (Author.BOT, "Which one did you mean?"),
+        (Author.CUSTOMER, "How long does a refund take?"),
+    ]
+
+
+def test_the_order_number_the_customer_gave_goes_into_the_ticket(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    events = [
+        user("my order #48213 never came"),
+        user("a person please", "request_human", timestamp=2.0),
+    ]
+    said, _ = run(ActionEscalate(), tracker(events, order_number="48213", language="en"))
+    assert responses(said) == ["utter_ticket_created"]
+    said, events_set = run(
+        ActionEscalate(),
+        tracker([user("a person please, order 77123 is lost", "request_human")], sender_id="two"),
+    )
+    assert slot_events(events_set)["order_number"] == "77123"
+    with session_scope(ticket_sessions) as session:
+        numbers = session.scalars(select(Ticket.order_number).order_by(Ticket.id)).all()
+    assert numbers == ["48213", "77123"]

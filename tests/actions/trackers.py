@@ -18,6 +18,7 @@ def user(
     message_id: str | None = None,
     timestamp: float = 1.0,
     confidence: float = 1.0,
+    channel: str = "socketio",
 ) -> dict[str, Any]:
     """A customer's message event as Rasa records it (the NLU sure of ``intent``)."""
     return {
@@ -25,7 +26,7 @@ def user(
         "text": text,
         "timestamp": timestamp,
         "message_id": message_id or f"m-{timestamp}",
-        "input_channel": "socketio",
+        "input_channel": channel,
         "parse_data": {
             "intent": {"name": intent, "confidence": confidence},
             "entities": entities or [],
@@ -64,8 +65,14 @@ def run(action: Action, current: Tracker) -> tuple[CollectingDispatcher, list[di
 
 
 def responses(dispatcher: CollectingDispatcher) -> list[str]:
-    """The fixed responses said, or the text of free-text messages, in order."""
-    return [m.get("response") or m.get("text") or "" for m in dispatcher.messages]
+    """The fixed responses said, or the text of free-text and custom messages, in order."""
+    return [
+        m.get("response")
+        or m.get("text")
+        or (m.get("custom") or {}).get("data", {}).get("text")
+        or ""
+        for m in dispatcher.messages
+    ]
 
 
 def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:

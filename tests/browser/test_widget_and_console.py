@@ -57,6 +57,7 @@ def test_customer_in_widget_agent_in_console(
     console.get_by_label("Password").fill(PASSWORD)
     console.get_by_role("button", name="Sign in").click()
     expect(console.get_by_text("Maria Lopes · maria@example.com")).to_be_visible()
+    expect(console.locator("#sign-in-view")).to_be_hidden()
     expect(console.locator("#live")).to_have_text("live")
 
     # A customer opens the chat on the website and asks an FAQ question.
@@ -71,10 +72,11 @@ def test_customer_in_widget_agent_in_console(
     expect(widget.get_by_role("button", name="Yes")).to_be_visible()
     widget.screenshot(path=str(artifacts / "widget-faq-answer.png"))
 
-    # ... then asks for a person.
+    # ... then asks for a person; the answer's buttons are stale from then on.
     widget.get_by_label("Your message").fill("I want to talk to a human")
     widget.keyboard.press("Enter")
     bot_says(widget, "Your ticket is #")
+    expect(widget.get_by_role("button", name="Yes")).to_be_disabled()
     notice = widget.locator(".hdw-bot", has_text="Your ticket is #").last.inner_text()
     ticket_id = int(re.search(r"#(\d+)", notice).group(1))  # type: ignore[union-attr]
     widget.get_by_label("Your message").fill(HOSTILE)
@@ -102,6 +104,9 @@ def test_customer_in_widget_agent_in_console(
     ).to_be_visible()
     expect(transcript.locator(".turn-bot", has_text="working day")).to_be_visible()
     expect(transcript.locator(".turn-customer", has_text=HOSTILE)).to_be_visible(timeout=30_000)
+    expect(transcript.locator(".turn-system", has_text="Handed to a person")).to_be_visible()
+    expect(console.locator("#tried-list")).to_contain_text("answered: How long does delivery take")
+    expect(entry.locator(".preview")).to_contain_text("<img")  # the latest question, as text
     assert console.evaluate("() => window.__pwned") is None, "customer text ran as markup"
 
     console.get_by_label("Internal note (not sent)").fill("Checked the carrier.")
@@ -113,7 +118,9 @@ def test_customer_in_widget_agent_in_console(
     expect(unread).to_be_visible(timeout=30_000)  # pick-up notice and reply, while closed
     unread.click()
     bot_says(widget, "Maria from our team has picked up your ticket")
-    bot_says(widget, "Your parcel ships today.")
+    agent_says = widget.locator(".hdw-agent", has_text="Your parcel ships today.")
+    expect(agent_says).to_be_visible()
+    expect(agent_says.locator(".hdw-from")).to_have_text("Maria · support team")
     expect(widget.locator(".hdw-badge")).to_be_hidden()
     assert widget.locator(".hdw-bot", has_text="Checked the carrier.").count() == 0
     console.screenshot(path=str(artifacts / "console-ticket.png"), full_page=True)
@@ -127,7 +134,7 @@ def test_customer_in_widget_agent_in_console(
 
     # A reload keeps the conversation and its history.
     widget.reload()
-    bot_says(widget, "Your parcel ships today.")
+    expect(widget.locator(".hdw-agent", has_text="Your parcel ships today.")).to_be_visible()
     expect(widget.locator(".hdw-user", has_text=HOSTILE)).to_be_visible()
     assert widget.evaluate("() => window.__pwned") is None
     ratings = widget.locator(".hdw-replies").last.get_by_role("button", name="4")

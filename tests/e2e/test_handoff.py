@@ -115,7 +115,7 @@ def test_failed_twice_then_agent_answers_on_socketio_and_bot_collects_csat(
             "who won the football match yesterday",
         ]
         assert [author for author, _ in transcript(agent, ticket_id)] == [
-            "customer", "bot", "customer", "bot", "customer",
+            "customer", "bot", "customer", "bot", "customer", "system",
         ]  # fmt: skip
 
         # While the ticket waits, the customer's words go to the ticket, not to the bot.
@@ -127,11 +127,12 @@ def test_failed_twice_then_agent_answers_on_socketio_and_bot_collects_csat(
         )
         assert reply.status_code == 201
         # Exactly two messages: the bot said nothing of its own in between.
-        said = [m["text"] for m in customer.messages_until("Let me look.")]
-        assert said == [
+        said = customer.messages_until("Let me look.")
+        assert [m["text"] for m in said] == [
             f"Anna from our team has picked up your ticket #{ticket_id}.",
             "Hi, Anna here. Let me look.",
         ]
+        assert said[-1]["agent"] == "Anna"  # the widget shows who wrote it
 
         resolved = agent.post(f"/api/tickets/{ticket_id}/status", json={"status": "resolved"})
         assert resolved.status_code == 200
@@ -148,6 +149,9 @@ def test_failed_twice_then_agent_answers_on_socketio_and_bot_collects_csat(
 
     final = agent.get(f"/api/tickets/{ticket_id}").json()
     assert final["csat"] == 5
+    story = [text for author, text in transcript(agent, ticket_id) if author == "system"]
+    assert story[0] == "Handed to a person (bot could not answer)"
+    assert story[-1] == "Customer rated the help 5/5"
     assert final["status"] == "resolved"
     assert final["escalated_at"] <= final["first_agent_response_at"] <= final["resolved_at"]
     assert ("agent", "Hi, Anna here. Let me look.") in transcript(agent, ticket_id)

@@ -7,6 +7,7 @@ import uuid
 import httpx
 import pytest
 
+from core.limits import MAX_MESSAGE_CHARS
 from core.settings import Settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -53,8 +54,8 @@ def test_greeting_in_greek_is_answered_in_greek(running_stack: Settings) -> None
 def test_language_sticks_through_a_one_word_message(running_stack: Settings) -> None:
     sender = uuid.uuid4().hex
     say(running_stack, "ich habe mein Passwort vergessen", sender)
-    [reply] = say(running_stack, "danke", sender)
-    assert reply == "Gern geschehen! Kann ich sonst noch helfen?"
+    [reply] = say(running_stack, "danke", sender)  # thanks after "did this help?": it helped
+    assert reply == "Schön, dass ich helfen konnte. Sonst noch etwas?"
 
 
 def test_answer_missing_in_the_customers_language_comes_with_a_note(
@@ -109,9 +110,27 @@ def test_mixed_scripts_and_unsupported_languages_get_a_reply_in_a_supported_lang
     assert replies[0].startswith(first_reply), replies
 
 
-def test_huge_message_is_answered_not_crashed(running_stack: Settings) -> None:
-    replies = say(running_stack, "where is my order? " + "blah " * 20_000)
-    assert replies and not any("Traceback" in reply for reply in replies)
+@pytest.mark.parametrize(
+    ("message", "notice"),
+    [
+        ("where is my order? " + "blah " * 20_000, "too long"),
+        ("yes " + "x" * 10_000, "4000"),  # once "Glad I could help"; no language to tell
+        ("Ich habe eine Frage zu meiner Bestellung und der Lieferung. " * 80, "zu lang"),
+    ],
+)
+def test_a_message_over_the_limit_gets_a_notice_and_is_kept_whole(
+    running_stack: Settings, message: str, notice: str
+) -> None:
+    assert len(message) > MAX_MESSAGE_CHARS
+    sender = uuid.uuid4().hex
+    assert notice in " ".join(say(running_stack, message, sender))
+    assert running_stack.rasa_api_token is not None
+    tracker = httpx.get(
+        f"http://{running_stack.host}:{running_stack.rasa_port}/conversations/{sender}/tracker",
+        params={"token": running_stack.rasa_api_token.get_secret_value()},
+        timeout=30,
+    ).json()
+    assert tracker["latest_message"]["text"] == message.strip()  # Rasa strips the ends
 
 
 def test_conversation_is_kept_in_the_sql_tracker_store(running_stack: Settings) -> None:
@@ -174,7 +193,9 @@ def test_asking_for_a_person_creates_one_ticket_with_the_whole_transcript(
             "rest",
         )
         authors = [m.author for m in ticket.messages]
-        assert authors[0] == authors[-1] == Author.CUSTOMER
-        assert set(authors[1:-1]) == {Author.BOT}
+        assert authors[0] == authors[-2] == Author.CUSTOMER
+        assert set(authors[1:-2]) == {Author.BOT}
+        assert authors[-1] == Author.SYSTEM  # "Handed to a person (customer request)"
         assert ticket.messages[0].text == "waar is mijn bestelling"
+        assert ticket.preview == "ik wil een medewerker spreken"
     engine.dispose()

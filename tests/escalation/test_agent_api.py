@@ -18,10 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.limits import MAX_MESSAGE_CHARS
 from core.settings import get_settings
+from escalation import ratings, tickets
 from escalation.auth import create_agent
 from escalation.db import session_scope
-from escalation.models import Author, Delivery, DeliveryKind, Priority
+from escalation.models import Author, Delivery, DeliveryKind, Priority, Ticket
 from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
 from tests.conftest import free_port
 
@@ -253,7 +255,7 @@ def test_internal_notes_are_kept_but_never_delivered(
     )
     assert response.status_code == 201
     ticket = client.get(f"/api/tickets/{ticket_id}", headers=headers).json()
-    assert [m["author"] for m in ticket["messages"]] == ["customer", "note"]
+    assert [m["author"] for m in ticket["messages"]] == ["customer", "system", "note"]
     assert ticket["status"] == "waiting_for_agent"
     assert deliveries(sessions, ticket_id) == []
 
@@ -318,7 +320,8 @@ def test_changes_a_resolved_ticket_cannot_take_get_409(
 
 
 @pytest.mark.parametrize(
-    "body", [{"text": ""}, {"text": "   "}, {"text": "x" * 4001}, {}, {"text": None}]
+    "body",
+    [{"text": ""}, {"text": "   "}, {"text": "x" * (MAX_MESSAGE_CHARS + 1)}, {}, {"text": None}],
 )
 def test_bad_replies_get_422_and_change_nothing(
     client: TestClient,
@@ -359,3 +362,34 @@ def test_openapi_documents_the_agent_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for route in ["/api/tickets", "/api/tickets/{ticket_id}/replies", "/api/auth/token"]:
         assert route in paths
+
+
+def test_the_transcript_tells_what_happened_and_the_queue_shows_the_latest_question(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    ticket_id = make_ticket(sessions, "story", text="where is my refund?\n  it's been weeks")
+    headers = sign_in(client)
+    [row] = [t for t in client.get("/api/tickets", headers=headers).json() if t["id"] == ticket_id]
+    assert row["preview"] == "where is my refund? it's been weeks"
+    with session_scope(sessions) as session:
+        ticket = session.get_one(Ticket, ticket_id)
+        tickets.append_customer_message(
+            session, ticket=ticket, text="hello??", sent_at=START, source_key="m-9"
+        )
+    client.post(
+        f"/api/tickets/{ticket_id}/assign", json={"agent_id": agent_ids["anna"]}, headers=headers
+    )
+    client.post(f"/api/tickets/{ticket_id}/status", json={"status": "resolved"}, headers=headers)
+    with session_scope(sessions) as session:
+        assert ratings.record_csat(
+            session, ticket_id=ticket_id, conversation_id="conv-story", rating=4
+        )
+    ticket = client.get(f"/api/tickets/{ticket_id}", headers=headers).json()
+    assert [(m["author"], m["text"]) for m in ticket["messages"]][1:] == [
+        ("system", "Handed to a person (customer request)"),
+        ("customer", "hello??"),
+        ("system", "Picked up by Anna Berg"),
+        ("system", "Resolved by Anna Berg"),
+        ("system", "Customer rated the help 4/5"),
+    ]
+    assert ticket["preview"] == "hello??"

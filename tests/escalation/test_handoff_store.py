@@ -45,7 +45,7 @@ def test_a_relayed_message_delivered_twice_is_added_once(sessions: sessionmaker[
         )
         texts = [m.text for m in ticket.messages]
     assert (first, again) == (True, False)
-    assert texts == ["a person please", "still there?"]
+    assert texts == ["a person please", "Handed to a person (customer request)", "still there?"]
 
 
 def test_customer_reply_puts_a_pending_ticket_back_in_the_queue(

@@ -62,8 +62,15 @@ def test_escalation_creates_a_waiting_ticket_with_the_whole_transcript(
         assert stored.status is TicketStatus.WAITING_FOR_AGENT
         assert (stored.language, stored.reason) == ("nl", "customer_request")
         assert stored.tried_entries == [{"entry_id": "refund-time", "score": 0.41}]
-        assert [m.author for m in stored.messages] == [Author.CUSTOMER, Author.BOT, Author.CUSTOMER]
+        assert [m.author for m in stored.messages] == [
+            Author.CUSTOMER,
+            Author.BOT,
+            Author.CUSTOMER,
+            Author.SYSTEM,
+        ]
         assert stored.messages[2].text == "<script>alert(1)</script> medewerker!"  # text, as sent
+        assert stored.messages[3].text == "Handed to a person (customer request)"
+        assert stored.preview == "<script>alert(1)</script> medewerker!"
         assert stored.escalated_at is not None
 
 

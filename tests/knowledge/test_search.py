@@ -8,7 +8,7 @@ import pytest
 
 from knowledge import KnowledgeBase
 from knowledge.base import searchable
-from knowledge.decision import AnswerPolicy
+from knowledge.decision import AnswerPolicy, Match
 from knowledge.embedder import Embedder
 from knowledge.loader import load_faq
 from knowledge.models import FaqEntry, FaqVariant
@@ -140,3 +140,11 @@ def test_the_answer_threshold_setting_overrides_the_calibrated_one(
     assert strict.policy.threshold == 10.0
     assert strict.policy.lexical_weights == kb.policy.lexical_weights
     assert not strict.answer("how much does delivery cost").answered
+
+
+def test_an_agent_reads_how_well_an_entry_fit_in_words() -> None:
+    policy = AnswerPolicy(threshold=0.2, language_scales={"de": 0.5})
+    assert policy.match(0.2, "en") is Match.ANSWERABLE
+    assert policy.match(0.16, "en") is Match.NEAR
+    assert policy.match(0.1, "en") is Match.WEAK
+    assert policy.match(0.1, "de") is Match.ANSWERABLE  # the bar is lower cross-lingually

@@ -12,7 +12,7 @@
     waiting_for_agent: "Waiting for agent", open: "Open", pending_customer: "Pending customer",
     resolved: "Resolved", closed: "Closed",
   };
-  var AUTHORS = { customer: "Customer", bot: "Bot", agent: "Agent", note: "Internal note" };
+  var AUTHORS = { customer: "Customer", bot: "Bot", agent: "Agent", note: "Internal note", system: "Ticket" };
 
   var $ = function (id) { return document.getElementById(id); };
   var token = sessionStorage.getItem(TOKEN_KEY);
@@ -119,6 +119,7 @@
         " · " + ticket.language + " · " + ticket.channel + " · " + ticket.reason + " · " + when(ticket.escalated_at)
       ));
       button.appendChild(meta);
+      if (ticket.preview) button.appendChild(el("span", { class: "preview" }, ticket.preview));
       if (currentTicket === ticket.id) button.setAttribute("aria-current", "true");
       button.addEventListener("click", function () { openTicket(ticket.id); });
       item.appendChild(button);
@@ -167,6 +168,7 @@
       ["Reason", ticket.reason],
       ["Priority", ticket.priority + (ticket.category ? " · " + ticket.category : "")],
       ["Channel", ticket.channel + (ticket.contact ? " · " + ticket.contact : "")],
+      ["Order", ticket.order_number || "none given"],
       ["Assignee", ticket.assignee ? ticket.assignee.name : "nobody"],
       ["Escalated", when(ticket.escalated_at)],
     ].forEach(function (pair) {
@@ -177,11 +179,15 @@
     var tried = $("tried-list");
     tried.replaceChildren();
     (ticket.tried_entries || []).forEach(function (attempt) {
-      var item = el("li", {}, "“" + attempt.question + "” → " + (attempt.answered_with || "no answer"));
-      var hits = (attempt.hits || []).map(function (h) {
-        return h.entry_id + " (dense " + h.dense + ", lexical " + h.lexical + ")";
+      var answered = attempt.answered_title || attempt.answered_with;
+      var item = el("li", {}, "“" + attempt.question + "” → " + (answered ? "answered: " + answered : "no answer"));
+      var hits = el("ul", { class: "hits" });
+      (attempt.hits || []).forEach(function (h) {
+        // Titles and words for the agent; the raw scores on hover, for whoever tunes the FAQ.
+        hits.appendChild(el("li", { title: h.entry_id + " · dense " + h.dense + " · lexical " + h.lexical },
+          (h.title || h.entry_id) + (h.match ? " — " + h.match : "")));
       });
-      if (hits.length) item.appendChild(el("div", { class: "muted" }, hits.join("; ")));
+      if (hits.childNodes.length) item.appendChild(hits);
       tried.appendChild(item);
     });
     $("tried").hidden = !(ticket.tried_entries || []).length;
