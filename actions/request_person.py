@@ -1,9 +1,14 @@
 """A customer asks for a person: hand over at once when that is clearly what they said.
 
 The NLU's "ask for a person" intent also fires on ordinary questions that mention
-exchanging, returning, staff or advice, and is sure of itself on them. A ticket is made at
-once only when the message names a person (actions/lexicon.yml) and the NLU is sure; any
-other message is tried on the FAQ first, and the bot offers a person only if it has no answer.
+exchanging, returning, staff or advice, and is sure of itself on them. So:
+
+- a message that names no person (actions/lexicon.yml) is no request for one: it is a
+  question, handled as every other (answered, or declined and a person offered after
+  repeated failures);
+- one that names a person makes a ticket at once when the NLU is sure;
+- one that names a person while the NLU is unsure is tried on the FAQ first, and the bot
+  offers a person if it has no answer.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import latest_text, nlu_is_sure, remember_order_number
 from actions.escalation import escalate, offer_escalation
-from actions.faq import lookup, reply, tried
+from actions.faq import ActionAnswerFaq, lookup, reply, tried
 from actions.lexicon import Concept, mentions
 from actions.runtime import escalates_on
 from actions.state import ActionName, Reason
@@ -40,7 +45,9 @@ class ActionEscalate(Action):
     async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """A ticket for a clear request; an answer or an offer for an unclear one."""
         text = latest_text(tracker)
-        if clearly_asks_for_person(tracker, text):
+        if not mentions(Concept.PERSON, text):  # no request for a person: a question
+            return await ActionAnswerFaq().answer(dispatcher, tracker)
+        if nlu_is_sure(tracker):
             return await escalate(dispatcher, tracker, reason=Reason.CUSTOMER_REQUEST)
         answer = await lookup(dispatcher, tracker, text)
         if answer is None:
@@ -56,8 +63,3 @@ class ActionEscalate(Action):
                 reason=Reason.CUSTOMER_REQUEST,
             ),
         ]
-
-
-def clearly_asks_for_person(tracker: Tracker, text: str) -> bool:
-    """A person is named, and the NLU is sure this is the request for one."""
-    return mentions(Concept.PERSON, text) and nlu_is_sure(tracker)

@@ -90,20 +90,26 @@ def test_a_person_is_not_called_for_a_question_the_faq_answers(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("text", "confidence"),
-    [
-        ("what's your favourite film?", 0.99),  # sure, but no person named
-        ("can a person tell me about the weather on Mars?", 0.6),  # a person, but unsure
-    ],
-)
-def test_an_unclear_request_gets_an_offer_not_a_ticket(
-    faq: KnowledgeBase, ticket_sessions: sessionmaker[Session], text: str, confidence: float
+def test_an_unsure_request_for_a_person_gets_an_offer_not_a_ticket(
+    faq: KnowledgeBase, ticket_sessions: sessionmaker[Session]
 ) -> None:
-    message = user(text, "request_human", confidence=confidence)
+    message = user(
+        "can a person tell me about the weather on Mars?", "request_human", confidence=0.6
+    )
     said, events = run(ActionEscalate(), tracker([message]))
     assert responses(said) == ["utter_offer_human_after_failures"]
     assert slot_events(events)["awaiting"]["kind"] == Question.ESCALATION_CONFIRM
+    assert tickets_in(ticket_sessions) == 0
+
+
+@pytest.mark.slow
+def test_a_question_that_names_no_person_is_a_question_however_sure_the_nlu(
+    faq: KnowledgeBase, ticket_sessions: sessionmaker[Session]
+) -> None:
+    message = user("what's your favourite film?", "request_human", confidence=0.99)
+    said, events = run(ActionEscalate(), tracker([message]))
+    assert responses(said) == ["utter_not_sure"]
+    assert slot_events(events)["failed_turns"] == 1
     assert tickets_in(ticket_sessions) == 0
 
 
