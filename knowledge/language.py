@@ -11,6 +11,7 @@ full sentence in another language is followed.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
@@ -27,6 +28,7 @@ from knowledge.models import FaqEntry
 from knowledge.tuning import (
     DEFAULT_WEIGHT,
     FOREIGN_CERTAINTY,
+    FOREIGN_LETTER_WORDS_SHARE,
     FOREIGN_MAX_KNOWN_SHARE,
     FOREIGN_MIN_WORDS,
     FULL_EVIDENCE_WORDS,
@@ -46,6 +48,16 @@ SCRIPT_LANGUAGES = {"GREEK": "el", "CYRILLIC": "ru"}
 #: Scripts the supported languages are written in; text mostly in another is foreign.
 KNOWN_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})
 COMMON_WORDS_FILE = Path(__file__).resolve().parent / "common_words.yaml"
+#: The Latin letters each language writes beyond a to z (lower case, composed). A word with
+#: a Latin letter none of the bot's languages uses (ş, ł, ø, å, ř, ő, ţ) is in another one.
+EXTRA_LATIN_LETTERS = {
+    "en": "",
+    "nl": "áéèëïóöüú",
+    "de": "äöüß",
+    "fr": "àâæçéèêëîïôœùûüÿ",
+    "es": "áéíñóúü",
+    "pt": "áâãàçéêíóôõú",
+}
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,9 @@ class LanguageIdentifier:
             for word in words:
                 self._spread[word] += 1
         self.languages = frozenset(self._vocabulary) | {default}
+        self._latin_letters = frozenset(string.ascii_lowercase).union(
+            *(EXTRA_LATIN_LETTERS.get(lang, "") for lang in self.languages)
+        )
 
     def message_scores(self, text: str) -> dict[str, float]:
         """Evidence for each language from the message alone (0 for none)."""
@@ -123,9 +138,11 @@ class LanguageIdentifier:
         """Whether ``text`` is written in a language none of the candidates is.
 
         Either most of its letters are in a script no supported language uses (kana, Arabic),
-        or it is a sentence that langdetect, free to pick any language, firmly puts outside
-        the candidates while most of its words are unknown in all of them. Both conditions
-        are needed: langdetect calls many Dutch sentences Afrikaans.
+        or at least half of its words have a Latin letter none of them writes ("şifremi
+        unuttum"; a name such as "Łukasz" in a German sentence is not enough), or it is a
+        sentence that langdetect, free to pick any language, firmly puts outside the
+        candidates while most of its words are unknown in all of them. Both conditions of the
+        last are needed: langdetect calls many Dutch sentences Afrikaans.
         """
         letters = _LETTERS.findall(text[:LANGDETECT_CHARS])
         if not letters:
@@ -136,6 +153,8 @@ class LanguageIdentifier:
             # Greek or Cyrillic letters: whatever langdetect makes of it ("На грани истерики."
             # as Bulgarian), its reader is better served in Greek or Russian than in English.
             return False
+        if self.foreign_letters_share(text) >= FOREIGN_LETTER_WORDS_SHARE:
+            return True
         words = words_of(text)
         if len(words) < FOREIGN_MIN_WORDS:
             return False
@@ -148,6 +167,17 @@ class LanguageIdentifier:
             and guesses[0][0] not in self.languages
             and guesses[0][1] >= FOREIGN_CERTAINTY
         )
+
+    def foreign_letters_share(self, text: str) -> float:
+        """The share of the words of ``text`` with a Latin letter the bot's languages lack."""
+        words = _WORD.findall(unicodedata.normalize("NFC", text[:LANGDETECT_CHARS].casefold()))
+        if not words:
+            return 0.0
+        foreign = sum(
+            any(_script(letter) == "LATIN" and letter not in self._latin_letters for letter in w)
+            for w in words
+        )
+        return foreign / len(words)
 
     def detect(self, text: str) -> DetectedLanguage:
         """The language of one message; ``default`` with confidence 0 when there is no evidence."""

@@ -51,6 +51,10 @@ LEXICAL_DEPTH = 20
 
 #: A sentence is foreign when langdetect is this sure of an unsupported language...
 FOREIGN_CERTAINTY = 0.9
+#: A message is foreign, whatever its length, when this share of its words has a Latin letter
+#: none of the bot's languages writes (knowledge/language.py EXTRA_LATIN_LETTERS): half, so
+#: that one foreign name in a sentence does not make it foreign.
+FOREIGN_LETTER_WORDS_SHARE = 0.5
 #: ...in a message of at least this many words (shorter ones are never called foreign)...
 FOREIGN_MIN_WORDS = 3
 #: ...and fewer than this share of its words occur in any supported language's vocabulary.
