@@ -54,7 +54,8 @@ def main() -> None:
     sys.argv[0] = "rasa"
     token = os.environ.get("HELPDESK_RASA_API_TOKEN")
     if token and sys.argv[1:2] == ["run"] and "--auth-token" not in sys.argv:
-        sys.argv += ["--auth-token", token]  # here, not on the command line `ps` shows
+        # here, not on the command line `ps` shows; "=" so a token starting with "-" is a value
+        sys.argv += [f"--auth-token={token}"]
     rasa_main()
 
 

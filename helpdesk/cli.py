@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -15,6 +16,7 @@ import typer
 
 from core.errors import HelpdeskError
 from core.settings import Settings, get_settings
+from helpdesk.supervisor import PRIVATE_UMASK
 
 if TYPE_CHECKING:
     from knowledge import KnowledgeBase
@@ -43,6 +45,7 @@ FaqCsv = Annotated[
 def main(argv: list[str] | None = None) -> int:
     """Run one command; our errors end in one line on stderr and exit 1, never a traceback."""
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
+    os.umask(PRIVATE_UMASK)  # the data dir, index and models too: owner only, as the children's
     for chatty in QUIET_LOGGERS:  # their start-up chatter says nothing a command's user needs
         logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
@@ -60,7 +63,7 @@ def run() -> None:
     """Train if needed, start every service, and wait for Ctrl-C."""
     from helpdesk.rasa_project import ensure_trained_model
     from helpdesk.stack import build_stack
-    from helpdesk.supervisor import ProcessGroup, StartupError
+    from helpdesk.supervisor import ProcessGroup
 
     settings = get_settings()
     _knowledge_base(settings).warm_up()  # build the index once, before two services load it
@@ -82,9 +85,7 @@ def run() -> None:
         if not stopping:
             _print_addresses(settings)
         while not stopping:
-            exited = group.first_exited()
-            if exited:
-                raise StartupError(f"{exited.name} stopped unexpectedly; see {exited.log_path}")
+            group.keep_alive()  # a crashed service comes back; the others keep serving
             time.sleep(0.5)
     finally:
         print("\nstopping…", file=sys.stderr)

@@ -23,6 +23,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
             value = value.get_secret_value()
         elif isinstance(value, set):
             value = json.dumps(sorted(value))
+        elif isinstance(value, list):
+            value = json.dumps(value)
         if value is not None:
             env[f"HELPDESK_{name.upper()}"] = str(value)
     env["PYTHONUNBUFFERED"] = "1"
@@ -33,7 +35,8 @@ def build_stack(settings: Settings, model: Path) -> list[ManagedProcess]:
     """Processes in start order: the action server before the Rasa server that calls it."""
     if settings.rasa_api_token is None:  # only this run's processes will know it
         settings = settings.model_copy(
-            update={"rasa_api_token": SecretStr(secrets.token_urlsafe(32))}
+            # Hex: a token starting with "-" was once read by Rasa as an option.
+            update={"rasa_api_token": SecretStr(secrets.token_hex(32))}
         )
     logs = settings.data_dir / "logs"
     env = settings_environment(settings)

@@ -1,4 +1,9 @@
-"""Starting, health-checking and stopping the processes of one helpdesk run."""
+"""Starting, health-checking, restarting and stopping the processes of one helpdesk run.
+
+A child that dies is started again with a growing delay (1 s, 2 s, 4 s, … up to a minute;
+back to 1 s once it has run a minute), while the others keep serving: a crash of the API
+must not take the bot down, nor the other way round.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,15 @@ from core.errors import HelpdeskError
 
 logger = logging.getLogger(__name__)
 
+#: Back-off of restarts: the first delay, doubled on each quick death up to the maximum;
+#: a process that ran RESTART_STABLE_AFTER seconds starts over at the first delay.
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 60.0
+RESTART_STABLE_AFTER = 60.0
+#: Whatever a child writes (databases, trackers, logs, indexes) is readable by its owner only:
+#: transcripts hold customers' words.
+PRIVATE_UMASK = 0o077
+
 
 class StartupError(HelpdeskError):
     """A process exited or never became healthy; the message points at its log."""
@@ -36,10 +50,18 @@ class ManagedProcess:
     cwd: Path | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log: IO[bytes] | None = field(default=None, init=False, repr=False)
+    restarts: int = field(default=0, init=False)
+    _started_at: float = field(default=0.0, init=False, repr=False)
+    _exited_at: float | None = field(default=None, init=False, repr=False)
+    _delay: float = field(default=0.0, init=False, repr=False)
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab")
+        self.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self._log is not None:
+            self._log.close()
+        descriptor = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._log = os.fdopen(descriptor, "ab")
+        self._started_at, self._exited_at = time.monotonic(), None
         self._process = subprocess.Popen(
             list(self.command),
             stdout=self._log,
@@ -47,6 +69,7 @@ class ManagedProcess:
             env=self.env,
             cwd=self.cwd,
             start_new_session=True,  # Ctrl-C reaches us only; we stop children in order.
+            umask=PRIVATE_UMASK,
         )
 
     @property
@@ -55,6 +78,29 @@ class ManagedProcess:
 
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    def restart_if_due(self, now: float) -> bool:
+        """Start a dead process again once its back-off delay has passed; True if started."""
+        if self.running():
+            return False
+        if self._exited_at is None:
+            ran = now - self._started_at
+            self._exited_at = now
+            self._delay = (
+                RESTART_FIRST_DELAY
+                if ran >= RESTART_STABLE_AFTER
+                else min(RESTART_MAX_DELAY, max(RESTART_FIRST_DELAY, self._delay * 2))
+            )
+            code = self._process.returncode if self._process else None
+            logger.warning(
+                "%s exited (code %s) after %.0f s; restarting in %.0f s (see %s)",
+                self.name, code, ran, self._delay, self.log_path,
+            )  # fmt: skip
+        if now - self._exited_at < self._delay:
+            return False
+        self.restarts += 1
+        self.start()
+        return True
 
     def wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -108,6 +154,11 @@ class ProcessGroup:
 
     def first_exited(self) -> ManagedProcess | None:
         return next((p for p in self.processes if not p.running()), None)
+
+    def keep_alive(self) -> list[ManagedProcess]:
+        """Restart every dead process whose delay has passed; the ones restarted."""
+        now = time.monotonic()
+        return [process for process in self.processes if process.restart_if_due(now)]
 
     def stop_all(self) -> None:
         for process in reversed(self.processes):

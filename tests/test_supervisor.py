@@ -1,0 +1,90 @@
+"""The supervisor with real child processes: a dead one comes back, with a growing delay,
+while the others keep serving; what children write is private."""
+
+from __future__ import annotations
+
+import stat
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from helpdesk import supervisor
+from helpdesk.supervisor import ManagedProcess, ProcessGroup
+from tests.conftest import free_port
+
+
+def http_server(tmp_path: Path, name: str) -> ManagedProcess:
+    port = free_port()
+    return ManagedProcess(
+        name=name,
+        command=[sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        health_url=f"http://127.0.0.1:{port}/",
+        log_path=tmp_path / "logs" / f"{name}.log",
+        cwd=tmp_path,
+    )
+
+
+def test_a_killed_process_is_restarted_while_the_others_keep_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(supervisor, "RESTART_FIRST_DELAY", 0.2)
+    group = ProcessGroup()
+    first, second = http_server(tmp_path, "first"), http_server(tmp_path, "second")
+    try:
+        group.start(first, timeout=30)
+        group.start(second, timeout=30)
+        first.kill()  # a crash: SIGKILL to its process group
+        assert httpx.get(second.health_url, timeout=5).status_code == 200
+        deadline = time.monotonic() + 30
+        while first.restarts == 0 and time.monotonic() < deadline:
+            group.keep_alive()
+            time.sleep(0.05)
+        assert first.restarts == 1 and second.restarts == 0
+        first.wait_healthy(30)
+        assert httpx.get(first.health_url, timeout=5).status_code == 200
+    finally:
+        group.stop_all()
+
+
+def test_a_process_that_keeps_dying_waits_longer_each_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(supervisor, "RESTART_FIRST_DELAY", 1.0)
+    dying = ManagedProcess(
+        name="dying",
+        command=[sys.executable, "-c", "raise SystemExit(3)"],
+        health_url="http://127.0.0.1:9/",
+        log_path=tmp_path / "dying.log",
+    )
+    dying.start()
+    waits = []
+    for _ in range(3):
+        while dying.running():
+            time.sleep(0.02)
+        died = time.monotonic()
+        assert not dying.restart_if_due(died)  # too early
+        delay = next(d for d in (1.0, 2.0, 4.0, 8.0) if dying.restart_if_due(died + d))
+        waits.append(delay)
+    assert waits == [1.0, 2.0, 4.0]
+    assert dying.restarts == 3
+    dying.stop()
+
+
+def test_what_a_child_writes_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    writer = ManagedProcess(
+        name="writer",
+        command=[sys.executable, "-c", "open('transcript.db', 'w').write('private')"],
+        health_url="http://127.0.0.1:9/",
+        log_path=tmp_path / "logs" / "writer.log",
+        cwd=tmp_path,
+    )
+    writer.start()
+    while writer.running():
+        time.sleep(0.02)
+    writer.stop()
+    for path in (tmp_path / "transcript.db", writer.log_path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE(writer.log_path.parent.stat().st_mode) == 0o700
