@@ -99,10 +99,23 @@ class Settings(BaseSettings):
         None,
         description="SQLite file of Rasa's SQL tracker store (default: <data_dir>/tracker.db).",
     )
+    widget_origins: list[str] = Field(
+        [],
+        description="Sites whose pages may talk to the Rasa server from a browser (CORS), "
+        'e.g. ["https://shop.example"]; the demo page\'s own origin is always allowed.',
+    )
 
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """The browser origins the Rasa server answers: the demo page's and the configured."""
+        own = [f"http://{self.host}:{self.api_port}"]
+        if self.host == "127.0.0.1":
+            own.append(f"http://localhost:{self.api_port}")
+        return [*own, *(origin for origin in self.widget_origins if origin not in own)]
 
     @property
     def index_dir(self) -> Path:

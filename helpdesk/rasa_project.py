@@ -115,7 +115,7 @@ def rasa_server_command(settings: Settings, model: Path, endpoints: Path) -> lis
     return [
         str(settings.rasa_python), "-m", "bot.launcher", "run",
         "--enable-api",
-        "--cors", "*",
+        "--cors", *settings.allowed_origins,
         "--model", str(model),
         "--endpoints", str(endpoints),
         "--credentials", str(CREDENTIALS_FILE),

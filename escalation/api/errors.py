@@ -7,7 +7,11 @@ wrap calls themselves; what a client sees is ``{"detail": "<message>"}``, as Fas
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from core.errors import HelpdeskError
@@ -37,5 +41,20 @@ async def helpdesk_error_handler(request: Request, error: Exception) -> JSONResp
     return JSONResponse({"detail": detail}, status_code=status_of(error))
 
 
+async def validation_error_handler(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422, without the submitted values: a password must never come back."""
+    assert isinstance(error, RequestValidationError)
+    return JSONResponse(
+        {"detail": jsonable_encoder([without_input(item) for item in error.errors()])},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+def without_input(item: dict[str, Any]) -> dict[str, Any]:
+    """A validation error's type, place and message; not what was sent."""
+    return {key: item[key] for key in ("type", "loc", "msg") if key in item}
+
+
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HelpdeskError, helpdesk_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -16,6 +16,7 @@ from core.settings import PROJECT_ROOT, get_settings
 from escalation.api.deps import SettingsDep, get_rasa
 from escalation.api.errors import register_error_handlers
 from escalation.api.routes import auth, conversations, events, tickets
+from escalation.api.security import SecurityHeaders
 from escalation.db import prepare
 from escalation.delivery import DeliveryWorker
 
@@ -50,6 +51,7 @@ app = FastAPI(
     lifespan=lifespan,
 )
 register_error_handlers(app)
+app.add_middleware(SecurityHeaders)
 app.include_router(auth.router)
 app.include_router(tickets.router)
 app.include_router(conversations.router)

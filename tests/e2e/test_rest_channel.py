@@ -199,3 +199,13 @@ def test_asking_for_a_person_creates_one_ticket_with_the_whole_transcript(
         assert ticket.messages[0].text == "waar is mijn bestelling"
         assert ticket.preview == "ik wil een medewerker spreken"
     engine.dispose()
+
+
+def test_rasa_answers_browsers_only_from_allowed_origins(running_stack: Settings) -> None:
+    url = f"http://{running_stack.host}:{running_stack.rasa_port}/webhooks/rest/webhook"
+    preflight = {"Access-Control-Request-Method": "POST"}
+    own = f"http://{running_stack.host}:{running_stack.api_port}"
+    allowed = httpx.options(url, headers={**preflight, "Origin": own}, timeout=30)
+    assert allowed.headers.get("access-control-allow-origin") == own
+    foreign = httpx.options(url, headers={**preflight, "Origin": "http://evil.example"}, timeout=30)
+    assert "access-control-allow-origin" not in foreign.headers

@@ -393,3 +393,31 @@ def test_the_transcript_tells_what_happened_and_the_queue_shows_the_latest_quest
         ("system", "Customer rated the help 4/5"),
     ]
     assert ticket["preview"] == "hello??"
+
+
+def test_a_rejected_request_never_echoes_what_was_sent(client: TestClient) -> None:
+    secret = "hunter2-my-real-password"
+    response = client.post("/api/auth/token", json={"email": 12345, "password": secret})
+    assert response.status_code == 422
+    assert secret not in response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "email"]
+
+
+@pytest.mark.parametrize("offset", [str(2**63), str(2**31)])
+def test_a_huge_queue_offset_is_a_422_not_a_database_error(
+    client: TestClient, agent_ids: dict[str, int], offset: str
+) -> None:
+    response = client.get("/api/tickets", params={"offset": offset}, headers=sign_in(client))
+    assert response.status_code == 422
+
+
+def test_the_console_and_api_forbid_framing_and_foreign_scripts(client: TestClient) -> None:
+    for path in ("/console", "/api/tickets", "/health"):
+        headers = client.get(path).headers
+        assert "script-src 'self'" in headers["content-security-policy"], path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+    widget = client.get("/widget/widget.js").headers  # embedded in other sites' pages
+    assert "content-security-policy" not in widget and "x-frame-options" not in widget
+    assert widget["x-content-type-options"] == "nosniff"

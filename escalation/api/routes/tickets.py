@@ -35,7 +35,7 @@ def list_queue(
     priority: Priority | None = None,
     mine: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,  # SQLite overflows past 2^63
 ) -> list[TicketSummary]:
     """The queue, longest waiting first; filter by status (repeatable), language, priority."""
     queue = tickets.list_tickets(
