@@ -13,17 +13,26 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from email_validator import EmailNotValidError, validate_email
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from escalation.errors import AccountError
+from escalation.errors import AccountError, SignInLocked
 from escalation.models import Agent, AgentToken, utc_now
 
 TOKEN_LIFETIME = timedelta(hours=12)
-MIN_PASSWORD_LENGTH = 8
+#: OWASP ASVS L1 (V2.1.1): at least 12 characters.
+MIN_PASSWORD_LENGTH = 12
+#: A password with fewer different characters than this is a pattern ("aaaaaaaaaaaa").
+MIN_DISTINCT_CHARACTERS = 5
+#: Sign-in failures in a row an account takes before each further one locks it for a while:
+#: 30 s, then twice as long each time, at most 15 minutes (ASVS V2.2.1).
+FREE_FAILURES = 5
+FIRST_LOCK = timedelta(seconds=30)
+LONGEST_LOCK = timedelta(minutes=15)
 
 
 class LegacyScryptHasher:
@@ -72,15 +81,62 @@ def verify_password(password: str, stored: str) -> tuple[bool, str | None]:
 
 
 def create_agent(session: Session, *, email: str, name: str, password: str) -> Agent:
-    email = email.strip().lower()
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    """A new agent; the name customers see is given, or the first name the address holds."""
+    email = normalised_email(email)
+    name = name.strip() or name_from_email(email)
+    check_password(password, email=email, name=name)
     if agent_by_email(session, email=email) is not None:
         raise AccountError(f"an agent with email {email} exists already")
-    agent = Agent(email=email, name=name.strip() or email, password_hash=hash_password(password))
+    agent = Agent(email=email, name=name, password_hash=hash_password(password))
     session.add(agent)
     session.flush()
     return agent
+
+
+def normalised_email(email: str) -> str:
+    """The address in lower case, if it is one (no DNS lookup: it may be an intranet's)."""
+    try:
+        checked = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise AccountError(f"not an email address: {email!r} ({error})") from None
+    return checked.normalized.lower()
+
+
+def name_from_email(email: str) -> str:
+    """ "Carol" from carol.smith@example.com: customers are told a first name, never an address.
+
+    Raises:
+        AccountError: the address holds no name ("x123@..."); give one with --name.
+    """
+    first = email.split("@")[0].replace("_", ".").replace("-", ".").replace("+", ".").split(".")[0]
+    if len(first) < 2 or not first.isalpha():
+        raise AccountError(f"no name in {email}: give the name customers see (--name)")
+    return first.capitalize()
+
+
+def check_password(password: str, *, email: str, name: str) -> None:
+    """Length, variety, and none of the account's own words (ASVS V2.1)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        raise AccountError("the password is a pattern: use more different characters")
+    lowered = password.casefold()
+    own_words = {email.split("@")[0], *name.casefold().split(), "password", "helpdesk"}
+    if any(len(word) >= 4 and word in lowered for word in own_words):
+        raise AccountError("the password contains the account's own name or a common word")
+
+
+def set_password(session: Session, *, agent: Agent, password: str) -> None:
+    """A new password; every session of the agent ends."""
+    check_password(password, email=agent.email, name=agent.name)
+    agent.password_hash = hash_password(password)
+    revoke_tokens(session, agent=agent)
+
+
+def disable_agent(session: Session, *, agent: Agent) -> None:
+    """The agent can no longer sign in, and is signed out everywhere; tickets keep their name."""
+    agent.disabled_at = utc_now()
+    revoke_tokens(session, agent=agent)
 
 
 def agent_by_email(session: Session, *, email: str) -> Agent | None:
@@ -88,14 +144,26 @@ def agent_by_email(session: Session, *, email: str) -> Agent | None:
 
 
 def authenticate(session: Session, *, email: str, password: str) -> Agent | None:
-    """The agent if the password is theirs; an outdated hash is upgraded on the way."""
+    """The agent if the password is theirs; an outdated hash is upgraded on the way.
+
+    Raises:
+        SignInLocked: too many failures in a row; nothing is checked until it ends.
+    """
     agent = agent_by_email(session, email=email)
-    if agent is None:
+    if agent is None or agent.disabled_at is not None:
         verify_password(password, _DUMMY_HASH)  # same work: no timing hint that it exists
         return None
+    now = utc_now()
+    if agent.locked_until is not None and _aware(agent.locked_until) > now:
+        raise SignInLocked(retry_after=_aware(agent.locked_until) - now)
     valid, upgraded = verify_password(password, agent.password_hash)
     if not valid:
+        agent.failed_signins += 1
+        if agent.failed_signins >= FREE_FAILURES:
+            doublings = min(agent.failed_signins - FREE_FAILURES, 10)
+            agent.locked_until = now + min(LONGEST_LOCK, FIRST_LOCK * 2**doublings)
         return None
+    agent.failed_signins, agent.locked_until = 0, None
     if upgraded is not None:
         agent.password_hash = upgraded
     return agent
@@ -117,7 +185,7 @@ def agent_for_token(session: Session, *, token: str) -> Agent | None:
     issued = session.scalar(query)
     if issued is None or _aware(issued.expires_at) <= utc_now():
         return None
-    return issued.agent
+    return issued.agent if issued.agent.disabled_at is None else None
 
 
 def revoke_tokens(session: Session, *, agent: Agent) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from core.errors import HelpdeskError
 
 
@@ -19,6 +21,16 @@ class TicketStateError(EscalationError):
 
 class AccountError(EscalationError):
     """An account cannot be created as asked (duplicate email, weak password)."""
+
+
+class SignInLocked(EscalationError):
+    """Too many wrong passwords in a row for this account: sign-in pauses for a while."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        self.retry_after_seconds = max(1, int(retry_after.total_seconds() + 0.999))
+        super().__init__(
+            f"Too many failed sign-ins; try again in {self.retry_after_seconds} seconds."
+        )
 
 
 class KeywordRulesError(EscalationError):

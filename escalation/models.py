@@ -146,7 +146,7 @@ class TranscriptMessage(Base):
 
 
 class Agent(Base):
-    """A person who answers tickets; signs in with email and password (scrypt hash)."""
+    """A person who answers tickets; signs in with email and password (Argon2 hash)."""
 
     __tablename__ = "agents"
 
@@ -155,6 +155,11 @@ class Agent(Base):
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    #: Set when the agent may no longer sign in (tickets keep their name).
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Wrong passwords in a row, and until when sign-in is paused (escalation/auth.py).
+    failed_signins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AgentToken(Base):

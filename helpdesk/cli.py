@@ -8,6 +8,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +21,9 @@ from core.settings import Settings, get_settings
 from helpdesk.supervisor import PRIVATE_UMASK
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from escalation.models import Agent
     from knowledge import KnowledgeBase
     from knowledge.evaluation import Outcome
 
@@ -130,27 +135,74 @@ def action_server(
     serve(["--port", str(port or get_settings().action_port)])
 
 
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(help="Read the password from standard input (scripts) instead of prompting."),
+]
+
+
 @agent_app.command("add")
 def agent_add(
     email: Annotated[str, typer.Argument(help="The agent's sign-in email.")],
-    name: Annotated[str, typer.Option(help="Shown to customers (the first name).")] = "",
-    password_stdin: Annotated[
-        bool, typer.Option(help="Read the password from standard input instead of prompting.")
-    ] = False,
+    name: Annotated[
+        str, typer.Option(help="Shown to customers; default: the first name in the address.")
+    ] = "",
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Create an agent who signs in to the API and the console."""
-    import getpass
-
     from escalation.auth import create_agent
     from escalation.db import prepare, session_scope
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass(f"password for {email}: ")
+    password = _read_password(email, from_stdin=password_stdin)
     with session_scope(prepare(get_settings())) as session:
         agent = create_agent(session, email=email, name=name, password=password)
-        print(f"agent #{agent.id} {agent.email} created")
+        print(f"agent #{agent.id} {agent.email} created; customers see them as {agent.name}")
+
+
+@agent_app.command("password")
+def agent_password(
+    email: Annotated[str, typer.Argument(help="The agent's sign-in email.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set a new password; the agent is signed out everywhere."""
+    from escalation.auth import set_password
+
+    with _agent_session(email) as (session, agent):
+        set_password(
+            session, agent=agent, password=_read_password(email, from_stdin=password_stdin)
+        )
+        print(f"new password set for {agent.email}; their sessions ended")
+
+
+@agent_app.command("disable")
+def agent_disable(email: Annotated[str, typer.Argument(help="The agent's sign-in email.")]) -> None:
+    """Stop an agent signing in, and end their sessions; their tickets keep their name."""
+    from escalation.auth import disable_agent
+
+    with _agent_session(email) as (session, agent):
+        disable_agent(session, agent=agent)
+        print(f"{agent.email} can no longer sign in")
+
+
+@contextmanager
+def _agent_session(email: str) -> Iterator[tuple[Session, Agent]]:
+    from escalation.auth import agent_by_email
+    from escalation.db import prepare, session_scope
+    from escalation.errors import NotFoundError
+
+    with session_scope(prepare(get_settings())) as session:
+        agent = agent_by_email(session, email=email)
+        if agent is None:
+            raise NotFoundError(f"no agent with email {email}")
+        yield session, agent
+
+
+def _read_password(email: str, *, from_stdin: bool) -> str:
+    import getpass
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return getpass.getpass(f"password for {email}: ")
 
 
 def _knowledge_base(settings: Settings) -> KnowledgeBase:

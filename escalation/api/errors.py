@@ -15,7 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from core.errors import HelpdeskError
-from escalation.errors import AccountError, NotFoundError, RasaUnavailable, TicketStateError
+from escalation.errors import (
+    AccountError,
+    NotFoundError,
+    RasaUnavailable,
+    SignInLocked,
+    TicketStateError,
+)
 
 #: The most specific class in an error's MRO decides; anything else of ours is a 400.
 STATUS_BY_ERROR: dict[type[HelpdeskError], int] = {
@@ -23,6 +29,7 @@ STATUS_BY_ERROR: dict[type[HelpdeskError], int] = {
     TicketStateError: status.HTTP_409_CONFLICT,
     AccountError: status.HTTP_409_CONFLICT,
     RasaUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    SignInLocked: status.HTTP_429_TOO_MANY_REQUESTS,
 }
 #: What a client is told when Rasa is down: the cause is for our logs, not for them.
 RASA_UNAVAILABLE = "The chat service is unavailable; retry shortly."
@@ -38,7 +45,10 @@ def status_of(error: HelpdeskError) -> int:
 async def helpdesk_error_handler(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HelpdeskError)
     detail = RASA_UNAVAILABLE if isinstance(error, RasaUnavailable) else str(error)
-    return JSONResponse({"detail": detail}, status_code=status_of(error))
+    headers = (
+        {"Retry-After": str(error.retry_after_seconds)} if isinstance(error, SignInLocked) else None
+    )
+    return JSONResponse({"detail": detail}, status_code=status_of(error), headers=headers)
 
 
 async def validation_error_handler(request: Request, error: Exception) -> JSONResponse:

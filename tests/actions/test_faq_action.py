@@ -163,7 +163,9 @@ def resolved_ticket(sessions: sessionmaker[Session], *, conversation_id: str) ->
     )
     ticket_id = tickets.hand_off(sessions, escalation)
     with session_scope(sessions) as session:
-        agent = create_agent(session, email="a@example.com", name="Ann", password="long enough")
+        agent = create_agent(
+            session, email="a@example.com", name="Ann", password="long enough secret"
+        )
         ticket = tickets.get_ticket(session, ticket_id=ticket_id)
         tickets.change_status(session, ticket=ticket, agent=agent, status=TicketStatus.RESOLVED)
     return ticket_id

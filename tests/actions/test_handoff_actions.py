@@ -112,7 +112,7 @@ def test_an_agent_reply_is_said_once_and_only_in_its_conversation(
     ticket_id = escalate(ticket_sessions)
     with session_scope(ticket_sessions) as session:
         agent = create_agent(
-            session, email="anna@example.com", name="Anna Berg", password="long enough"
+            session, email="anna@example.com", name="Anna Berg", password="long enough secret"
         )
         ticket = tickets.get_ticket(session, ticket_id=ticket_id)
         tickets.add_reply(session, ticket=ticket, agent=agent, text="It ships today.")
@@ -133,7 +133,9 @@ def test_an_agent_reply_is_plain_text_outside_the_widget(
 ) -> None:
     ticket_id = escalate(ticket_sessions)
     with session_scope(ticket_sessions) as session:
-        agent = create_agent(session, email="b@example.com", name="Ben", password="long enough")
+        agent = create_agent(
+            session, email="b@example.com", name="Ben", password="long enough secret"
+        )
         ticket = tickets.get_ticket(session, ticket_id=ticket_id)
         tickets.add_reply(session, ticket=ticket, agent=agent, text="On its way.")
         *_, reply = [row.id for row in outbox.pending_deliveries(session)]
@@ -146,7 +148,9 @@ def test_the_resolution_hands_back_and_asks_for_a_rating(
 ) -> None:
     ticket_id = escalate(ticket_sessions)
     with session_scope(ticket_sessions) as session:
-        agent = create_agent(session, email="ben@example.com", name="Ben", password="long enough")
+        agent = create_agent(
+            session, email="ben@example.com", name="Ben", password="long enough secret"
+        )
         ticket = tickets.get_ticket(session, ticket_id=ticket_id)
         tickets.change_status(session, ticket=ticket, agent=agent, status=TicketStatus.RESOLVED)
         [resolution] = [row.id for row in outbox.pending_deliveries(session)]

@@ -53,7 +53,9 @@ def test_customer_reply_puts_a_pending_ticket_back_in_the_queue(
 ) -> None:
     with session_scope(sessions) as session:
         ticket = new_ticket(session)
-        agent = create_agent(session, email="a@example.com", name="A", password="long enough")
+        agent = create_agent(
+            session, email="a@example.com", name="A", password="long enough secret"
+        )
         tickets.change_status(session, ticket=ticket, agent=agent, status=TicketStatus.OPEN)
         tickets.change_status(
             session, ticket=ticket, agent=agent, status=TicketStatus.PENDING_CUSTOMER
@@ -69,7 +71,9 @@ def test_a_delivery_is_claimed_once_and_only_by_its_conversation(
 ) -> None:
     with session_scope(sessions) as session:
         ticket = new_ticket(session)
-        agent = create_agent(session, email="a@example.com", name="A", password="long enough")
+        agent = create_agent(
+            session, email="a@example.com", name="A", password="long enough secret"
+        )
         tickets.add_reply(session, ticket=ticket, agent=agent, text="hello")
         session.flush()
         reply_id = max(d.id for d in outbox.pending_deliveries(session))
@@ -89,7 +93,9 @@ def test_a_delivery_is_claimed_once_and_only_by_its_conversation(
 def test_only_the_owner_rates_and_only_a_resolved_ticket(sessions: sessionmaker[Session]) -> None:
     with session_scope(sessions) as session:
         ticket = new_ticket(session)
-        agent = create_agent(session, email="a@example.com", name="A", password="long enough")
+        agent = create_agent(
+            session, email="a@example.com", name="A", password="long enough secret"
+        )
         assert not ratings.record_csat(
             session, ticket_id=ticket.id, conversation_id="conv-1", rating=5
         )
@@ -107,7 +113,9 @@ def test_only_the_owner_rates_and_only_a_resolved_ticket(sessions: sessionmaker[
 def test_undeliverable_rows_stay_queued_with_the_error(sessions: sessionmaker[Session]) -> None:
     with session_scope(sessions) as session:
         ticket = new_ticket(session)
-        agent = create_agent(session, email="a@example.com", name="A", password="long enough")
+        agent = create_agent(
+            session, email="a@example.com", name="A", password="long enough secret"
+        )
         tickets.add_reply(session, ticket=ticket, agent=agent, text="first")
         tickets.add_reply(session, ticket=ticket, agent=agent, text="second")
     rasa = RasaClient(f"http://127.0.0.1:{free_port()}", "token", timeout=2)  # nobody there
@@ -126,7 +134,9 @@ def test_an_agent_can_reopen_a_ticket_that_waits_on_the_customer(
 ) -> None:
     with session_scope(sessions) as session:
         ticket = new_ticket(session)
-        agent = create_agent(session, email="a@example.com", name="A", password="long enough")
+        agent = create_agent(
+            session, email="a@example.com", name="A", password="long enough secret"
+        )
         for status in (TicketStatus.OPEN, TicketStatus.PENDING_CUSTOMER, TicketStatus.OPEN):
             tickets.change_status(session, ticket=ticket, agent=agent, status=status)
             assert ticket.status == status

@@ -13,8 +13,15 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 @router.post("/token")
 def sign_in(body: SignIn, session: SessionDep) -> TokenOut:
-    """Exchange email and password for a bearer token (valid 12 hours)."""
-    agent = authenticate(session, email=body.email, password=body.password)
+    """Exchange email and password for a bearer token (valid 12 hours).
+
+    After 5 wrong passwords in a row an account pauses sign-in (429 with Retry-After),
+    30 s at first and twice as long after each further failure, up to 15 minutes.
+    """
+    try:
+        agent = authenticate(session, email=body.email, password=body.password)
+    finally:
+        session.commit()  # a failure is counted even though the request fails
     if agent is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="Wrong email or password.")
     token = issue_token(session, agent=agent)

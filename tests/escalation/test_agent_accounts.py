@@ -1,0 +1,147 @@
+"""Agent accounts as OWASP ASVS L1 asks: valid addresses, a name for customers, passwords
+that are not patterns, sign-in paused after repeated failures, disable and password change
+that end every session. On SQLite and PostgreSQL, through the API and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.settings import get_settings
+from escalation.auth import (
+    FREE_FAILURES,
+    agent_by_email,
+    create_agent,
+    disable_agent,
+    set_password,
+)
+from escalation.db import session_scope
+from escalation.errors import AccountError
+from escalation.models import utc_now
+from helpdesk import cli
+from tests.conftest import free_port
+
+PASSWORD = "a long secret phrase"
+
+
+@pytest.fixture
+def client(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", database_url)
+    monkeypatch.setenv("HELPDESK_RASA_PORT", str(free_port()))
+    get_settings.cache_clear()
+    from escalation.api.main import app
+
+    with TestClient(app) as test_client:
+        yield test_client
+    get_settings.cache_clear()
+
+
+def sign_in(client: TestClient, password: str = PASSWORD) -> int:
+    body = {"email": "carol.smith@example.com", "password": password}
+    return client.post("/api/auth/token", json=body).status_code
+
+
+@pytest.mark.parametrize(
+    ("email", "name", "password", "complaint"),
+    [
+        ("notanemail", "Carol", PASSWORD, "not an email address"),
+        ("x1@example.com", "", PASSWORD, "give the name customers see"),
+        ("carol@example.com", "Carol", "short one", "at least 12"),
+        ("carol@example.com", "Carol", "abababababab", "pattern"),
+        ("carol@example.com", "Carol", "carol-is-my-name", "own name"),
+        ("carol@example.com", "Carol", "MyPassword2026", "common word"),
+    ],
+)
+def test_an_account_needs_an_address_a_name_and_a_real_password(
+    sessions: sessionmaker[Session], email: str, name: str, password: str, complaint: str
+) -> None:
+    with session_scope(sessions) as session, pytest.raises(AccountError, match=complaint):
+        create_agent(session, email=email, name=name, password=password)
+
+
+def test_customers_meet_a_first_name_never_an_address(sessions: sessionmaker[Session]) -> None:
+    with session_scope(sessions) as session:
+        agent = create_agent(session, email=" Carol.Smith@Example.com ", name="", password=PASSWORD)
+        assert (agent.email, agent.name) == ("carol.smith@example.com", "Carol")
+
+
+def test_repeated_wrong_passwords_pause_sign_in_and_the_pause_ends(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    with session_scope(sessions) as session:
+        create_agent(session, email="carol.smith@example.com", name="Carol", password=PASSWORD)
+    assert [sign_in(client, "wrong guess " + str(n)) for n in range(FREE_FAILURES)] == [401] * 5
+    locked = client.post(
+        "/api/auth/token", json={"email": "carol.smith@example.com", "password": PASSWORD}
+    )
+    assert locked.status_code == 429  # even the right password waits
+    assert 1 <= int(locked.headers["Retry-After"]) <= 30
+    with session_scope(sessions) as session:
+        agent = agent_by_email(session, email="carol.smith@example.com")
+        assert agent is not None
+        agent.locked_until = utc_now() - timedelta(seconds=1)  # the pause is over
+    assert sign_in(client) == 200
+    assert sign_in(client, "wrong again") == 401  # the count started over: no lock yet
+    assert sign_in(client) == 200
+
+
+def test_a_disabled_agent_or_a_new_password_ends_every_session(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    with session_scope(sessions) as session:
+        create_agent(session, email="carol.smith@example.com", name="Carol", password=PASSWORD)
+    body = {"email": "carol.smith@example.com", "password": PASSWORD}
+    token = client.post("/api/auth/token", json=body).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    with session_scope(sessions) as session:
+        agent = agent_by_email(session, email="carol.smith@example.com")
+        assert agent is not None
+        set_password(session, agent=agent, password="another long secret")
+    assert client.get("/api/auth/me", headers=headers).status_code == 401
+    assert sign_in(client, "another long secret") == 200
+    with session_scope(sessions) as session:
+        agent = agent_by_email(session, email="carol.smith@example.com")
+        assert agent is not None
+        disable_agent(session, agent=agent)
+    assert sign_in(client, "another long secret") == 401
+
+
+def test_the_cli_adds_renames_and_disables_agents_from_a_script(
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        monkeypatch.setattr("sys.stdin", _lines(PASSWORD))
+        assert cli.main(["agent", "add", "carol.smith@example.com", "--password-stdin"]) == 0
+        assert "customers see them as Carol" in capsys.readouterr().out
+        monkeypatch.setattr("sys.stdin", _lines("short"))
+        assert cli.main(["agent", "password", "carol.smith@example.com", "--password-stdin"]) == 1
+        assert "at least 12" in capsys.readouterr().err
+        assert cli.main(["agent", "disable", "carol.smith@example.com"]) == 0
+        assert cli.main(["agent", "disable", "nobody@example.com"]) == 1
+        assert "no agent with email nobody@example.com" in capsys.readouterr().err
+        monkeypatch.setattr("sys.stdin", _lines(PASSWORD))
+        assert cli.main(["agent", "add", "notanemail", "--password-stdin"]) == 1
+        assert "not an email address" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
+
+
+def _lines(*lines: str) -> object:
+    import io
+
+    return io.StringIO("".join(f"{line}\n" for line in lines))
