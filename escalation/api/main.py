@@ -24,6 +24,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 WIDGET_SCRIPT = PROJECT_ROOT / "bot" / "widget" / "widget.js"
 #: The socket.io client the widget loads, installed from package-lock.json by scripts/setup.sh.
 SOCKET_IO_CLIENT = PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+#: Swagger UI for /docs, from the same lock file: no CDN, so the page works offline.
+SWAGGER_UI = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"
 
 
 @asynccontextmanager
@@ -49,6 +51,8 @@ app = FastAPI(
     description="Agent API and console of the chatbot-first helpdesk.",
     version="0.1.0",
     lifespan=lifespan,
+    docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: ours serves it (see /docs)
+    redoc_url=None,
 )
 register_error_handlers(app)
 app.add_middleware(SecurityHeaders)
@@ -57,6 +61,7 @@ app.include_router(tickets.router)
 app.include_router(conversations.router)
 app.include_router(events.router)
 app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+app.mount("/swagger", StaticFiles(directory=SWAGGER_UI, check_dir=False), name="swagger")
 
 
 @app.get("/health")
@@ -90,6 +95,12 @@ async def demo_page(settings: SettingsDep) -> str:
     return page.replace("{{RASA_URL}}", settings.rasa_url).replace(
         "{{WIDGET_URL}}", f"http://{settings.host}:{settings.api_port}/widget/widget.js"
     )
+
+
+@app.get("/docs", include_in_schema=False)
+async def api_docs() -> FileResponse:
+    """The agent API's OpenAPI page (Swagger UI served from node_modules, not a CDN)."""
+    return FileResponse(STATIC_DIR / "docs.html")
 
 
 @app.get("/console", include_in_schema=False)

@@ -17,7 +17,7 @@ from escalation.db import make_engine, session_scope
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
-PASSWORD = "console password"
+PASSWORD = "console secret words"
 HOSTILE = '<img src=x onerror="window.__pwned = 1"><script>window.__pwned = 2</script>'
 
 
@@ -165,6 +165,7 @@ def test_widget_fills_a_phone_screen_and_works_by_keyboard(
     assert box is not None and box["width"] == 375 and box["height"] == 667
     expect(widget.get_by_label("Je bericht")).to_be_focused()
     bot_says(widget, "Hallo! Ik ben de assistent van Northwind.")  # the page's locale
+    expect(widget.get_by_role("heading", name="Vragen over je bestelling?")).to_be_visible()
     widget.keyboard.type("wachtwoord vergeten")
     widget.keyboard.press("Enter")
     bot_says(widget, "Heeft dit je vraag beantwoord?")
@@ -173,3 +174,22 @@ def test_widget_fills_a_phone_screen_and_works_by_keyboard(
     expect(panel).to_be_hidden()
     expect(launcher).to_be_focused()
     phone.close()
+
+
+def test_the_api_docs_work_offline_under_the_security_policy(
+    running_stack: Settings, browser: Browser
+) -> None:
+    page = browser.new_context().new_page()
+    refused: list[str] = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if message.type == "error" else None
+    )
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    site = f"http://{running_stack.host}:{running_stack.api_port}"
+    page.goto(f"{site}/docs")
+    expect(page.get_by_role("heading", name="Helpdesk assistant API")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("/api/tickets/{ticket_id}/replies")).to_be_visible()
+    assert refused == []
+    assert all(url.startswith(site) for url in requested), "nothing from a CDN"
+    page.context.close()

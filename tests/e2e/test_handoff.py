@@ -26,7 +26,7 @@ from tests.e2e.clients import SocketCustomer
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 T = TypeVar("T")
-PASSWORD = "agent password 1"
+PASSWORD = "agent secret words 1"
 
 
 @pytest.fixture(scope="module")
