@@ -68,9 +68,13 @@ def run() -> None:
     """Train if needed, start every service, and wait for Ctrl-C."""
     from helpdesk.rasa_project import ensure_trained_model
     from helpdesk.stack import build_stack
-    from helpdesk.supervisor import ProcessGroup
+    from helpdesk.supervisor import ProcessGroup, check_ports_free
 
     settings = get_settings()
+    check_ports_free(
+        settings.host,
+        {"action": settings.action_port, "rasa": settings.rasa_port, "api": settings.api_port},
+    )
     _knowledge_base(settings).warm_up()  # build the index once, before two services load it
     model = ensure_trained_model(settings)
     group = ProcessGroup()

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+import psutil
 
 from core.errors import HelpdeskError
 
@@ -133,6 +135,47 @@ class ManagedProcess:
                 self._process.wait()
         if self._log:
             self._log.close()
+
+
+def check_ports_free(host: str, ports: dict[str, int]) -> None:
+    """Refuse to start on a taken port, naming the port and who holds it.
+
+    Checked before anything starts: a second `helpdesk run` once printed the banner (the
+    first instance answered its health checks) and then died on the busy port.
+    """
+    for service, port in ports.items():
+        if not port_is_free(host, port):
+            raise StartupError(
+                f"port {port} ({service}) on {host} is taken by {port_holder(port)}: "
+                f"stop it, or choose another port (HELPDESK_{service.upper()}_PORT)"
+            )
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_holder(port: int) -> str:
+    """The process listening on ``port``, as "pid 123 (uvicorn …)", if this user may see it."""
+    try:
+        listeners = [
+            c.pid
+            for c in psutil.net_connections(kind="tcp")
+            if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid
+        ]
+        if listeners:
+            process = psutil.Process(listeners[0])
+            command = " ".join(process.cmdline())[:120] or process.name()
+            return f"pid {process.pid} ({command})"
+    except (psutil.Error, OSError):
+        pass
+    return "another process"
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

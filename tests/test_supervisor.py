@@ -3,6 +3,8 @@ while the others keep serving; what children write is private."""
 
 from __future__ import annotations
 
+import os
+import socket
 import stat
 import sys
 import time
@@ -88,3 +90,29 @@ def test_what_a_child_writes_is_readable_by_its_owner_only(tmp_path: Path) -> No
     for path in (tmp_path / "transcript.db", writer.log_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert stat.S_IMODE(writer.log_path.parent.stat().st_mode) == 0o700
+
+
+def test_run_refuses_a_taken_port_naming_it_and_its_holder_before_any_banner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from core.settings import get_settings
+    from helpdesk import cli
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
+        monkeypatch.setenv("HELPDESK_API_PORT", str(taken))
+        monkeypatch.setenv("HELPDESK_RASA_PORT", str(free_port()))
+        monkeypatch.setenv("HELPDESK_ACTION_PORT", str(free_port()))
+        get_settings.cache_clear()
+        try:
+            assert cli.main(["run"]) == 1
+        finally:
+            get_settings.cache_clear()
+    out, err = capsys.readouterr()
+    assert f"port {taken} (api) on 127.0.0.1 is taken by pid {os.getpid()}" in err
+    assert "HELPDESK_API_PORT" in err
+    assert "running" not in out
+    assert not (tmp_path / "index").exists(), "refused before any work"
