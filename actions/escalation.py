@@ -62,6 +62,9 @@ async def escalate(
         logger.exception("escalation failed for conversation %s", tracker.sender_id)
         dispatcher.utter_message(response="utter_technical_problem")
         return []
+    logger.info(
+        "conversation %s: handed over as ticket #%s (%s)", tracker.sender_id, ticket_id, reason
+    )
     dispatcher.utter_message(response="utter_ticket_created", ticket_id=ticket_id)
     return [
         SlotSet(Slot.TICKET_ID, str(ticket_id)),

@@ -136,6 +136,9 @@ def offer_for_topic(
 
 def reply(dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer) -> list[EventType]:
     """Say the knowledge base's decision: an answer, a choice between two, or not sure."""
+    logger.info(
+        "conversation %s [%s]: %s", tracker.sender_id, answer.language.lang, outcome(answer)
+    )
     if answer.clarifying:
         buttons = [
             {"title": choice.title, "payload": pick_payload(choice.entry_id)}
@@ -146,6 +149,16 @@ def reply(dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer) ->
     if not answer.answered:
         return not_answered(dispatcher, tracker)
     return send_answer(dispatcher, tracker, answer)
+
+
+def outcome(answer: Answer) -> str:
+    """The decision in a few words, for the log."""
+    if answer.clarifying:
+        return "asked which of " + " or ".join(choice.entry_id for choice in answer.choices)
+    if answer.answered:
+        return f"answered {answer.entry_id} ({answer.answer_lang})"
+    best = answer.hits[0].entry_id if answer.hits else "nothing"
+    return f"not sure (closest: {best})"
 
 
 def not_answered(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:

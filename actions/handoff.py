@@ -60,6 +60,7 @@ class ActionRelayToAgent(Action):
         if ticket_id is None:
             # The ticket was closed while the hand-back was on its way: the bot answers.
             return [SlotSet(Slot.HANDOFF, False), FollowupAction(ActionName.ANSWER_FAQ)]
+        logger.info("conversation %s: message relayed to ticket #%s", tracker.sender_id, ticket_id)
         return []
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import warnings
 
+from core.logs import configure_logging
 from core.settings import get_settings
 
 
@@ -16,9 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="helpdesk action-server")
     parser.add_argument("--port", type=int, default=settings.action_port)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
 
     from rasa_sdk.endpoint import run
     from rasa_sdk.executor import ActionExecutor

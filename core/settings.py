@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,6 +99,12 @@ class Settings(BaseSettings):
     tracker_db: Path | None = Field(
         None,
         description="SQLite file of Rasa's SQL tracker store (default: <data_dir>/tracker.db).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="INFO: a line per customer turn and agent action; DEBUG: per request."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text, or json (one object per line, for log shippers)."
     )
     widget_origins: list[str] = Field(
         [],

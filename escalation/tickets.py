@@ -6,6 +6,7 @@ session); those taking ``sessions`` (a factory) run their own, for the bot's act
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,8 @@ from escalation.models import (
     preview_of,
     utc_now,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,7 @@ def add_reply(session: Session, *, ticket: Ticket, agent: Agent, text: str) -> T
     session.add(Delivery(ticket=ticket, kind=DeliveryKind.AGENT_REPLY, message=message))
     if ticket.first_agent_response_at is None:
         ticket.first_agent_response_at = now
+    logger.info("ticket #%s: reply by agent #%s", ticket.id, agent.id)
     return message
 
 
@@ -213,6 +217,7 @@ def add_note(session: Session, *, ticket: Ticket, agent: Agent, text: str) -> Tr
         ticket=ticket, author=Author.NOTE, text=text, sent_at=utc_now(), agent=agent
     )
     session.add(note)
+    logger.info("ticket #%s: internal note by agent #%s", ticket.id, agent.id)
     return note
 
 
@@ -269,7 +274,8 @@ STATUS_EVENTS = {
 
 
 def record_event(session: Session, *, ticket: Ticket, text: str) -> None:
-    """A system line in the transcript: what happened to the ticket, and when."""
+    """A system line in the transcript (and the log): what happened to the ticket, and when."""
+    logger.info("ticket #%s: %s", ticket.id, text)
     session.add(
         TranscriptMessage(ticket=ticket, author=Author.SYSTEM, text=text, sent_at=utc_now())
     )

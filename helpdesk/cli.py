@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from core.errors import HelpdeskError
+from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from helpdesk.supervisor import PRIVATE_UMASK
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from knowledge.evaluation import Outcome
 
 logger = logging.getLogger("helpdesk")
-QUIET_LOGGERS = ("faiss.loader", "alembic")
 
 app = typer.Typer(
     name="helpdesk",
@@ -49,11 +49,10 @@ FaqCsv = Annotated[
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; our errors end in one line on stderr and exit 1, never a traceback."""
-    logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
     os.umask(PRIVATE_UMASK)  # the data dir, index and models too: owner only, as the children's
-    for chatty in QUIET_LOGGERS:  # their start-up chatter says nothing a command's user needs
-        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
+        settings = get_settings()
+        configure_logging(settings.log_level, settings.log_format)
         app(args=argv, prog_name="helpdesk")  # usage mistakes: Typer's message, exit 2
     except SystemExit as done:  # how Typer ends every command, so callers get the code
         return done.code if isinstance(done.code, int) else int(done.code is not None)

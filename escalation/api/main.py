@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from core.logs import configure_logging
 from core.settings import PROJECT_ROOT, get_settings
 from escalation.api.deps import SettingsDep, get_rasa
 from escalation.api.errors import register_error_handlers
@@ -35,6 +36,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     Delivery starts with whatever an earlier process left queued: a crash loses nothing.
     """
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     worker = DeliveryWorker(prepare(settings), get_rasa(settings))
     app.state.delivery_worker = worker
     task = asyncio.create_task(worker.run(), name="deliveries")
