@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     rasa_port: int = 5005
     action_port: int = 5055
     api_port: int = 8000
+    rasa_url: str | None = Field(
+        None,
+        description="A Rasa server started elsewhere (e.g. the official rasa/rasa:3.6.21 image "
+        "running bot/, see the README); `helpdesk run` then starts only the action server and "
+        "the API, and setup skips the Rasa environment.",
+    )
     rasa_python: Path = Field(
         PROJECT_ROOT / ".venv-rasa" / "bin" / "python",
         description="Interpreter of the Rasa 3.6 environment.",
@@ -113,8 +119,13 @@ class Settings(BaseSettings):
     )
 
     @property
-    def rasa_url(self) -> str:
-        return f"http://{self.host}:{self.rasa_port}"
+    def rasa_base_url(self) -> str:
+        """Where the Rasa server answers: the external one, or ours on ``rasa_port``."""
+        return (self.rasa_url or f"http://{self.host}:{self.rasa_port}").rstrip("/")
+
+    @property
+    def rasa_is_external(self) -> bool:
+        return self.rasa_url is not None
 
     @property
     def allowed_origins(self) -> list[str]:

@@ -65,17 +65,18 @@ def main(argv: list[str] | None = None) -> int:
 @app.command()
 def run() -> None:
     """Train if needed, start every service, and wait for Ctrl-C."""
-    from helpdesk.rasa_project import ensure_trained_model
+    from helpdesk.rasa_project import check_external_rasa, ensure_trained_model
     from helpdesk.stack import build_stack
     from helpdesk.supervisor import ProcessGroup, check_ports_free
 
     settings = get_settings()
-    check_ports_free(
-        settings.host,
-        {"action": settings.action_port, "rasa": settings.rasa_port, "api": settings.api_port},
-    )
+    ports = {"action": settings.action_port, "rasa": settings.rasa_port, "api": settings.api_port}
+    if settings.rasa_is_external:
+        del ports["rasa"]
+        check_external_rasa(settings)
+    check_ports_free(settings.host, ports)
     _knowledge_base(settings).warm_up()  # build the index once, before two services load it
-    model = ensure_trained_model(settings)
+    model = None if settings.rasa_is_external else ensure_trained_model(settings)
     group = ProcessGroup()
     stopping = False
 
@@ -100,6 +101,16 @@ def run() -> None:
         group.stop_all()
 
 
+@app.command("rasa-endpoints")
+def rasa_endpoints() -> None:
+    """Write the endpoints.yml an external Rasa server needs (action server, tracker store)."""
+    from helpdesk.rasa_project import write_endpoints
+
+    settings = get_settings()
+    path = write_endpoints(settings, settings.data_dir / "endpoints.yml")
+    print(path)
+
+
 def _print_addresses(settings: Settings) -> None:
     base = f"http://{settings.host}"
     print(
@@ -107,9 +118,9 @@ def _print_addresses(settings: Settings) -> None:
 The helpdesk is running. Press Ctrl-C to stop.
   Demo site+widget: {base}:{settings.api_port}/
   Agent console:    {base}:{settings.api_port}/console
-  REST channel:     POST {base}:{settings.rasa_port}/webhooks/rest/webhook
+  REST channel:     POST {settings.rasa_base_url}/webhooks/rest/webhook
                     body {{"sender": "me", "message": "hi"}}
-  socket.io:        {base}:{settings.rasa_port}/socket.io  (events user_uttered / bot_uttered)
+  socket.io:        {settings.rasa_base_url}/socket.io  (events user_uttered / bot_uttered)
   Agent API docs:   {base}:{settings.api_port}/docs
                     (first agent: .venv/bin/helpdesk agent add you@example.com --name You)
   Logs:             {settings.data_dir / "logs"}

@@ -132,3 +132,37 @@ def _rasa_executable(settings: Settings) -> Path:
             "(or set HELPDESK_RASA_PYTHON to a Rasa 3.6 environment's python)"
         )
     return rasa
+
+
+def check_external_rasa(settings: Settings) -> None:
+    """The external Rasa server answers, with the HTTP API and the token we were given.
+
+    Raises:
+        RasaError: naming what is wrong (not reachable, no token, token refused).
+    """
+    import httpx
+
+    base = settings.rasa_base_url
+    if settings.rasa_api_token is None:
+        raise RasaError(
+            "HELPDESK_RASA_URL is set: also set HELPDESK_RASA_API_TOKEN to the --auth-token "
+            "that Rasa server was started with (agent replies go through its HTTP API)"
+        )
+    try:
+        hello = httpx.get(f"{base}/", timeout=5)
+        status = httpx.get(
+            f"{base}/status",
+            params={"token": settings.rasa_api_token.get_secret_value()},
+            timeout=5,
+        )
+    except httpx.HTTPError as error:
+        raise RasaError(f"the Rasa server at {base} does not answer ({error})") from None
+    if hello.status_code != 200:
+        raise RasaError(f"{base} answers {hello.status_code}: is it a Rasa server?")
+    if status.status_code in (401, 403):
+        raise RasaError(f"the Rasa server at {base} refuses HELPDESK_RASA_API_TOKEN")
+    if status.status_code != 200:
+        raise RasaError(
+            f"the Rasa server at {base} has no model loaded or no HTTP API "
+            f"(/status: {status.status_code}); start it with --enable-api"
+        )

@@ -31,8 +31,12 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def build_stack(settings: Settings, model: Path) -> list[ManagedProcess]:
-    """Processes in start order: the action server before the Rasa server that calls it."""
+def build_stack(settings: Settings, model: Path | None) -> list[ManagedProcess]:
+    """Processes in start order: the action server before the Rasa server that calls it.
+
+    With an external Rasa server (``rasa_url``) there is no Rasa process and no model: that
+    server runs its own, and reaches the action server through ``endpoints.yml``.
+    """
     if settings.rasa_api_token is None:  # only this run's processes will know it
         settings = settings.model_copy(
             # Hex: a token starting with "-" was once read by Rasa as an option.
@@ -42,42 +46,48 @@ def build_stack(settings: Settings, model: Path) -> list[ManagedProcess]:
     env = settings_environment(settings)
     endpoints = write_endpoints(settings, settings.data_dir / "endpoints.yml")
     base = f"http://{settings.host}"
-    return [
-        ManagedProcess(
-            name="action server",
-            command=[sys.executable, "-m", "actions.server", "--port", str(settings.action_port)],
-            health_url=f"{base}:{settings.action_port}/health",
-            log_path=logs / "actions.log",
-            env=env,
-            cwd=PROJECT_ROOT,
-        ),
-        ManagedProcess(
-            name="Rasa server",
-            command=rasa_server_command(settings, model, endpoints),
-            health_url=f"{base}:{settings.rasa_port}/",
-            log_path=logs / "rasa.log",
-            env=rasa_environment()
-            | {
-                "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-                "HELPDESK_RASA_API_TOKEN": env["HELPDESK_RASA_API_TOKEN"],
-            },
-            cwd=PROJECT_ROOT,
-        ),
-        ManagedProcess(
-            name="API",
-            command=[
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "escalation.api.main:app",
-                "--host",
-                settings.host,
-                "--port",
-                str(settings.api_port),
-            ],
-            health_url=f"{base}:{settings.api_port}/health",
-            log_path=logs / "api.log",
-            env=env,
-            cwd=PROJECT_ROOT,
-        ),
-    ]
+    action_server = ManagedProcess(
+        name="action server",
+        command=[sys.executable, "-m", "actions.server", "--port", str(settings.action_port)],
+        health_url=f"{base}:{settings.action_port}/health",
+        log_path=logs / "actions.log",
+        env=env,
+        cwd=PROJECT_ROOT,
+    )
+    api = ManagedProcess(
+        name="API",
+        command=[
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "escalation.api.main:app",
+            "--host",
+            settings.host,
+            "--port",
+            str(settings.api_port),
+        ],
+        health_url=f"{base}:{settings.api_port}/health",
+        log_path=logs / "api.log",
+        env=env,
+        cwd=PROJECT_ROOT,
+    )
+    if settings.rasa_is_external or model is None:
+        return [action_server, api]
+    return [action_server, rasa_server(settings, model, endpoints), api]
+
+
+def rasa_server(settings: Settings, model: Path, endpoints: Path) -> ManagedProcess:
+    """Our Rasa server process (the token reaches it by environment, see bot/launcher.py)."""
+    assert settings.rasa_api_token is not None
+    return ManagedProcess(
+        name="Rasa server",
+        command=rasa_server_command(settings, model, endpoints),
+        health_url=f"{settings.rasa_base_url}/",
+        log_path=settings.data_dir / "logs" / "rasa.log",
+        env=rasa_environment()
+        | {
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "HELPDESK_RASA_API_TOKEN": settings.rasa_api_token.get_secret_value(),
+        },
+        cwd=PROJECT_ROOT,
+    )

@@ -100,7 +100,7 @@ class Stack:
     """The running stack as a customer, as Rasa's tracker, and as an agent see it."""
 
     def __init__(self, settings: Settings) -> None:
-        self.rasa = httpx.Client(base_url=settings.rasa_url, timeout=60)
+        self.rasa = httpx.Client(base_url=settings.rasa_base_url, timeout=60)
         assert settings.rasa_api_token is not None
         self.token = settings.rasa_api_token.get_secret_value()
         self.api = httpx.Client(base_url=f"http://{settings.host}:{settings.api_port}", timeout=60)

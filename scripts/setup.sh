@@ -49,10 +49,14 @@ check_prerequisites() {  # everything, before a byte is installed
   else
     log "Python 3.11: $APP_PY"
   fi
-  if ! RASA_PY=$(find_python 3.10 "${HELPDESK_RASA_PYTHON:-}"); then
+  if [ -n "${HELPDESK_RASA_URL:-}" ]; then
+    log "Rasa: the server at $HELPDESK_RASA_URL (HELPDESK_RASA_URL): no Python 3.10 needed"
+  elif ! RASA_PY=$(find_python 3.10 "${HELPDESK_RASA_PYTHON:-}"); then
     log "missing: Python 3.10 (Rasa 3.6's interpreter). Get one with one of:"
     log "  pyenv install 3.10.13        (then re-run; pyenv versions are found automatically)"
     log "  uv python install 3.10       (then HELPDESK_RASA_PYTHON=\$(uv python find 3.10))"
+    log "or run Rasa from the official image (README: \"An external Rasa server\") and set"
+    log "HELPDESK_RASA_URL to it."
     missing=1
   else
     log "Python 3.10: $RASA_PY"
@@ -66,7 +70,7 @@ check_prerequisites() {  # everything, before a byte is installed
     log "      HELPDESK_EMBEDDING_MODEL=packaged:all-MiniLM-L6-v2 (English-first, runs anywhere)"
   fi
   [ -f .venv/.helpdesk-stamp ] || needed_mb=$((needed_mb + 1600))
-  [ -f .venv-rasa/.helpdesk-stamp ] || needed_mb=$((needed_mb + 2800))
+  [ -n "${HELPDESK_RASA_URL:-}" ] || [ -f .venv-rasa/.helpdesk-stamp ] || needed_mb=$((needed_mb + 2800))
   [ -f node_modules/.helpdesk-stamp ] || needed_mb=$((needed_mb + 40))
   free_mb=$(df -Pm . | awk 'NR == 2 {print $4}')
   if [ "$needed_mb" -gt 0 ] && [ "$free_mb" -lt "$needed_mb" ]; then
@@ -124,7 +128,11 @@ check_prerequisites
 step 2 "our packages (.venv, Python 3.11)"
 setup_app_env
 step 3 "the Rasa server (.venv-rasa, Python 3.10)"
-setup_rasa_env
+if [ -n "${HELPDESK_RASA_URL:-}" ]; then
+  log "skipped: HELPDESK_RASA_URL is set, Rasa runs elsewhere"
+else
+  setup_rasa_env
+fi
 step 4 "the widget's browser packages (node_modules)"
 setup_web_deps
 log "environments ready in ${SECONDS} s"

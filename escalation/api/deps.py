@@ -50,7 +50,7 @@ CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
 
 def get_rasa(settings: SettingsDep) -> RasaClient:
     token = settings.rasa_api_token.get_secret_value() if settings.rasa_api_token else None
-    return RasaClient(settings.rasa_url, token)
+    return RasaClient(settings.rasa_base_url, token)
 
 
 RasaDep = Annotated[RasaClient, Depends(get_rasa)]

@@ -77,7 +77,7 @@ async def stack_health(settings: SettingsDep) -> dict[str, str]:
     """Reachability of the Rasa server and the action server, as this service sees them."""
     base = f"http://{settings.host}"
     targets = {
-        "rasa": f"{base}:{settings.rasa_port}/",
+        "rasa": f"{settings.rasa_base_url}/",
         "actions": f"{base}:{settings.action_port}/health",
     }
     status = {}
@@ -94,7 +94,7 @@ async def stack_health(settings: SettingsDep) -> dict[str, str]:
 async def demo_page(settings: SettingsDep) -> str:
     """A demo site with the chat widget embedded, as a customer's website would have it."""
     page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
-    return page.replace("{{RASA_URL}}", settings.rasa_url).replace(
+    return page.replace("{{RASA_URL}}", settings.rasa_base_url).replace(
         "{{WIDGET_URL}}", f"http://{settings.host}:{settings.api_port}/widget/widget.js"
     )
 
