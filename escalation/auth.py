@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from pwdlib import PasswordHash
@@ -154,8 +154,8 @@ def authenticate(session: Session, *, email: str, password: str) -> Agent | None
         verify_password(password, _DUMMY_HASH)  # same work: no timing hint that it exists
         return None
     now = utc_now()
-    if agent.locked_until is not None and _aware(agent.locked_until) > now:
-        raise SignInLocked(retry_after=_aware(agent.locked_until) - now)
+    if agent.locked_until is not None and agent.locked_until > now:
+        raise SignInLocked(retry_after=agent.locked_until - now)
     valid, upgraded = verify_password(password, agent.password_hash)
     if not valid:
         agent.failed_signins += 1
@@ -183,7 +183,7 @@ def issue_token(session: Session, *, agent: Agent) -> str:
 def agent_for_token(session: Session, *, token: str) -> Agent | None:
     query = select(AgentToken).where(AgentToken.token_hash == _token_hash(token))
     issued = session.scalar(query)
-    if issued is None or _aware(issued.expires_at) <= utc_now():
+    if issued is None or issued.expires_at <= utc_now():
         return None
     return issued.agent if issued.agent.disabled_at is None else None
 
@@ -195,11 +195,6 @@ def revoke_tokens(session: Session, *, agent: Agent) -> None:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes even for timezone-aware columns; we store UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _text(value: str | bytes) -> str:

@@ -10,7 +10,18 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 #: Stable constraint names, so Alembic migrations can name what they alter.
@@ -29,6 +40,28 @@ PREVIEW_CHARS = 200
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment in UTC, aware on every database.
+
+    SQLite has no time zones and hands back naive datetimes even for timezone-aware
+    columns; the console then showed them shifted by the agent's UTC offset. Stored as UTC,
+    read back as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: give the time zone (UTC)")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def preview_of(text: str) -> str:
@@ -113,9 +146,9 @@ class Ticket(Base):
     order_number: Mapped[str | None] = mapped_column(String(32))
     #: The customer's latest message, shortened: the queue shows it without the transcript.
     preview: Mapped[str | None] = mapped_column(String(PREVIEW_CHARS))
-    escalated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
-    first_agent_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    first_agent_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     csat: Mapped[int | None]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
 
@@ -137,7 +170,7 @@ class TranscriptMessage(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     author: Mapped[Author] = mapped_column(_enum(Author))
     text: Mapped[str] = mapped_column(Text)
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source_key: Mapped[str | None] = mapped_column(String(200))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
 
@@ -154,12 +187,12 @@ class Agent(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     #: Set when the agent may no longer sign in (tickets keep their name).
-    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Wrong passwords in a row, and until when sign-in is paused (escalation/auth.py).
     failed_signins: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AgentToken(Base):
@@ -170,8 +203,8 @@ class AgentToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     agent: Mapped[Agent] = relationship()
 
@@ -190,8 +223,8 @@ class Delivery(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     kind: Mapped[DeliveryKind] = mapped_column(_enum(DeliveryKind))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("transcript_messages.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -118,3 +118,17 @@ def test_deleting_a_ticket_deletes_its_transcript(sessions: sessionmaker[Session
         from escalation.models import TranscriptMessage
 
         assert session.scalar(select(func.count()).select_from(TranscriptMessage)) == 0
+
+
+def test_times_come_back_as_utc_whatever_zone_they_were_written_in(
+    sessions: sessionmaker[Session],
+) -> None:
+    amsterdam = timezone(timedelta(hours=1))
+    with session_scope(sessions) as session:
+        ticket, _ = create_ticket_once(session, escalation=escalation())
+        ticket.resolved_at = datetime(2026, 11, 24, 10, 30, tzinfo=amsterdam)
+    with sessions() as session:
+        stored = session.scalars(select(Ticket)).one()
+        assert stored.resolved_at == datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+        assert stored.resolved_at.utcoffset() == timedelta(0)
+        assert stored.escalated_at.tzinfo is not None
