@@ -21,6 +21,7 @@ CHATTY_LOGGERS = (
     "faiss.loader",
     "alembic",
     "apscheduler",
+    "rasa_sdk.interfaces",  # "Tried to access non existent slot …" on every action
 )
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Servers that install handlers of their own: theirs go, so every line has one format.

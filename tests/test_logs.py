@@ -33,6 +33,7 @@ def test_json_lines_for_log_shippers(capsys: pytest.CaptureFixture[str]) -> None
 def test_per_request_chatter_is_heard_at_debug_only(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO", "text")
     logging.getLogger("httpx").info('HTTP Request: POST http://127.0.0.1:5005 "200 OK"')
+    logging.getLogger("rasa_sdk.interfaces").info("Tried to access non existent slot 'awaiting'.")
     logging.getLogger("actions.faq").info("conversation c1 [en]: answered reset-password (en)")
     assert capsys.readouterr().err.count("\n") == 1
     uvicorn = logging.getLogger("uvicorn.error")
