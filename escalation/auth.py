@@ -23,7 +23,12 @@ from sqlalchemy.orm import Session
 from escalation.errors import AccountError, SignInLocked
 from escalation.models import Agent, AgentToken, utc_now
 
+#: A token is refused this long after sign-in, however busy its agent (ASVS V3.3).
 TOKEN_LIFETIME = timedelta(hours=12)
+#: ... and this long after its agent's last request: an unattended console signs out.
+IDLE_TIMEOUT = timedelta(minutes=30)
+#: Moving the idle deadline is a database write: at most once a minute per token.
+TOUCH_EVERY = timedelta(minutes=1)
 #: OWASP ASVS L1 (V2.1.1): at least 12 characters.
 MIN_PASSWORD_LENGTH = 12
 #: A password with fewer different characters than this is a pattern ("aaaaaaaaaaaa").
@@ -172,20 +177,35 @@ def authenticate(session: Session, *, email: str, password: str) -> Agent | None
 def issue_token(session: Session, *, agent: Agent) -> str:
     """A new bearer token for ``agent``; the caller sees it once, we keep its hash."""
     token = secrets.token_urlsafe(32)
+    now = utc_now()
     session.add(
         AgentToken(
-            agent=agent, token_hash=_token_hash(token), expires_at=utc_now() + TOKEN_LIFETIME
+            agent=agent,
+            token_hash=_token_hash(token),
+            created_at=now,
+            expires_at=now + min(IDLE_TIMEOUT, TOKEN_LIFETIME),
         )
     )
     return token
 
 
-def agent_for_token(session: Session, *, token: str) -> Agent | None:
+def agent_for_token(session: Session, *, token: str, touch: bool = True) -> Agent | None:
+    """The agent a live token belongs to; ``touch`` counts this as activity.
+
+    Each touched use moves the idle deadline on, never past the token's lifetime; the
+    caller commits. A background check (the event stream's keep-alive) must not touch,
+    or an open console would never go idle.
+    """
     query = select(AgentToken).where(AgentToken.token_hash == _token_hash(token))
     issued = session.scalar(query)
-    if issued is None or issued.expires_at <= utc_now():
+    now = utc_now()
+    if issued is None or issued.expires_at <= now or issued.agent.disabled_at is not None:
         return None
-    return issued.agent if issued.agent.disabled_at is None else None
+    if touch:
+        deadline = min(now + IDLE_TIMEOUT, issued.created_at + TOKEN_LIFETIME)
+        if deadline - issued.expires_at >= TOUCH_EVERY:
+            issued.expires_at = deadline
+    return issued.agent
 
 
 def revoke_tokens(session: Session, *, agent: Agent) -> None:

@@ -36,6 +36,7 @@ def get_current_agent(
 ) -> Agent:
     """The agent whose bearer token came with the request; 401 without a valid one."""
     agent = agent_for_token(session, token=credentials.credentials) if credentials else None
+    session.commit()  # the moved idle deadline, before the route's own work
     if agent is None:
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,

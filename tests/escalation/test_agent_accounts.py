@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import get_settings
 from escalation.auth import (
     FREE_FAILURES,
+    IDLE_TIMEOUT,
+    TOKEN_LIFETIME,
     agent_by_email,
     create_agent,
     disable_agent,
@@ -22,7 +25,7 @@ from escalation.auth import (
 )
 from escalation.db import session_scope
 from escalation.errors import AccountError
-from escalation.models import utc_now
+from escalation.models import AgentToken, utc_now
 from helpdesk import cli
 from tests.conftest import free_port
 
@@ -113,6 +116,35 @@ def test_a_disabled_agent_or_a_new_password_ends_every_session(
         assert agent is not None
         disable_agent(session, agent=agent)
     assert sign_in(client, "another long secret") == 401
+
+
+def test_a_token_ends_after_idle_time_and_activity_never_stretches_it_past_its_lifetime(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    with session_scope(sessions) as session:
+        create_agent(session, email="carol.smith@example.com", name="Carol", password=PASSWORD)
+    body = {"email": "carol.smith@example.com", "password": PASSWORD}
+    token = client.post("/api/auth/token", json=body).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def backdate(*, signed_in_ago: timedelta, idle_left: timedelta) -> None:
+        with session_scope(sessions) as session:
+            issued = session.scalars(select(AgentToken)).one()
+            issued.created_at = utc_now() - signed_in_ago
+            issued.expires_at = utc_now() + idle_left
+
+    def deadline() -> timedelta:
+        with sessions() as session:
+            return session.scalars(select(AgentToken)).one().expires_at - utc_now()
+
+    backdate(signed_in_ago=timedelta(hours=1), idle_left=timedelta(minutes=5))
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    assert IDLE_TIMEOUT - timedelta(minutes=1) < deadline() <= IDLE_TIMEOUT  # activity moved it
+    backdate(signed_in_ago=TOKEN_LIFETIME - timedelta(minutes=10), idle_left=timedelta(minutes=5))
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    assert deadline() <= timedelta(minutes=10)  # never past the lifetime
+    backdate(signed_in_ago=timedelta(hours=1), idle_left=-timedelta(seconds=1))
+    assert client.get("/api/auth/me", headers=headers).status_code == 401
 
 
 def test_the_cli_adds_renames_and_disables_agents_from_a_script(

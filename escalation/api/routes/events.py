@@ -64,7 +64,7 @@ async def _changes(sessions: sessionmaker[Session], token: str) -> AsyncIterator
 
 def _valid(sessions: sessionmaker[Session], token: str) -> bool:
     with sessions() as session:
-        return agent_for_token(session, token=token) is not None
+        return agent_for_token(session, token=token, touch=False) is not None
 
 
 def _fingerprint(sessions: sessionmaker[Session]) -> str:
