@@ -177,14 +177,8 @@ def authenticate(session: Session, *, email: str, password: str) -> Agent | None
 def issue_token(session: Session, *, agent: Agent) -> str:
     """A new bearer token for ``agent``; the caller sees it once, we keep its hash."""
     token = secrets.token_urlsafe(32)
-    now = utc_now()
     session.add(
-        AgentToken(
-            agent=agent,
-            token_hash=_token_hash(token),
-            created_at=now,
-            expires_at=now + min(IDLE_TIMEOUT, TOKEN_LIFETIME),
-        )
+        AgentToken(agent=agent, token_hash=_token_hash(token), expires_at=utc_now() + IDLE_TIMEOUT)
     )
     return token
 

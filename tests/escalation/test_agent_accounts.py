@@ -52,6 +52,15 @@ def sign_in(client: TestClient, password: str = PASSWORD) -> int:
     return client.post("/api/auth/token", json=body).status_code
 
 
+def signed_in_carol(client: TestClient, sessions: sessionmaker[Session]) -> dict[str, str]:
+    """A new agent Carol, signed in: the headers her requests carry."""
+    with session_scope(sessions) as session:
+        create_agent(session, email="carol.smith@example.com", name="Carol", password=PASSWORD)
+    body = {"email": "carol.smith@example.com", "password": PASSWORD}
+    token = client.post("/api/auth/token", json=body).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.mark.parametrize(
     ("email", "name", "password", "complaint"),
     [
@@ -99,11 +108,7 @@ def test_repeated_wrong_passwords_pause_sign_in_and_the_pause_ends(
 def test_a_disabled_agent_or_a_new_password_ends_every_session(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
-    with session_scope(sessions) as session:
-        create_agent(session, email="carol.smith@example.com", name="Carol", password=PASSWORD)
-    body = {"email": "carol.smith@example.com", "password": PASSWORD}
-    token = client.post("/api/auth/token", json=body).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = signed_in_carol(client, sessions)
     assert client.get("/api/auth/me", headers=headers).status_code == 200
     with session_scope(sessions) as session:
         agent = agent_by_email(session, email="carol.smith@example.com")
@@ -121,11 +126,7 @@ def test_a_disabled_agent_or_a_new_password_ends_every_session(
 def test_a_token_ends_after_idle_time_and_activity_never_stretches_it_past_its_lifetime(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
-    with session_scope(sessions) as session:
-        create_agent(session, email="carol.smith@example.com", name="Carol", password=PASSWORD)
-    body = {"email": "carol.smith@example.com", "password": PASSWORD}
-    token = client.post("/api/auth/token", json=body).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = signed_in_carol(client, sessions)
 
     def backdate(*, signed_in_ago: timedelta, idle_left: timedelta) -> None:
         with session_scope(sessions) as session:
