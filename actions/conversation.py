@@ -14,6 +14,8 @@ from rasa_sdk.events import EventType, SlotSet
 
 from actions.lexicon import order_number_in
 from actions.state import Awaiting, Question, Slot
+from escalation.models import Author
+from escalation.tickets import TranscriptLine
 
 
 def customer_turns(tracker: Tracker) -> int:
@@ -50,6 +52,36 @@ def answered() -> EventType:
 def latest_customer_message(tracker: Tracker) -> dict[str, Any] | None:
     """The latest user event that the customer sent (not a triggered EXTERNAL_* intent)."""
     return next((e for e in reversed(tracker.events) if _is_customer_message(e)), None)
+
+
+#: How far back a relay looks when the conversation does not show where its handoff began
+#: (the flag was lost and set again): enough for any handoff, bounded for a long tracker.
+RELAY_LOOKBACK = 200
+
+
+def customer_messages_since_handoff(tracker: Tracker) -> tuple[list[TranscriptLine], bool]:
+    """The customer's messages since the `handoff` slot was last set, oldest first, and
+    whether that moment is in the tracker; when it is not (the slot was lost), the latest
+    :data:`RELAY_LOOKBACK` messages, and the ticket's time decides."""
+    messages: list[TranscriptLine] = []
+    for event in reversed(tracker.events):
+        if (
+            event.get("event") == "slot"
+            and event.get("name") == Slot.HANDOFF
+            and event.get("value")
+        ):
+            return messages[::-1], True
+        if _is_customer_message(event):
+            messages.append(customer_line(event))
+            if len(messages) == RELAY_LOOKBACK:
+                break
+    return messages[::-1], False
+
+
+def customer_line(event: dict[str, Any]) -> TranscriptLine:
+    """A customer's message as a transcript line, keyed by its channel message id."""
+    key = event.get("message_id") or event.get("timestamp")
+    return TranscriptLine(Author.CUSTOMER, str(event.get("text") or ""), sent_at(event), str(key))
 
 
 def sent_at(event: dict[str, Any]) -> datetime:

@@ -126,6 +126,9 @@ def transcript_of(events: list[dict[str, Any]]) -> list[TranscriptLine]:
             if text not in titles:
                 continue
             text = titles[text]
-        author = Author.CUSTOMER if kind == "user" else Author.BOT
-        lines.append(TranscriptLine(author, text, sent_at(event)))
+        if kind == "user":
+            key = str(event.get("message_id") or event.get("timestamp"))
+            lines.append(TranscriptLine(Author.CUSTOMER, text, sent_at(event), key))
+        else:
+            lines.append(TranscriptLine(Author.BOT, text, sent_at(event)))
     return lines

@@ -12,14 +12,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ask, latest_customer_message, latest_text, sent_at
+from actions.conversation import ask, latest_text
 from actions.faq import ActionAnswerFaq
 from actions.lexicon import Concept, mentions
+from actions.relay import relay
 from actions.runtime import get_ticket_sessions
 from actions.state import ActionName, Entity, Question, Slot
 from escalation import outbox, tickets
 from escalation.models import DeliveryKind
-from escalation.outbox import ClaimedDelivery
+from escalation.outbox import DeliveryContent
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,9 @@ TICKET_NUMBER = re.compile(r"\b(\d{1,9})\b")
 class ActionRelayToAgent(Action):
     """A person owns the conversation: add the customer's message to the ticket, say nothing.
 
-    Chosen by HandoffPolicy (bot/policies/handoff.py) for every message while `handoff` is set.
+    Chosen by HandoffPolicy (bot/policies/handoff.py) for every message while `handoff` is set,
+    and by the language check when the ticket database says a person owns the conversation
+    but the slot was lost (Rasa died after the ticket was made).
     """
 
     def name(self) -> str:
@@ -41,18 +44,8 @@ class ActionRelayToAgent(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        event = latest_customer_message(tracker)
-        if event is None:
-            return []
         try:
-            ticket_id = await asyncio.to_thread(
-                tickets.relay_customer_message,
-                get_ticket_sessions(),
-                conversation_id=tracker.sender_id,
-                text=str(event.get("text") or ""),
-                sent_at=sent_at(event),
-                source_key=str(event.get("message_id") or event.get("timestamp")),
-            )
+            ticket_id = await relay(tracker)
         except Exception:
             logger.exception("relaying a message of %s failed", tracker.sender_id)
             dispatcher.utter_message(response="utter_technical_problem")
@@ -61,11 +54,18 @@ class ActionRelayToAgent(Action):
             # The ticket was closed while the hand-back was on its way: the bot answers.
             return [SlotSet(Slot.HANDOFF, False), FollowupAction(ActionName.ANSWER_FAQ)]
         logger.info("conversation %s: message relayed to ticket #%s", tracker.sender_id, ticket_id)
-        return []
+        if tracker.get_slot(Slot.HANDOFF):
+            return []
+        return [SlotSet(Slot.HANDOFF, True), SlotSet(Slot.TICKET_ID, str(ticket_id))]
 
 
 class ActionDeliver(Action):
-    """Say one queued delivery (agent reply, pick-up, resolution) exactly once."""
+    """Say one queued delivery (agent reply, pick-up, resolution) once.
+
+    The id of the latest delivery said is kept in a slot: the delivery worker marks a row
+    delivered only when Rasa's stored conversation holds it, and a row triggered again (the
+    worker's answer was lost) is not said twice. Deliveries reach a conversation in id order.
+    """
 
     def name(self) -> str:
         return ActionName.DELIVER
@@ -76,19 +76,26 @@ class ActionDeliver(Action):
         delivery_id = str(next(tracker.get_latest_entity_values(Entity.DELIVERY_ID), ""))
         if not delivery_id.isdigit() or len(delivery_id) > 9:  # a forged payload
             return []
-        claimed = await asyncio.to_thread(
-            outbox.claim,
+        if int(delivery_id) <= int(tracker.get_slot(Slot.LAST_DELIVERY_ID) or 0):
+            return []  # said already: the worker retried
+        content = await asyncio.to_thread(
+            outbox.content,
             get_ticket_sessions(),
             delivery_id=int(delivery_id),
             conversation_id=tracker.sender_id,
         )
-        if claimed is None:  # said already (a retried delivery), or not this conversation's
+        if content is None:  # delivered already, or not this conversation's
             return []
-        return say_delivery(dispatcher, tracker, claimed)
+        if tracker.get_slot(Slot.HANDOFF):
+            await relay(tracker)  # before the agent's words: what the customer said meanwhile
+        return [
+            *say_delivery(dispatcher, tracker, content),
+            SlotSet(Slot.LAST_DELIVERY_ID, int(delivery_id)),
+        ]
 
 
 def say_delivery(
-    dispatcher: CollectingDispatcher, tracker: Tracker, claimed: ClaimedDelivery
+    dispatcher: CollectingDispatcher, tracker: Tracker, claimed: DeliveryContent
 ) -> list[EventType]:
     """An agent's words as they are; a pick-up or resolution in the customer's language."""
     if claimed.kind == DeliveryKind.AGENT_REPLY:

@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.relay import handoff_lost
 from actions.runtime import get_knowledge_base
 from actions.state import ActionName, Slot
 from knowledge.language import DetectedLanguage
@@ -20,7 +21,9 @@ class ActionDetectLanguage(Action):
     """Set the `language` slot from the message, the conversation so far and the locale.
 
     Runs first in every turn (bot/data/rules.yml), so the response that follows is rendered
-    by Rasa in the customer's language through its conditional variations.
+    by Rasa in the customer's language through its conditional variations. Being first, it
+    is also where a turn that a person owns but the bot was about to answer goes to the
+    ticket instead (``handoff_lost``).
     """
 
     def name(self) -> str:
@@ -29,6 +32,9 @@ class ActionDetectLanguage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        relay_instead = await handoff_lost(tracker)
+        if relay_instead:
+            return relay_instead
         text = tracker.latest_message.get("text") or ""
         locale = channel_locale(tracker)
         if text.startswith("/"):  # a button's payload says nothing about the language...

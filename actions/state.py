@@ -22,6 +22,7 @@ class Slot(StrEnum):
     FAILED_TURNS = "failed_turns"  # turns in a row the bot could not answer
     TRIED_ENTRIES = "tried_entries"  # what the bot tried, carried by an escalation
     ORDER_NUMBER = "order_number"  # the order the customer named, carried by an escalation
+    LAST_DELIVERY_ID = "last_delivery_id"  # the latest outbox row said (escalation/delivery.py)
 
 
 class ActionName(StrEnum):

@@ -10,8 +10,10 @@ that writes to the channels directly:
 - The channel renders them with its own output: a socket.io room now, Telegram's or Twilio's
   API later. A new channel needs no delivery code of ours.
 - Any API replica can deliver any row: the row is written in the same transaction as the
-  reply, and the action that says it claims it atomically (``outbox.claim``). Rows
-  are delivered at least once and said exactly once, and a crash of the API loses none of them.
+  reply and stays queued until Rasa's stored conversation holds it (the action keeps the id
+  of the latest delivery it said in a slot, and says nothing for an id it has said). Rows
+  are triggered at least once and said once, and a crash of the API, of Rasa or of the
+  action server anywhere on the way loses none of them.
 """
 
 from __future__ import annotations
@@ -31,12 +33,12 @@ from escalation.rasa_client import RasaClient
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 60.0
-UNCLAIMED_RETRY_SECONDS = 5.0
 
 
 class DeliveryWorker:
-    """Delivers queued rows in order, per ticket; a failed row holds back its ticket's later
-    rows (replies never arrive out of order) and is retried with exponential backoff."""
+    """Delivers queued rows in order, per conversation; a row not yet said holds back its
+    conversation's later rows (replies never arrive out of order) and is retried with
+    exponential backoff."""
 
     def __init__(
         self,
@@ -71,32 +73,40 @@ class DeliveryWorker:
             self._wake.clear()
 
     async def deliver_pending(self) -> int:
-        """One pass over the queue; returns how many rows Rasa took."""
+        """One pass over the queue; returns how many rows the conversations now hold."""
         pending = await asyncio.to_thread(outbox.queued, self._sessions)
         queued = {row.delivery_id for row in pending}
         self._retry_at = {key: at for key, at in self._retry_at.items() if key in queued}
-        held_tickets: set[int] = set()
+        held: set[str] = set()  # conversations with a row not yet said
         delivered = 0
         for row in pending:
             if (
-                row.ticket_id in held_tickets
+                row.conversation_id in held
                 or self._retry_at.get(row.delivery_id, 0) > self._clock()
             ):
-                held_tickets.add(row.ticket_id)
+                held.add(row.conversation_id)
                 continue
-            try:
-                await self._rasa.trigger_delivery(
-                    conversation_id=row.conversation_id, delivery_id=row.delivery_id
-                )
-            except RasaUnavailable as error:
-                held_tickets.add(row.ticket_id)
-                await self._failed(row.delivery_id, str(error))
-                continue
-            # Said rows leave the queue (the action claims them); one still here after the
-            # bot took it was not said (e.g. the action failed): try again, not at once.
-            self._retry_at[row.delivery_id] = self._clock() + UNCLAIMED_RETRY_SECONDS
-            delivered += 1
+            if await self._deliver(row):
+                delivered += 1
+            else:
+                held.add(row.conversation_id)
         return delivered
+
+    async def _deliver(self, row: outbox.QueuedDelivery) -> bool:
+        """Trigger the row and check the stored conversation holds it; mark it delivered then."""
+        try:
+            await self._rasa.trigger_delivery(
+                conversation_id=row.conversation_id, delivery_id=row.delivery_id
+            )
+            said = await self._rasa.last_delivery_said(conversation_id=row.conversation_id)
+        except RasaUnavailable as error:
+            await self._failed(row.delivery_id, str(error))
+            return False
+        if said < row.delivery_id:  # e.g. the action server failed and Rasa went on
+            await self._failed(row.delivery_id, "the conversation does not hold it yet")
+            return False
+        await asyncio.to_thread(outbox.delivered, self._sessions, delivery_id=row.delivery_id)
+        return True
 
     async def _failed(self, delivery_id: int, error: str) -> None:
         attempts = await asyncio.to_thread(

@@ -1,7 +1,9 @@
 """The delivery outbox: what agents' actions queue for the customer, said exactly once.
 
 A row is written in the same transaction as the reply or status change that made it; the
-worker (escalation/delivery.py) asks Rasa to say it, and the bot's action claims it.
+worker (escalation/delivery.py) asks Rasa to say it, the bot's action says it unless the
+conversation shows it said already, and the worker marks it delivered only once Rasa's
+stored conversation holds it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from escalation.models import Delivery, DeliveryKind, utc_now
 
 
 @dataclass(frozen=True)
-class ClaimedDelivery:
-    """What the bot says for a claimed row, read inside the claiming transaction."""
+class DeliveryContent:
+    """What the bot says for a queued row."""
 
     kind: DeliveryKind
     ticket_id: int
@@ -38,19 +40,20 @@ def pending_deliveries(session: Session, *, limit: int = 50) -> list[Delivery]:
     return list(session.scalars(query.limit(limit)))
 
 
-def claim_delivery(session: Session, *, delivery_id: int, conversation_id: str) -> Delivery | None:
-    """Mark the delivery said and return it, or None if it was already said or is not
-    this conversation's: the one atomic update makes saying it exactly once."""
+def undelivered(session: Session, *, delivery_id: int, conversation_id: str) -> Delivery | None:
+    """The row, if it is still to be said and belongs to this conversation."""
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None or delivery.ticket.conversation_id != conversation_id:
+    if delivery is None or delivery.delivered_at is not None:
         return None
-    claimed = session.execute(
+    return delivery if delivery.ticket.conversation_id == conversation_id else None
+
+
+def mark_delivered(session: Session, *, delivery_id: int) -> None:
+    session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.delivered_at.is_(None))
         .values(delivered_at=utc_now())
-        .execution_options(synchronize_session=False)
     )
-    return delivery if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
 def record_delivery_failure(session: Session, *, delivery_id: int, error: str) -> None:
@@ -68,24 +71,30 @@ def delivery_attempts(session: Session, *, delivery_id: int) -> int:
 # One transaction each: the bot's action and the delivery worker.
 
 
-def claim(
+def content(
     sessions: sessionmaker[Session], *, delivery_id: int, conversation_id: str
-) -> ClaimedDelivery | None:
-    """Claim the row for saying now; None if it was said already or is not this
-    conversation's."""
+) -> DeliveryContent | None:
+    """What to say for the row; None if it was delivered already or is not this
+    conversation's (a forged or misdirected trigger)."""
     with session_scope(sessions) as session:
-        delivery = claim_delivery(session, delivery_id=delivery_id, conversation_id=conversation_id)
+        delivery = undelivered(session, delivery_id=delivery_id, conversation_id=conversation_id)
         if delivery is None:
             return None
         # A reply is signed by whoever wrote it; a pick-up by whoever has the ticket.
         author = delivery.message.agent if delivery.message else None
         agent = author or delivery.ticket.assignee
-        return ClaimedDelivery(
+        return DeliveryContent(
             kind=delivery.kind,
             ticket_id=delivery.ticket_id,
             text=delivery.message.text if delivery.message else None,
             agent_first_name=agent.name.split()[0] if agent else None,
         )
+
+
+def delivered(sessions: sessionmaker[Session], *, delivery_id: int) -> None:
+    """The conversation holds the row's message: it leaves the queue."""
+    with session_scope(sessions) as session:
+        mark_delivered(session, delivery_id=delivery_id)
 
 
 def queued(sessions: sessionmaker[Session]) -> list[QueuedDelivery]:

@@ -11,6 +11,9 @@ from escalation.errors import RasaUnavailable
 
 #: The intent the bot's rules answer with ``action_deliver`` (see bot/data/rules.yml).
 DELIVERY_INTENT = "EXTERNAL_delivery"
+#: The slot in which ``action_deliver`` keeps the id of the latest delivery it said
+#: (``Slot.LAST_DELIVERY_ID`` in actions/state.py).
+LAST_DELIVERY_SLOT = "last_delivery_id"
 
 
 class RasaClient:
@@ -25,9 +28,19 @@ class RasaClient:
         """Have the bot say the queued delivery on the conversation's latest channel."""
         url = f"{self._conversation_url(conversation_id)}/trigger_intent"
         body = {"name": DELIVERY_INTENT, "entities": {"delivery_id": str(delivery_id)}}
-        await self._request(
-            "POST", url, params=self._params | {"output_channel": "latest"}, json=body
-        )
+        params = self._params | {"output_channel": "latest", "include_events": "NONE"}
+        await self._request("POST", url, params=params, json=body)
+
+    async def last_delivery_said(self, *, conversation_id: str) -> int:
+        """The id of the latest delivery the stored conversation holds (0 for none).
+
+        Read back from the tracker store, not taken from the trigger's answer: Rasa answers
+        200 even when the action server failed and the action's messages were dropped.
+        """
+        url = f"{self._conversation_url(conversation_id)}/tracker"
+        response = await self._request("GET", url, params=self._params | {"include_events": "NONE"})
+        value = (response.json().get("slots") or {}).get(LAST_DELIVERY_SLOT)
+        return int(value) if isinstance(value, int | float) else 0
 
     async def bot_messages(self, *, conversation_id: str, after: float) -> list[dict[str, Any]]:
         """What the bot said in the conversation after ``after`` (a Unix time), oldest first."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -41,6 +41,14 @@ class TranscriptLine:
     author: Author
     text: str
     sent_at: datetime
+    #: The channel's id of a customer message: relaying it again adds nothing.
+    source_key: str | None = None
+
+
+#: How far before a ticket's escalation a relay still looks for messages it may have missed:
+#: the clocks of Rasa (message times) and of the action server (ticket times) may differ.
+#: Messages from before the escalation are on the ticket already, with their keys.
+CLOCK_MARGIN = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,12 @@ def create_ticket_once(session: Session, *, escalation: Escalation) -> tuple[Tic
         preview=last_customer_words(escalation.transcript),
         messages=[
             *(
-                TranscriptMessage(author=line.author, text=line.text, sent_at=line.sent_at)
+                TranscriptMessage(
+                    author=line.author,
+                    text=line.text,
+                    sent_at=line.sent_at,
+                    source_key=line.source_key,
+                )
                 for line in escalation.transcript
             ),
             TranscriptMessage(
@@ -311,24 +324,45 @@ def hand_off(sessions: sessionmaker[Session], escalation: Escalation) -> int:
         return ticket.id
 
 
-def relay_customer_message(
+def relay_customer_messages(
     sessions: sessionmaker[Session],
     *,
     conversation_id: str,
-    text: str,
-    sent_at: datetime,
-    source_key: str,
+    messages: Sequence[TranscriptLine],
+    since_escalation: bool = False,
 ) -> int | None:
-    """Add a message said during the handoff to the ticket; its id, or None when no person
-    owns the conversation any more (the bot answers it instead)."""
+    """Add the customer's messages to the ticket a person owns; the ticket's id, or None
+    when no person owns the conversation any more (the bot answers instead).
+
+    At least once, exactly once in effect: a relay passes every message since the handoff
+    began, those an earlier relay missed too (the action server or Rasa died on the way),
+    and keys leave out the ones added already. ``since_escalation`` keeps only messages
+    from about the ticket's escalation on, for a conversation that lost the moment its
+    handoff began; earlier ones are in the transcript already.
+    """
     with session_scope(sessions) as session:
         ticket = handoff_ticket(session, conversation_id=conversation_id)
         if ticket is None:
             return None
-        append_customer_message(
-            session, ticket=ticket, text=text, sent_at=sent_at, source_key=source_key
-        )
+        since = ticket.escalated_at - CLOCK_MARGIN if since_escalation else None
+        for message in sorted(messages, key=lambda line: line.sent_at):
+            if (since is None or message.sent_at >= since) and message.source_key:
+                append_customer_message(
+                    session,
+                    ticket=ticket,
+                    text=message.text,
+                    sent_at=message.sent_at,
+                    source_key=message.source_key,
+                )
         return ticket.id
+
+
+def handoff_ticket_id(sessions: sessionmaker[Session], *, conversation_id: str) -> int | None:
+    """The id of the ticket a person owns in the conversation, if any: the database, not a
+    slot, is what says whether the bot must stay quiet."""
+    with session_scope(sessions) as session:
+        ticket = handoff_ticket(session, conversation_id=conversation_id)
+        return ticket.id if ticket is not None else None
 
 
 def status_for_customer(

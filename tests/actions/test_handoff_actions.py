@@ -3,6 +3,7 @@ escalating, relaying the customer, saying queued deliveries once, ticket status.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,12 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.escalation import transcript_of
 from actions.handoff import ActionDeliver, ActionRelayToAgent, ActionTicketStatus
+from actions.language import ActionDetectLanguage
 from actions.request_person import ActionEscalate
 from actions.state import Question
 from escalation import outbox, tickets
 from escalation.auth import create_agent
 from escalation.db import session_scope
 from escalation.models import Agent, Author, Ticket, TicketStatus, TranscriptMessage
+from knowledge import KnowledgeBase
 from tests.actions.trackers import bot, responses, run, slot_events, tracker, user
 
 CONVERSATION = [
@@ -24,6 +27,8 @@ CONVERSATION = [
     bot("I'm not sure."),
     user("a person please", "request_human", timestamp=2.0),
 ]
+#: What action_escalate's answer leaves in the tracker: the handoff begins here.
+HANDED_OVER = {"event": "slot", "name": "handoff", "value": True, "timestamp": 2.1}
 
 
 def escalate(sessions: sessionmaker[Session], sender_id: str = "conv") -> int:
@@ -65,7 +70,7 @@ def test_during_the_handoff_messages_go_to_the_ticket_once_and_the_bot_is_quiet(
 ) -> None:
     ticket_id = escalate(ticket_sessions)
     message = user("it was due on Monday", message_id="m-42", timestamp=3.0)
-    during = tracker([*CONVERSATION, message], handoff=True)
+    during = tracker([*CONVERSATION, HANDED_OVER, message], handoff=True)
     for _ in range(2):  # Rasa retries an action call that timed out
         said, events = run(ActionRelayToAgent(), during)
         assert said.messages == [] and events == []
@@ -74,6 +79,75 @@ def test_during_the_handoff_messages_go_to_the_ticket_once_and_the_bot_is_quiet(
             select(TranscriptMessage.text).where(TranscriptMessage.ticket_id == ticket_id)
         ).all()
     assert texts.count("it was due on Monday") == 1
+
+
+def customer_texts(sessions: sessionmaker[Session], ticket_id: int) -> list[str]:
+    with session_scope(sessions) as session:
+        query = select(TranscriptMessage.text).where(
+            TranscriptMessage.ticket_id == ticket_id, TranscriptMessage.author == Author.CUSTOMER
+        )
+        return list(session.scalars(query.order_by(TranscriptMessage.id)))
+
+
+def test_a_relay_catches_up_on_messages_an_earlier_relay_missed(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    """The action server was down for one message: Rasa kept it, the next relay brings it."""
+    ticket_id = escalate(ticket_sessions)
+    missed = user("are you there?", timestamp=3.0)
+    failed = {"event": "action", "name": "action_relay_to_agent", "timestamp": 3.1}
+    latest = user("my order is 48213", timestamp=4.0)
+    for _ in range(2):
+        said, events = run(
+            ActionRelayToAgent(),
+            tracker([*CONVERSATION, HANDED_OVER, missed, failed, latest], handoff=True),
+        )
+        assert said.messages == [] and events == []
+    assert customer_texts(ticket_sessions, ticket_id) == [
+        "where is my parcel?",
+        "a person please",
+        "are you there?",
+        "my order is 48213",
+    ]
+
+
+def test_a_ticket_whose_handoff_slot_was_lost_still_gets_the_customer(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    """Rasa died after the ticket was made and before the slot was stored: the next turn
+    goes to the ticket (the database decides), and the slot is set again."""
+    now = time.time()
+    before = [
+        user("where is my parcel?", timestamp=now - 5),
+        bot("I'm not sure.", timestamp=now - 4),
+        user("a person please", "request_human", timestamp=now - 3),
+    ]
+    said, _ = run(ActionEscalate(), tracker(before, language="en"))  # its slots never stored
+    ticket_id = ticket_number_of(said)
+    after = [*before, user("hello??", "greet", timestamp=now + 1)]
+    _, events = run(ActionDetectLanguage(), tracker(after))
+    assert events == [{"event": "followup", "name": "action_relay_to_agent", "timestamp": None}]
+    said, events = run(ActionRelayToAgent(), tracker(after))
+    assert said.messages == []
+    assert slot_events(events) == {"handoff": True, "ticket_id": str(ticket_id)}
+    # The messages before the escalation are on the ticket once: the transcript keyed them.
+    assert customer_texts(ticket_sessions, ticket_id) == [
+        "where is my parcel?",
+        "a person please",
+        "hello??",
+    ]
+
+
+def test_without_a_ticket_the_language_check_lets_the_bot_answer(
+    ticket_sessions: sessionmaker[Session], faq: KnowledgeBase
+) -> None:
+    _, events = run(ActionDetectLanguage(), tracker([user("hello there", "greet")]))
+    assert slot_events(events)["language"] == "en"
+
+
+def ticket_number_of(said: CollectingDispatcher) -> int:
+    [message] = said.messages
+    return int(message["ticket_id"])
 
 
 def test_a_message_after_the_ticket_closed_goes_back_to_the_bot(
@@ -86,15 +160,15 @@ def test_a_message_after_the_ticket_closed_goes_back_to_the_bot(
 
 
 def deliver(
-    delivery_id: object, sender_id: str = "conv", channel: str = "socketio"
-) -> tuple[list[str], list[dict[str, object]]]:
-    said, events = deliver_said(delivery_id, sender_id, channel)
+    delivery_id: object, sender_id: str = "conv", channel: str = "socketio", **slots: Any
+) -> tuple[list[str], list[dict[str, Any]]]:
+    said, events = deliver_said(delivery_id, sender_id, channel, **slots)
     return responses(said), events
 
 
 def deliver_said(
-    delivery_id: object, sender_id: str = "conv", channel: str = "socketio"
-) -> tuple[CollectingDispatcher, list[dict[str, object]]]:
+    delivery_id: object, sender_id: str = "conv", channel: str = "socketio", **slots: Any
+) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
     entities = [{"entity": "delivery_id", "value": str(delivery_id)}]
     triggered = user(
         "EXTERNAL: delivery",
@@ -103,7 +177,7 @@ def deliver_said(
         timestamp=9.0,
         channel=channel,
     )
-    return run(ActionDeliver(), tracker([*CONVERSATION, triggered], sender_id=sender_id))
+    return run(ActionDeliver(), tracker([*CONVERSATION, triggered], sender_id=sender_id, **slots))
 
 
 def test_an_agent_reply_is_said_once_and_only_in_its_conversation(
@@ -119,12 +193,17 @@ def test_an_agent_reply_is_said_once_and_only_in_its_conversation(
         queued = [row.id for row in outbox.pending_deliveries(session)]
     picked_up, reply = queued
     assert deliver(reply, sender_id="someone-else") == ([], [])
-    assert deliver(picked_up)[0] == ["utter_agent_joined"]
-    said, _ = deliver_said(reply)
+    said_first, events = deliver(picked_up)
+    assert said_first == ["utter_agent_joined"]
+    assert slot_events(events) == {"last_delivery_id": picked_up}
+    said, events = deliver_said(reply, last_delivery_id=picked_up)
     assert [m["custom"] for m in said.messages] == [
         {"data": {"text": "It ships today.", "agent": "Anna"}}  # the widget names the agent
     ]
-    assert deliver(reply) == ([], [])  # retried: said once
+    # Triggered again (the worker never heard back): the conversation shows it was said.
+    assert deliver(reply, last_delivery_id=reply) == ([], [])
+    outbox.delivered(ticket_sessions, delivery_id=reply)
+    assert deliver(reply) == ([], [])  # marked delivered: never said again
     assert deliver("1 OR 1=1") == ([], [])
 
 
@@ -158,6 +237,7 @@ def test_the_resolution_hands_back_and_asks_for_a_rating(
     assert said == ["utter_ticket_resolved", "utter_ask_csat"]
     slots = slot_events(events)
     assert slots["handoff"] is False and slots["tried_entries"] == []
+    assert slots["last_delivery_id"] == resolution
     assert slots["awaiting"]["kind"] == Question.CSAT
     assert slots["awaiting"]["ticket_id"] == ticket_id
 

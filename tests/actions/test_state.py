@@ -12,6 +12,7 @@ from rasa_sdk import Action
 from rasa_sdk.executor import ActionExecutor
 
 from actions.state import ActionName, Awaiting, Entity, Intent, Question, Slot
+from escalation.rasa_client import LAST_DELIVERY_SLOT
 from tests.conftest import PROJECT_ROOT
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -91,3 +92,8 @@ def test_the_awaiting_question_survives_the_slot_round_trip() -> None:
     assert Awaiting.from_slot(asked.as_slot()) == asked
     assert Awaiting.from_slot({"kind": "moon", "turn": 1}) is None
     assert Awaiting.from_slot("escalation_confirm") is None
+
+
+def test_the_delivery_worker_reads_the_slot_the_delivery_action_sets() -> None:
+    """escalation/ does not import actions/: the slot's name is written in both."""
+    assert LAST_DELIVERY_SLOT == Slot.LAST_DELIVERY_ID

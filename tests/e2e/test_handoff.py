@@ -17,10 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
+from escalation import tickets
 from escalation.auth import agent_by_email, create_agent
 from escalation.db import make_engine, session_scope
-from escalation.models import Ticket
-from helpdesk.supervisor import ProcessGroup
+from escalation.models import Delivery, Ticket
+from escalation.tickets import Escalation
+from helpdesk.supervisor import ManagedProcess, ProcessGroup
 from tests.e2e.clients import SocketCustomer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -283,8 +285,8 @@ def test_the_same_escalation_delivered_twice_makes_one_ticket(
     assert first.status_code == second.status_code == 200
     assert first.json()["responses"] == second.json()["responses"]
     with session_scope(ticket_db) as session:
-        tickets = session.scalars(select(Ticket).where(Ticket.conversation_id == sender)).all()
-        assert len(tickets) == 1
+        made = session.scalars(select(Ticket).where(Ticket.conversation_id == sender)).all()
+        assert len(made) == 1
 
 
 def test_api_crash_between_escalation_and_reply_loses_nothing(
@@ -297,7 +299,7 @@ def test_api_crash_between_escalation_and_reply_loses_nothing(
     [created] = texts(rest_say(running_stack, sender, "I want to talk to a human"))
     ticket_id = ticket_number(created)
     since = time.time()
-    [api] = [p for p in stack_processes.processes if p.name == "API"]
+    api = process(stack_processes, "API")
 
     api.kill()  # mid-flight: escalated, nobody has answered yet
     assert rest_say(running_stack, sender, "are you still there?") == []  # bot quiet, API down
@@ -318,3 +320,71 @@ def test_api_crash_between_escalation_and_reply_loses_nothing(
     time.sleep(2)  # any duplicate delivery would have had time to arrive
     assert said().count("Back, sorry!") == 1
     assert ("customer", "are you still there?") in transcript(agent, ticket_id)
+
+
+def process(stack: ProcessGroup, name: str) -> ManagedProcess:
+    [found] = [p for p in stack.processes if p.name == name]
+    return found
+
+
+def delivered_at(sessions: sessionmaker[Session], ticket_id: int) -> list[object]:
+    with session_scope(sessions) as session:
+        query = select(Delivery.delivered_at).where(Delivery.ticket_id == ticket_id)
+        return list(session.scalars(query.order_by(Delivery.id)))
+
+
+def test_action_server_down_during_the_handoff_loses_no_message_and_no_reply(
+    running_stack: Settings,
+    stack_processes: ProcessGroup,
+    agent: httpx.Client,
+    ticket_db: sessionmaker[Session],
+) -> None:
+    """Rasa answers 200 and drops an action's events when the action server is down: the
+    customer's message must still reach the ticket, the agent's reply the customer, once."""
+    sender = uuid.uuid4().hex
+    [created] = texts(rest_say(running_stack, sender, "I want to talk to a human"))
+    ticket_id = ticket_number(created)
+    since = time.time()
+    actions = process(stack_processes, "action server")
+
+    actions.kill()
+    rest_say(running_stack, sender, "the parcel number is 48213")  # Rasa keeps it, no relay
+    reply = agent.post(f"/api/tickets/{ticket_id}/replies", json={"text": "Found it, 1 sec."})
+    assert reply.status_code == 201
+    time.sleep(3)  # the worker has triggered the reply: Rasa said 200, the slot says not said
+    assert delivered_at(ticket_db, ticket_id) == [None, None]  # picked up, the reply
+    actions.start()
+    actions.wait_healthy(120)
+
+    def said() -> list[str]:
+        response = agent.get(f"/api/conversations/{sender}/messages", params={"after": since})
+        return [m["text"] for m in response.json()] if response.status_code == 200 else []
+
+    eventually(lambda: "Found it, 1 sec." in said(), timeout=90)
+    time.sleep(2)  # any duplicate delivery would have had time to arrive
+    assert said().count("Found it, 1 sec.") == 1
+    assert all(delivered_at(ticket_db, ticket_id))
+    customer_lines = [text for author, text in transcript(agent, ticket_id) if author == "customer"]
+    assert customer_lines.count("the parcel number is 48213") == 1
+
+
+def test_a_handoff_the_conversation_lost_is_found_in_the_ticket_database(
+    running_stack: Settings, agent: httpx.Client, ticket_db: sessionmaker[Session]
+) -> None:
+    """Rasa died after the ticket was committed, before it stored the handoff: the ticket
+    exists, the conversation does not know. The next messages go to the ticket anyway."""
+    sender = uuid.uuid4().hex
+    escalation = Escalation(
+        key=f"{sender}:lost",
+        conversation_id=sender,
+        channel="rest",
+        language="en",
+        language_confidence=1.0,
+        reason="customer_request",
+        transcript=[],
+    )
+    ticket_id = tickets.hand_off(ticket_db, escalation)
+    assert rest_say(running_stack, sender, "hello, anyone?") == []
+    assert rest_say(running_stack, sender, "how long does delivery take") == []  # no bot answer
+    customer_lines = [text for author, text in transcript(agent, ticket_id) if author == "customer"]
+    assert customer_lines == ["hello, anyone?", "how long does delivery take"]

@@ -66,7 +66,7 @@ def test_customer_reply_puts_a_pending_ticket_back_in_the_queue(
         assert ticket.status == TicketStatus.OPEN
 
 
-def test_a_delivery_is_claimed_once_and_only_by_its_conversation(
+def test_a_delivery_is_said_only_in_its_conversation_and_until_marked_delivered(
     sessions: sessionmaker[Session],
 ) -> None:
     with session_scope(sessions) as session:
@@ -77,16 +77,13 @@ def test_a_delivery_is_claimed_once_and_only_by_its_conversation(
         tickets.add_reply(session, ticket=ticket, agent=agent, text="hello")
         session.flush()
         reply_id = max(d.id for d in outbox.pending_deliveries(session))
+    assert outbox.content(sessions, delivery_id=reply_id, conversation_id="other") is None
+    for _ in range(2):  # reading it does not take it off the queue
+        content = outbox.content(sessions, delivery_id=reply_id, conversation_id="conv-1")
+        assert content is not None and content.text == "hello"
+    outbox.delivered(sessions, delivery_id=reply_id)
+    assert outbox.content(sessions, delivery_id=reply_id, conversation_id="conv-1") is None
     with session_scope(sessions) as session:
-        assert outbox.claim_delivery(session, delivery_id=reply_id, conversation_id="other") is None
-    with session_scope(sessions) as session:
-        claimed = outbox.claim_delivery(session, delivery_id=reply_id, conversation_id="conv-1")
-        assert claimed is not None and claimed.message is not None
-        assert claimed.message.text == "hello"
-    with session_scope(sessions) as session:
-        assert (
-            outbox.claim_delivery(session, delivery_id=reply_id, conversation_id="conv-1") is None
-        )
         assert reply_id not in [d.id for d in outbox.pending_deliveries(session)]
 
 

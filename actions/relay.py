@@ -1,0 +1,51 @@
+"""Customer messages to the ticket while a person owns the conversation, at least once.
+
+Apart from actions/handoff.py so that the language check, which runs first in every turn,
+can hand a turn to the ticket without importing the FAQ action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, FollowupAction
+
+from actions.conversation import customer_messages_since_handoff
+from actions.runtime import get_ticket_sessions
+from actions.state import ActionName, Slot
+from escalation import tickets
+
+logger = logging.getLogger(__name__)
+
+
+async def relay(tracker: Tracker) -> int | None:
+    """Relay every customer message since the handoff began (those an earlier relay missed
+    too); the ticket's id, or None when no person owns the conversation."""
+    messages, from_handoff_start = customer_messages_since_handoff(tracker)
+    return await asyncio.to_thread(
+        tickets.relay_customer_messages,
+        get_ticket_sessions(),
+        conversation_id=tracker.sender_id,
+        messages=messages,
+        since_escalation=not from_handoff_start,
+    )
+
+
+async def handoff_lost(tracker: Tracker) -> list[EventType]:
+    """Relay instead of answering when the ticket database says a person owns the
+    conversation but the `handoff` slot says no (Rasa died between the ticket and the slot);
+    no events otherwise. One indexed query per turn."""
+    if tracker.get_slot(Slot.HANDOFF):
+        return []
+    ticket_id = await asyncio.to_thread(
+        tickets.handoff_ticket_id, get_ticket_sessions(), conversation_id=tracker.sender_id
+    )
+    if ticket_id is None:
+        return []
+    logger.warning(
+        "conversation %s: ticket #%s owns it, the slot had lost it", tracker.sender_id, ticket_id
+    )
+    # The relay sets the slot again: set here, it would hide this turn's message from it.
+    return [FollowupAction(ActionName.RELAY_TO_AGENT)]
