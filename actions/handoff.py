@@ -95,32 +95,32 @@ class ActionDeliver(Action):
 
 
 def say_delivery(
-    dispatcher: CollectingDispatcher, tracker: Tracker, claimed: DeliveryContent
+    dispatcher: CollectingDispatcher, tracker: Tracker, content: DeliveryContent
 ) -> list[EventType]:
     """An agent's words as they are; a pick-up or resolution in the customer's language."""
-    if claimed.kind == DeliveryKind.AGENT_REPLY:
+    if content.kind == DeliveryKind.AGENT_REPLY:
         if tracker.get_latest_input_channel() == WIDGET_CHANNEL:
             # Rasa's socket.io output emits a custom message's "data" as the event itself:
             # the widget shows the agent's name and its own look for their words.
-            reply = {"text": claimed.text, "agent": claimed.agent_first_name or ""}
+            reply = {"text": content.text, "agent": content.agent_first_name or ""}
             dispatcher.utter_message(json_message={"data": reply})
         else:
-            dispatcher.utter_message(text=claimed.text)
+            dispatcher.utter_message(text=content.text)
         return []
-    if claimed.kind == DeliveryKind.PICKED_UP:
+    if content.kind == DeliveryKind.PICKED_UP:
         dispatcher.utter_message(
             response="utter_agent_joined",
-            agent_name=claimed.agent_first_name,
-            ticket_id=claimed.ticket_id,
+            agent_name=content.agent_first_name,
+            ticket_id=content.ticket_id,
         )
         return []
-    dispatcher.utter_message(response="utter_ticket_resolved", ticket_id=claimed.ticket_id)
+    dispatcher.utter_message(response="utter_ticket_resolved", ticket_id=content.ticket_id)
     dispatcher.utter_message(response="utter_ask_csat")
     return [
         SlotSet(Slot.HANDOFF, False),
         SlotSet(Slot.TRIED_ENTRIES, []),
         SlotSet(Slot.FAILED_TURNS, 0),
-        ask(tracker, Question.CSAT, ticket_id=claimed.ticket_id),
+        ask(tracker, Question.CSAT, ticket_id=content.ticket_id),
     ]
 
 

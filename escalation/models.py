@@ -215,8 +215,8 @@ class Delivery(Base):
     """Something to say to the customer on the agent's behalf, kept until the bot has said it.
 
     Written in the same transaction as the change that causes it (a reply, a status change),
-    so a crash of the API never loses one; ``delivered_at`` is set by the action that says it,
-    once, so a retried delivery is never said twice.
+    so a crash of the API never loses one; ``delivered_at`` is set by the delivery worker once
+    Rasa's stored conversation holds it (escalation/delivery.py).
     """
 
     __tablename__ = "deliveries"
