@@ -79,9 +79,24 @@ def customer_messages_since_handoff(tracker: Tracker) -> tuple[list[TranscriptLi
 
 
 def customer_line(event: dict[str, Any]) -> TranscriptLine:
-    """A customer's message as a transcript line, keyed by its channel message id."""
-    key = event.get("message_id") or event.get("timestamp")
-    return TranscriptLine(Author.CUSTOMER, str(event.get("text") or ""), sent_at(event), str(key))
+    """A customer's message as a transcript line, keyed by its message id."""
+    return TranscriptLine(
+        Author.CUSTOMER, str(event.get("text") or ""), sent_at(event), message_key(event)
+    )
+
+
+#: The longest client-chosen message id taken (the ticket's key column holds 200).
+CLIENT_MESSAGE_ID_CHARS = 100
+
+
+def message_key(event: dict[str, Any]) -> str:
+    """The message's id: the client's own (``metadata.message_id``), so that a message the
+    client sent again after getting no answer is still one message; else Rasa's."""
+    metadata = event.get("metadata")
+    client_id = metadata.get("message_id") if isinstance(metadata, dict) else None
+    if isinstance(client_id, str) and 0 < len(client_id) <= CLIENT_MESSAGE_ID_CHARS:
+        return f"client:{client_id}"
+    return str(event.get("message_id") or event.get("timestamp"))
 
 
 def sent_at(event: dict[str, Any]) -> datetime:

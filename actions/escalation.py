@@ -10,7 +10,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import answered, ask, latest_customer_message, order_number, sent_at
+from actions.conversation import (
+    answered,
+    ask,
+    latest_customer_message,
+    message_key,
+    order_number,
+    sent_at,
+)
 from actions.runtime import get_ticket_sessions
 from actions.state import Question, Slot
 from core.settings import get_settings
@@ -127,8 +134,7 @@ def transcript_of(events: list[dict[str, Any]]) -> list[TranscriptLine]:
                 continue
             text = titles[text]
         if kind == "user":
-            key = str(event.get("message_id") or event.get("timestamp"))
-            lines.append(TranscriptLine(Author.CUSTOMER, text, sent_at(event), key))
+            lines.append(TranscriptLine(Author.CUSTOMER, text, sent_at(event), message_key(event)))
         else:
             lines.append(TranscriptLine(Author.BOT, text, sent_at(event)))
     return lines

@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation import ask, latest_text
 from actions.faq import ActionAnswerFaq
 from actions.lexicon import Concept, mentions
-from actions.relay import relay
+from actions.relay import handoff_restored, relay
 from actions.runtime import get_ticket_sessions
 from actions.state import ActionName, Entity, Question, Slot
 from escalation import outbox, tickets
@@ -54,9 +54,7 @@ class ActionRelayToAgent(Action):
             # The ticket was closed while the hand-back was on its way: the bot answers.
             return [SlotSet(Slot.HANDOFF, False), FollowupAction(ActionName.ANSWER_FAQ)]
         logger.info("conversation %s: message relayed to ticket #%s", tracker.sender_id, ticket_id)
-        if tracker.get_slot(Slot.HANDOFF):
-            return []
-        return [SlotSet(Slot.HANDOFF, True), SlotSet(Slot.TICKET_ID, str(ticket_id))]
+        return handoff_restored(tracker, ticket_id)
 
 
 class ActionDeliver(Action):
@@ -86,9 +84,10 @@ class ActionDeliver(Action):
         )
         if content is None:  # delivered already, or not this conversation's
             return []
-        if tracker.get_slot(Slot.HANDOFF):
-            await relay(tracker)  # before the agent's words: what the customer said meanwhile
+        # Before the agent's words: what the customer said meanwhile and a relay missed.
+        restored = handoff_restored(tracker, await relay(tracker))
         return [
+            *restored,
             *say_delivery(dispatcher, tracker, content),
             SlotSet(Slot.LAST_DELIVERY_ID, int(delivery_id)),
         ]

@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, FollowupAction
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 
 from actions.conversation import customer_messages_since_handoff
 from actions.runtime import get_ticket_sessions
@@ -31,6 +31,13 @@ async def relay(tracker: Tracker) -> int | None:
         messages=messages,
         since_escalation=not from_handoff_start,
     )
+
+
+def handoff_restored(tracker: Tracker, ticket_id: int | None) -> list[EventType]:
+    """The slots of a handoff the relay found in the database but the conversation had lost."""
+    if ticket_id is None or tracker.get_slot(Slot.HANDOFF):
+        return []
+    return [SlotSet(Slot.HANDOFF, True), SlotSet(Slot.TICKET_ID, str(ticket_id))]
 
 
 async def handoff_lost(tracker: Tracker) -> list[EventType]:

@@ -111,6 +111,20 @@ def test_a_relay_catches_up_on_messages_an_earlier_relay_missed(
     ]
 
 
+def test_a_message_the_client_sent_again_with_its_own_id_is_on_the_ticket_once(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    """A REST client got no answer (Rasa died after storing the message) and sent it again:
+    Rasa gives each copy a new id, the client's id in the metadata is the same."""
+    ticket_id = escalate(ticket_sessions)
+    copies = [
+        {**user("is it shipped?", timestamp=t), "metadata": {"message_id": "client-7"}}
+        for t in (3.0, 4.0)
+    ]
+    run(ActionRelayToAgent(), tracker([*CONVERSATION, HANDED_OVER, *copies], handoff=True))
+    assert customer_texts(ticket_sessions, ticket_id).count("is it shipped?") == 1
+
+
 def test_a_ticket_whose_handoff_slot_was_lost_still_gets_the_customer(
     ticket_sessions: sessionmaker[Session],
 ) -> None:
