@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from escalation.errors import AccountError, SignInLocked
-from escalation.models import Agent, AgentToken, utc_now
+from escalation.models import Agent, AgentToken, StreamTicket, utc_now
 
 #: A token is refused this long after sign-in, however busy its agent (ASVS V3.3).
 TOKEN_LIFETIME = timedelta(hours=12)
@@ -29,6 +29,8 @@ TOKEN_LIFETIME = timedelta(hours=12)
 IDLE_TIMEOUT = timedelta(minutes=30)
 #: Moving the idle deadline is a database write: at most once a minute per token.
 TOUCH_EVERY = timedelta(minutes=1)
+#: A pass to open the console's event stream is used at once, by the page that asked.
+STREAM_TICKET_LIFETIME = timedelta(seconds=30)
 #: OWASP ASVS L1 (V2.1.1): at least 12 characters.
 MIN_PASSWORD_LENGTH = 12
 #: A password with fewer different characters than this is a pattern ("aaaaaaaaaaaa").
@@ -183,23 +185,63 @@ def issue_token(session: Session, *, agent: Agent) -> str:
     return token
 
 
-def agent_for_token(session: Session, *, token: str, touch: bool = True) -> Agent | None:
-    """The agent a live token belongs to; ``touch`` counts this as activity.
+def agent_for_token(session: Session, *, token: str) -> Agent | None:
+    """The agent a live token belongs to; the request counts as activity.
 
-    Each touched use moves the idle deadline on, never past the token's lifetime; the
-    caller commits. A background check (the event stream's keep-alive) must not touch,
-    or an open console would never go idle.
+    Each use moves the idle deadline on, never past the token's lifetime; the caller
+    commits. (The console's event stream checks its token with :func:`live_token`, which
+    does not: an open console must still go idle.)
     """
-    query = select(AgentToken).where(AgentToken.token_hash == _token_hash(token))
-    issued = session.scalar(query)
-    now = utc_now()
-    if issued is None or issued.expires_at <= now or issued.agent.disabled_at is not None:
+    issued = live_token(session, token_hash=_token_hash(token))
+    if issued is None:
         return None
-    if touch:
-        deadline = min(now + IDLE_TIMEOUT, issued.created_at + TOKEN_LIFETIME)
-        if deadline - issued.expires_at >= TOUCH_EVERY:
-            issued.expires_at = deadline
+    deadline = min(utc_now() + IDLE_TIMEOUT, issued.created_at + TOKEN_LIFETIME)
+    if deadline - issued.expires_at >= TOUCH_EVERY:
+        issued.expires_at = deadline
     return issued.agent
+
+
+def live_token(
+    session: Session, *, token_hash: str | None = None, token_id: int | None = None
+) -> AgentToken | None:
+    """The token by its hash or id, if it is neither expired nor its agent disabled."""
+    if token_id is not None:
+        issued = session.get(AgentToken, token_id)
+    else:
+        issued = session.scalar(select(AgentToken).where(AgentToken.token_hash == token_hash))
+    if issued is None or issued.expires_at <= utc_now() or issued.agent.disabled_at is not None:
+        return None
+    return issued
+
+
+def issue_stream_ticket(session: Session, *, token: str) -> str:
+    """A one-use pass, valid :data:`STREAM_TICKET_LIFETIME`, that opens the event stream on
+    behalf of ``token`` (a live bearer token; the caller has checked it)."""
+    issued = live_token(session, token_hash=_token_hash(token))
+    if issued is None:
+        raise AccountError("the token is not valid")
+    ticket = secrets.token_urlsafe(24)
+    session.add(
+        StreamTicket(
+            ticket_hash=_token_hash(ticket),
+            token_id=issued.id,
+            expires_at=utc_now() + STREAM_TICKET_LIFETIME,
+        )
+    )
+    return ticket
+
+
+def redeem_stream_ticket(session: Session, *, ticket: str) -> int | None:
+    """The id of the bearer token the pass stands for, once: the pass is gone after this
+    call (and so are expired ones). None for an unknown, used or expired pass."""
+    now = utc_now()
+    query = select(StreamTicket).where(StreamTicket.ticket_hash == _token_hash(ticket))
+    found = session.scalar(query)
+    session.execute(delete(StreamTicket).where(StreamTicket.expires_at <= now))
+    if found is None or found.expires_at <= now:
+        return None
+    session.delete(found)
+    return found.token_id if live_token(session, token_id=found.token_id) else None
 
 
 def revoke_tokens(session: Session, *, agent: Agent) -> None:

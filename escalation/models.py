@@ -211,6 +211,23 @@ class AgentToken(Base):
     agent: Mapped[Agent] = relationship()
 
 
+class StreamTicket(Base):
+    """A one-use, short-lived pass to open the console's event stream.
+
+    EventSource cannot send headers: the bearer token would travel in the URL, and so into
+    access logs and browser history. The stream is opened with one of these instead.
+    """
+
+    __tablename__ = "stream_tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("agent_tokens.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Delivery(Base):
     """Something to say to the customer on the agent's behalf, kept until the bot has said it.
 

@@ -30,10 +30,10 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_current_agent(
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Agent:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def get_current_agent(session: SessionDep, credentials: BearerDep) -> Agent:
     """The agent whose bearer token came with the request; 401 without a valid one."""
     agent = agent_for_token(session, token=credentials.credentials) if credentials else None
     session.commit()  # the moved idle deadline, before the route's own work

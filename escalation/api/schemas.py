@@ -39,6 +39,11 @@ class TokenOut(BaseModel):
     agent: AgentOut
 
 
+class StreamPass(BaseModel):
+    ticket: str
+    expires_in: int  # seconds
+
+
 class TicketSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

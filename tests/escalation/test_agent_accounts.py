@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import get_settings
@@ -21,11 +21,13 @@ from escalation.auth import (
     agent_by_email,
     create_agent,
     disable_agent,
+    issue_stream_ticket,
+    redeem_stream_ticket,
     set_password,
 )
 from escalation.db import session_scope
 from escalation.errors import AccountError
-from escalation.models import AgentToken, utc_now
+from escalation.models import AgentToken, StreamTicket, utc_now
 from helpdesk import cli
 from tests.conftest import free_port
 
@@ -146,6 +148,32 @@ def test_a_token_ends_after_idle_time_and_activity_never_stretches_it_past_its_l
     assert deadline() <= timedelta(minutes=10)  # never past the lifetime
     backdate(signed_in_ago=timedelta(hours=1), idle_left=-timedelta(seconds=1))
     assert client.get("/api/auth/me", headers=headers).status_code == 401
+
+
+def test_the_event_stream_opens_with_a_one_use_pass_never_with_the_token(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    headers = signed_in_carol(client, sessions)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    assert client.post("/api/events/ticket").status_code == 401
+    assert client.get("/api/events", params={"ticket": token}).status_code == 401
+    assert client.get("/api/events", params={"token": token}).status_code == 422
+    response = client.post("/api/events/ticket", headers=headers)
+    assert response.status_code == 201 and response.json()["expires_in"] == 30
+    ticket = response.json()["ticket"]
+    assert token not in ticket
+    with session_scope(sessions) as session:
+        token_id = session.scalars(select(AgentToken.id)).one()
+        assert redeem_stream_ticket(session, ticket=ticket) == token_id
+        assert redeem_stream_ticket(session, ticket=ticket) is None  # one use
+        late = issue_stream_ticket(session, token=token)
+        session.execute(update(StreamTicket).values(expires_at=utc_now()))
+        assert redeem_stream_ticket(session, ticket=late) is None
+        unused = issue_stream_ticket(session, token=token)
+        agent = agent_by_email(session, email="carol.smith@example.com")
+        assert agent is not None
+        disable_agent(session, agent=agent)
+        assert redeem_stream_ticket(session, ticket=unused) is None
 
 
 def test_the_cli_adds_renames_and_disables_agents_from_a_script(

@@ -19,6 +19,7 @@
   var me = null;
   var currentTicket = null;
   var events = null;
+  var relisten = null;  // the timer that opens the stream again
 
   function el(tag, attributes, text) {
     var node = document.createElement(tag);
@@ -55,6 +56,7 @@
     token = null;
     sessionStorage.removeItem(TOKEN_KEY);
     if (events) events.close();
+    clearTimeout(relisten);
     $("work-view").hidden = true;
     $("sign-in-view").hidden = false;
     $("whoami").hidden = true;
@@ -133,15 +135,30 @@
 
   /* Live updates: the server says when anything in the queue changed. */
 
+  /* The stream opens with a one-use pass, not the token (URLs end up in logs); a stream
+     the browser cannot resume with the spent pass is opened again with a new one. */
   function listen() {
     if (events) events.close();
-    events = new EventSource("/api/events?token=" + encodeURIComponent(token));
-    events.addEventListener("changed", function () {
-      loadQueue();
-      if (currentTicket) openTicket(currentTicket, true);
+    clearTimeout(relisten);
+    if (!token) return;
+    api("/api/events/ticket", { method: "POST" }).then(function (pass) {
+      events = new EventSource("/api/events?ticket=" + encodeURIComponent(pass.ticket));
+      events.addEventListener("changed", function () {
+        loadQueue();
+        if (currentTicket) openTicket(currentTicket, true);
+      });
+      events.addEventListener("open", function () { $("live").textContent = "live"; $("live").className = "live"; });
+      events.addEventListener("error", function () {
+        $("live").textContent = "offline";
+        $("live").className = "live off";
+        events.close();
+        relisten = setTimeout(listen, 3000);
+      });
+    }).catch(function () {
+      $("live").textContent = "offline";
+      $("live").className = "live off";
+      relisten = setTimeout(listen, 5000);
     });
-    events.addEventListener("open", function () { $("live").textContent = "live"; $("live").className = "live"; });
-    events.addEventListener("error", function () { $("live").textContent = "offline"; $("live").className = "live off"; });
   }
 
   /* Ticket */
