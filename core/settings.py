@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -102,6 +105,11 @@ class Settings(BaseSettings):
         description="Token of Rasa's HTTP API (agent replies go through it); "
         "`helpdesk run` makes a random one per run when unset.",
     )
+    conversation_secret: SecretStr | None = Field(
+        None,
+        description="Signs customers' conversation ids (a site may sign its own user ids "
+        "with it); when unset, one is made once and kept in <data_dir>/conversation.secret.",
+    )
     tracker_db: Path | None = Field(
         None,
         description="SQLite file of Rasa's SQL tracker store (default: <data_dir>/tracker.db).",
@@ -150,6 +158,25 @@ class Settings(BaseSettings):
     @property
     def tracker_db_path(self) -> Path:
         return self.tracker_db or self.data_dir / "tracker.db"
+
+
+def conversation_secret(settings: Settings) -> str:
+    """The secret that signs conversation ids: the configured one, else the one kept in the
+    data dir (made on first use, readable by its owner only), stable across restarts so a
+    returning customer keeps their conversation."""
+    if settings.conversation_secret is not None:
+        return settings.conversation_secret.get_secret_value()
+    path = settings.data_dir / "conversation.secret"
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        draft = path.with_name(f".conversation.secret.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(32))
+        with contextlib.suppress(FileExistsError):  # another process made it first: theirs
+            os.link(draft, path)  # whole or not at all: nobody reads a half-written secret
+        draft.unlink()
+    return path.read_text(encoding="utf-8").strip()
 
 
 @lru_cache

@@ -119,7 +119,8 @@ The helpdesk is running. Press Ctrl-C to stop.
   Demo site+widget: {base}:{settings.api_port}/
   Agent console:    {base}:{settings.api_port}/console
   REST channel:     POST {settings.rasa_base_url}/webhooks/rest/webhook
-                    body {{"sender": "me", "message": "hi"}}
+                    body {{"sender": "<id>", "message": "hi"}}, the id from
+                    POST {base}:{settings.api_port}/api/conversations
   socket.io:        {settings.rasa_base_url}/socket.io  (events user_uttered / bot_uttered)
   Agent API docs:   {base}:{settings.api_port}/docs
                     (first agent: .venv/bin/helpdesk agent add you@example.com --name You)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from core.settings import PROJECT_ROOT, Settings
+from core.identity import SECRET_ENV
+from core.settings import PROJECT_ROOT, Settings, conversation_secret
 from helpdesk.rasa_project import rasa_environment, rasa_server_command, write_endpoints
 from helpdesk.supervisor import ManagedProcess
 
@@ -42,6 +43,10 @@ def build_stack(settings: Settings, model: Path | None) -> list[ManagedProcess]:
             # Hex: a token starting with "-" was once read by Rasa as an option.
             update={"rasa_api_token": SecretStr(secrets.token_hex(32))}
         )
+    # Every process signs and checks conversation ids with the same secret.
+    settings = settings.model_copy(
+        update={"conversation_secret": SecretStr(conversation_secret(settings))}
+    )
     logs = settings.data_dir / "logs"
     env = settings_environment(settings)
     endpoints = write_endpoints(settings, settings.data_dir / "endpoints.yml")
@@ -88,6 +93,7 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path) -> ManagedProc
         | {
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "HELPDESK_RASA_API_TOKEN": settings.rasa_api_token.get_secret_value(),
+            SECRET_ENV: conversation_secret(settings),
         },
         cwd=PROJECT_ROOT,
     )

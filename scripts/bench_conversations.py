@@ -25,7 +25,8 @@ import httpx
 import yaml
 from benchkit import throwaway_stack
 
-from core.settings import PROJECT_ROOT, Settings
+from core.identity import sign
+from core.settings import PROJECT_ROOT, Settings, conversation_secret
 from escalation.auth import create_agent
 from escalation.db import prepare, session_scope
 
@@ -103,6 +104,7 @@ class Stack:
         self.rasa = httpx.Client(base_url=settings.rasa_base_url, timeout=60)
         assert settings.rasa_api_token is not None
         self.token = settings.rasa_api_token.get_secret_value()
+        self.secret = conversation_secret(settings)
         self.api = httpx.Client(base_url=f"http://{settings.host}:{settings.api_port}", timeout=60)
         with session_scope(prepare(settings)) as session:
             create_agent(session, email=AGENT_EMAIL, name="Bench", password=AGENT_PASSWORD)
@@ -179,7 +181,7 @@ def observe(turn: Turn, events: list[dict[str, Any]], slots: dict[str, Any]) -> 
 
 
 def play(stack: Stack, conversation: dict[str, Any], set_name: str) -> list[Turn]:
-    sender = f"{conversation['id']}-{uuid.uuid4().hex[:8]}"
+    sender = sign(f"{conversation['id']}-{uuid.uuid4().hex[:8]}", stack.secret)
     turns = []
     seen = 0
     for said, expected in conversation["turns"]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import uuid
 
 import httpx
 from benchkit import TimedCustomer, print_rss, report, throwaway_stack
@@ -40,7 +39,7 @@ def main() -> None:
         started_all = time.perf_counter()
         for _ in range(args.tickets):
             url = f"http://{settings.host}:{settings.rasa_port}"
-            customer = TimedCustomer(url, uuid.uuid4().hex)
+            customer = TimedCustomer(url)
             started = time.perf_counter()
             customer.say("I want to talk to a human")
             notice, took = customer.wait_for("#", started)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from benchkit import print_rss, report, throwaway_stack
+
+from core.identity import new_conversation_id
+from core.settings import conversation_secret
 
 QUESTIONS = [
     "I forgot my password",
@@ -38,13 +40,13 @@ def send(client: httpx.Client, url: str, sender: str, text: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def conversation(url: str, count: int) -> list[float]:
+def conversation(url: str, count: int, secret: str) -> list[float]:
     """``count`` messages, a new conversation every TURNS_PER_CONVERSATION turns."""
     latencies = []
     with httpx.Client() as client:
         for i in range(count):
             if i % TURNS_PER_CONVERSATION == 0:
-                sender = uuid.uuid4().hex
+                sender = new_conversation_id(secret)
             latencies.append(send(client, url, sender, QUESTIONS[i % len(QUESTIONS)]))
     return latencies
 
@@ -57,17 +59,18 @@ def main() -> None:
 
     with throwaway_stack() as (settings, processes):
         url = f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook"
-        conversation(url, 16)  # warm-up
+        secret = conversation_secret(settings)
+        conversation(url, 16, secret)  # warm-up
 
         started = time.perf_counter()
-        sequential = conversation(url, args.messages)
+        sequential = conversation(url, args.messages, secret)
         report("sequential", sequential, time.perf_counter() - started)
 
         per_worker = max(1, args.messages // args.concurrency)
         started = time.perf_counter()
         with ThreadPoolExecutor(args.concurrency) as pool:
             results = list(
-                pool.map(lambda _: conversation(url, per_worker), range(args.concurrency))
+                pool.map(lambda _: conversation(url, per_worker, secret), range(args.concurrency))
             )
         concurrent = [latency for result in results for latency in result]
         report(f"{args.concurrency} concurrent convs", concurrent, time.perf_counter() - started)

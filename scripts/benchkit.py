@@ -88,16 +88,15 @@ def report(name: str, latencies: list[float], seconds: float, unit: str = "msg")
 class TimedCustomer:
     """A customer on Rasa's socket.io channel who times how long a reply takes to arrive."""
 
-    def __init__(self, url: str, session_id: str) -> None:
-        self._session_id = session_id
+    def __init__(self, url: str) -> None:
         self._inbox: queue.Queue[dict[str, Any]] = queue.Queue()
         confirmed: queue.Queue[Any] = queue.Queue()
         self._client = socketio.Client(reconnection=False)
         self._client.on("session_confirm", confirmed.put)
         self._client.on("bot_uttered", self._inbox.put)
         self._client.connect(url, transports=["websocket"], wait_timeout=20)
-        self._client.emit("session_request", {"session_id": session_id})
-        confirmed.get(timeout=20)
+        self._client.emit("session_request", {"session_id": None})
+        self._session_id = str(confirmed.get(timeout=20))  # the server issues the id
 
     def say(self, text: str) -> None:
         self._client.emit("user_uttered", {"message": text, "session_id": self._session_id})

@@ -32,7 +32,8 @@ from benchkit import throwaway_stack
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.settings import Settings
+from core.identity import new_conversation_id
+from core.settings import Settings, conversation_secret
 from escalation.auth import create_agent
 from escalation.db import prepare, session_scope
 from escalation.models import Author, Delivery, Ticket, TranscriptMessage
@@ -274,7 +275,8 @@ def main() -> int:
         with session_scope(sessions) as session:
             create_agent(session, email="crash@example.com", name="Crash Test", password=PASSWORD)
         ledger, stop = Ledger(), threading.Event()
-        senders = [f"crash-{uuid.uuid4().hex[:8]}" for _ in range(args.conversations)]
+        secret = conversation_secret(settings)
+        senders = [new_conversation_id(secret) for _ in range(args.conversations)]
         agent = Agent(settings, ledger)
         threads = [
             threading.Thread(

@@ -16,7 +16,8 @@
  *
  * Plain JavaScript, no build step. Every text from the bot, an agent or the customer is
  * inserted with textContent (links are built as elements), never as HTML.
- * The conversation id and its history live in localStorage, so a reload keeps both.
+ * The conversation id (the server's, signed) and its history live in localStorage, so a reload
+ * keeps both.
  */
 (function () {
   "use strict";
@@ -73,19 +74,15 @@
   function loadState() {
     try {
       var state = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
-      if (state && typeof state.sessionId === "string" && Array.isArray(state.history)) return state;
+      if (state && Array.isArray(state.history)) return state;
     } catch (error) { /* a corrupt entry starts a new conversation */ }
-    return { sessionId: randomId(), history: [], open: false, unread: 0, greeted: false };
+    // The server gives the conversation its (signed) id on the first session_confirm.
+    return { sessionId: null, history: [], open: false, unread: 0, greeted: false };
   }
 
   function saveState() {
     state.history = state.history.slice(-HISTORY_LIMIT);
     try { localStorage.setItem(STORAGE_KEY, JSON.stringify(state)); } catch (error) { /* full */ }
-  }
-
-  function randomId() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
-    return Math.random().toString(16).slice(2) + Date.now().toString(16);
   }
 
   function el(tag, attributes, text) {
@@ -128,6 +125,7 @@
 
   var state = loadState();
   var socket = null;
+  var unsent = [];  // messages typed before the server confirmed the conversation
   var typingTimer = null;
 
   var root = el("div", { class: "hdw", lang: language });
@@ -282,10 +280,15 @@
     var text = (shownAs || payload || "").trim();
     if (!text || !socket) return;
     add({ from: "user", text: text });
+    if (state.sessionId) emitMessage(payload);
+    else unsent.push(payload);  // said before the server confirmed the conversation
+    setTyping(true);
+  }
+
+  function emitMessage(payload) {
     socket.emit("user_uttered", {
       message: payload, session_id: state.sessionId, metadata: { locale: locale },
     });
-    setTyping(true);
   }
 
   function receive(data) {
@@ -305,15 +308,19 @@
       status.hidden = true;
       socket.emit("session_request", { session_id: state.sessionId });
     });
-    socket.on("session_confirm", function () {
+    socket.on("session_confirm", function (sessionId) {
+      // The server's id for this conversation: ours if it was signed, else a new one.
+      if (typeof sessionId === "string" && sessionId !== state.sessionId) {
+        state.sessionId = sessionId;
+        saveState();
+      }
       if (!state.greeted && config.initialMessage) {
         state.greeted = true;
         saveState();
-        socket.emit("user_uttered", {
-          message: config.initialMessage, session_id: state.sessionId, metadata: { locale: locale },
-        });
+        emitMessage(config.initialMessage);
         setTyping(true);
       }
+      unsent.splice(0).forEach(emitMessage);
     });
     socket.on("bot_uttered", receive);
     socket.on("disconnect", function () { status.hidden = false; });

@@ -11,11 +11,13 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from slowapi.errors import RateLimitExceeded
 
 from core.logs import configure_logging
 from core.settings import PROJECT_ROOT, get_settings
 from escalation.api.deps import SettingsDep, get_rasa
 from escalation.api.errors import register_error_handlers
+from escalation.api.ratelimit import limiter, rate_limit_exceeded_handler
 from escalation.api.routes import auth, conversations, events, tickets
 from escalation.api.security import SecurityHeaders
 from escalation.db import prepare
@@ -57,6 +59,8 @@ app = FastAPI(
     redoc_url=None,
 )
 register_error_handlers(app)
+app.state.limiter = limiter
+app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded_handler)
 app.add_middleware(SecurityHeaders)
 app.include_router(auth.router)
 app.include_router(tickets.router)

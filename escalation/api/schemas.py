@@ -95,6 +95,10 @@ class StatusIn(BaseModel):
     status: TicketStatus
 
 
+class NewConversation(BaseModel):
+    conversation_id: str
+
+
 class BotMessage(BaseModel):
     text: str | None
     buttons: list[dict[str, Any]]

@@ -1,4 +1,5 @@
-"""Customers for the end-to-end tests: a socket.io client speaking Rasa's events."""
+"""Customers for the end-to-end tests: signed conversation ids, a socket.io client speaking
+Rasa's events."""
 
 from __future__ import annotations
 
@@ -6,6 +7,14 @@ import queue
 from typing import Any
 
 import socketio
+
+from core.identity import new_conversation_id
+from core.settings import Settings, conversation_secret
+
+
+def new_sender(stack: Settings) -> str:
+    """A new conversation id the stack's channels take."""
+    return new_conversation_id(conversation_secret(stack))
 
 
 class SocketCustomer:
@@ -19,9 +28,12 @@ class SocketCustomer:
         self.client.on("bot_uttered", self.bot_messages.put)
         self.client.connect(url, transports=transports, wait_timeout=20)
 
-    def start_session(self, session_id: str) -> None:
+    def start_session(self, session_id: str | None = None) -> str:
+        """The conversation id the server confirms: ``session_id`` if it is signed, else a
+        new one the server issues."""
         self.client.emit("session_request", {"session_id": session_id})
-        self.confirmed.get(timeout=20)
+        confirmed: str = self.confirmed.get(timeout=20)
+        return confirmed
 
     def say(self, text: str, session_id: str) -> dict[str, Any]:
         self.send(text, session_id)

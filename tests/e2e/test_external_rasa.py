@@ -4,7 +4,6 @@ with HELPDESK_RASA_URL pointing at it: only the action server and the API are ou
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from helpdesk.rasa_project import RasaError, check_external_rasa, write_endpoint
 from helpdesk.stack import build_stack, rasa_server
 from helpdesk.supervisor import ProcessGroup
 from tests.conftest import free_port
+from tests.e2e.clients import new_sender
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -55,7 +55,7 @@ def external(tmp_path_factory: pytest.TempPathFactory, rasa_model: Path) -> Iter
 def test_customers_are_answered_through_the_external_rasa(external: Settings) -> None:
     replies = httpx.post(
         f"{external.rasa_base_url}/webhooks/rest/webhook",
-        json={"sender": uuid.uuid4().hex, "message": "how much does shipping cost"},
+        json={"sender": new_sender(external), "message": "how much does shipping cost"},
         timeout=60,
     ).json()
     assert "Shipping" in replies[0]["text"] or "shipping" in replies[0]["text"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -23,7 +22,7 @@ from escalation.db import make_engine, session_scope
 from escalation.models import Delivery, Ticket
 from escalation.tickets import Escalation
 from helpdesk.supervisor import ManagedProcess, ProcessGroup
-from tests.e2e.clients import SocketCustomer
+from tests.e2e.clients import SocketCustomer, new_sender
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -96,9 +95,8 @@ def test_failed_twice_then_agent_answers_on_socketio_and_bot_collects_csat(
     customer = SocketCustomer(
         f"http://{running_stack.host}:{running_stack.rasa_port}", ["websocket"]
     )
-    sid = uuid.uuid4().hex
     try:
-        customer.start_session(sid)
+        sid = customer.start_session()
         assert "not sure" in customer.say("what is the weather on mars", sid)["text"]
         offer = customer.say("who won the football match yesterday", sid)
         assert "Shall I pass our conversation to a person?" in offer["text"]
@@ -162,7 +160,7 @@ def test_failed_twice_then_agent_answers_on_socketio_and_bot_collects_csat(
 def test_rest_customer_reads_agent_replies_from_the_message_endpoint(
     running_stack: Settings, agent: httpx.Client
 ) -> None:
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     created = texts(rest_say(running_stack, sender, "ik wil een medewerker spreken"))
     [notice] = created
     assert notice.startswith("Ik heb ons gesprek aan een medewerker doorgegeven.")
@@ -187,7 +185,7 @@ def test_rest_customer_reads_agent_replies_from_the_message_endpoint(
 def test_answer_that_did_not_help_offers_a_person_and_yes_escalates(
     running_stack: Settings, agent: httpx.Client
 ) -> None:
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     answer = texts(rest_say(running_stack, sender, "how long does delivery take"))
     assert answer[-1] == "Did this answer your question?"
     offer = texts(rest_say(running_stack, sender, "/deny"))
@@ -203,7 +201,7 @@ def test_answer_that_did_not_help_offers_a_person_and_yes_escalates(
 def test_declining_the_offer_keeps_the_bot_and_makes_no_ticket(
     running_stack: Settings, ticket_db: sessionmaker[Session]
 ) -> None:
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     rest_say(running_stack, sender, "how long does delivery take")
     rest_say(running_stack, sender, "/deny")
     assert texts(rest_say(running_stack, sender, "no")) == [
@@ -216,7 +214,7 @@ def test_declining_the_offer_keeps_the_bot_and_makes_no_ticket(
 def test_keyword_rule_offers_a_person_and_sets_category_and_priority(
     running_stack: Settings, agent: httpx.Client
 ) -> None:
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     [offer] = texts(rest_say(running_stack, sender, "Ich wurde zweimal abgebucht!"))
     assert offer.startswith("Das sollte sich ein Mitarbeiter unseres Teams ansehen.")
     [created] = texts(rest_say(running_stack, sender, "ja bitte"))
@@ -229,7 +227,7 @@ def test_keyword_rule_offers_a_person_and_sets_category_and_priority(
 def test_customer_asks_for_ticket_status_and_sees_only_their_own(
     running_stack: Settings, agent: httpx.Client
 ) -> None:
-    owner, stranger = uuid.uuid4().hex, uuid.uuid4().hex
+    owner, stranger = new_sender(running_stack), new_sender(running_stack)
     [created] = texts(rest_say(running_stack, owner, "I want to talk to a human"))
     ticket_id = ticket_number(created)
     agent.post(f"/api/tickets/{ticket_id}/status", json={"status": "resolved"})
@@ -252,7 +250,7 @@ def test_the_same_escalation_delivered_twice_makes_one_ticket(
     running_stack: Settings, ticket_db: sessionmaker[Session]
 ) -> None:
     """Rasa retries an action call it thinks failed: the same turn must not make two tickets."""
-    sender = uuid.uuid4().hex
+    sender = f"direct-{time.time_ns()}"
     user_event = {
         "event": "user",
         "timestamp": time.time(),
@@ -295,7 +293,7 @@ def test_api_crash_between_escalation_and_reply_loses_nothing(
     agent: httpx.Client,
     ticket_db: sessionmaker[Session],
 ) -> None:
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     [created] = texts(rest_say(running_stack, sender, "I want to talk to a human"))
     ticket_id = ticket_number(created)
     since = time.time()
@@ -341,7 +339,7 @@ def test_action_server_down_during_the_handoff_loses_no_message_and_no_reply(
 ) -> None:
     """Rasa answers 200 and drops an action's events when the action server is down: the
     customer's message must still reach the ticket, the agent's reply the customer, once."""
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     [created] = texts(rest_say(running_stack, sender, "I want to talk to a human"))
     ticket_id = ticket_number(created)
     since = time.time()
@@ -373,7 +371,7 @@ def test_a_handoff_the_conversation_lost_is_found_in_the_ticket_database(
 ) -> None:
     """Rasa died after the ticket was committed, before it stored the handoff: the ticket
     exists, the conversation does not know. The next messages go to the ticket anyway."""
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     escalation = Escalation(
         key=f"{sender}:lost",
         conversation_id=sender,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 import pytest
 
 from core.limits import MAX_MESSAGE_CHARS
 from core.settings import Settings
+from tests.e2e.clients import new_sender
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SUPPORTED = {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
@@ -17,7 +16,7 @@ SUPPORTED = {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
 def say(
     stack: Settings, message: str, sender: str | None = None, locale: str | None = None
 ) -> list[str]:
-    body: dict[str, object] = {"sender": sender or uuid.uuid4().hex, "message": message}
+    body: dict[str, object] = {"sender": sender or new_sender(stack), "message": message}
     if locale:
         body["metadata"] = {"locale": locale}
     response = httpx.post(
@@ -52,7 +51,7 @@ def test_greeting_in_greek_is_answered_in_greek(running_stack: Settings) -> None
 
 
 def test_language_sticks_through_a_one_word_message(running_stack: Settings) -> None:
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     say(running_stack, "ich habe mein Passwort vergessen", sender)
     [reply] = say(running_stack, "danke", sender)  # thanks after "did this help?": it helped
     assert reply == "Schön, dass ich helfen konnte. Sonst noch etwas?"
@@ -61,7 +60,7 @@ def test_language_sticks_through_a_one_word_message(running_stack: Settings) -> 
 def test_answer_missing_in_the_customers_language_comes_with_a_note(
     running_stack: Settings,
 ) -> None:
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     say(running_stack, "Здравствуйте", sender, locale="ru-RU")  # the conversation is Russian
     # Two English words do not switch it; the entry has no Russian variant.
     replies = say(running_stack, "gift card", sender, locale="ru-RU")
@@ -72,7 +71,7 @@ def test_answer_missing_in_the_customers_language_comes_with_a_note(
 
 
 def test_greeting_and_thanks_are_dialogue_not_faq(running_stack: Settings) -> None:
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     assert "Northwind assistant" in say(running_stack, "hello", sender)[0]
     assert "welcome" in say(running_stack, "thank you", sender)[0]
 
@@ -96,7 +95,7 @@ def test_message_without_words_gets_a_polite_reply(running_stack: Settings, mess
 def test_mixed_scripts_and_unsupported_languages_get_a_reply_in_a_supported_language(
     running_stack: Settings, message: str, languages: set[str], first_reply: str
 ) -> None:
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     replies = say(running_stack, message, sender)
     assert replies and all(reply.strip() for reply in replies)
     assert not any("Traceback" in reply or "Error" in reply for reply in replies)
@@ -122,7 +121,7 @@ def test_a_message_over_the_limit_gets_a_notice_and_is_kept_whole(
     running_stack: Settings, message: str, notice: str
 ) -> None:
     assert len(message) > MAX_MESSAGE_CHARS
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     assert notice in " ".join(say(running_stack, message, sender))
     assert running_stack.rasa_api_token is not None
     tracker = httpx.get(
@@ -134,7 +133,7 @@ def test_a_message_over_the_limit_gets_a_notice_and_is_kept_whole(
 
 
 def test_conversation_is_kept_in_the_sql_tracker_store(running_stack: Settings) -> None:
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     say(running_stack, "how much does shipping cost", sender)
     url = f"http://{running_stack.host}:{running_stack.rasa_port}/conversations/{sender}/tracker"
     assert httpx.get(url, timeout=30).status_code == 401, "Rasa's HTTP API needs its token"
@@ -157,7 +156,7 @@ def test_api_sees_the_rest_of_the_stack(running_stack: Settings) -> None:
 def test_clarifying_button_payload_answers_the_picked_entry_in_the_conversation_language(
     running_stack: Settings,
 ) -> None:
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     say(running_stack, "Hallo, ich habe eine Frage zu meiner Bestellung", sender)
     reply, *_ = say(running_stack, '/faq{"faq_entry": "cancel-order"}', sender)
     assert reply.startswith("Sie können unter Konto > Bestellungen stornieren")
@@ -177,7 +176,7 @@ def test_asking_for_a_person_creates_one_ticket_with_the_whole_transcript(
     from escalation.db import make_engine
     from escalation.models import Author, Ticket
 
-    sender = uuid.uuid4().hex
+    sender = new_sender(running_stack)
     say(running_stack, "waar is mijn bestelling", sender)
     [reply] = say(running_stack, "ik wil een medewerker spreken", sender)
     assert reply.startswith("Ik heb ons gesprek aan een medewerker doorgegeven. Je ticket is #")
@@ -209,3 +208,17 @@ def test_rasa_answers_browsers_only_from_allowed_origins(running_stack: Settings
     assert allowed.headers.get("access-control-allow-origin") == own
     foreign = httpx.options(url, headers={**preflight, "Origin": "http://evil.example"}, timeout=30)
     assert "access-control-allow-origin" not in foreign.headers
+
+
+def test_a_sender_the_server_did_not_sign_is_refused(running_stack: Settings) -> None:
+    """A client cannot name the conversation ("me", a guess): REST answers 403."""
+    url = f"http://{running_stack.host}:{running_stack.rasa_port}/webhooks/rest/webhook"
+    signed = new_sender(running_stack)
+    key = signed.rpartition(".")[0]
+    for sender in ("me", key, f"{key}.AAAAAAAAAAAAAAAAAAAAAA", None):
+        response = httpx.post(url, json={"sender": sender, "message": "hi"}, timeout=30)
+        assert response.status_code == 403, sender
+        assert "signed conversation id" in response.text
+    api = f"http://{running_stack.host}:{running_stack.api_port}"
+    issued = httpx.post(f"{api}/api/conversations", timeout=30).json()["conversation_id"]
+    assert say(running_stack, "how long does delivery take", sender=issued)  # answered

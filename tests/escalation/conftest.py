@@ -40,3 +40,13 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> Iterator[None]:
+    """Every test's client is "testclient": counts must not carry from one test to the next."""
+    from escalation.api.ratelimit import limiter
+
+    limiter.reset()
+    yield
+    limiter.reset()

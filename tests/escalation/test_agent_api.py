@@ -353,9 +353,37 @@ def test_ids_outside_the_database_range_get_422_not_500(
 
 
 def test_customer_message_poll_says_503_when_the_bot_is_down(client: TestClient) -> None:
-    response = client.get("/api/conversations/someone/messages")
+    conversation_id = client.post("/api/conversations").json()["conversation_id"]
+    response = client.get(f"/api/conversations/{conversation_id}/messages")
     assert response.status_code == 503
     assert "retry" in response.json()["detail"]
+
+
+def test_only_a_signed_conversation_id_reads_a_conversation(client: TestClient) -> None:
+    """A client cannot pick an id ("me") nor forge one from another customer's."""
+    issued = client.post("/api/conversations")
+    assert issued.status_code == 201
+    conversation_id = issued.json()["conversation_id"]
+    key, _, signature = conversation_id.rpartition(".")
+    assert len(key) >= 20 and signature
+    forged = f"{key[:-1]}{'A' if key[-1] != 'A' else 'B'}.{signature}"
+    for guess in ("me", "someone", key, forged, f"{key}.{signature[::-1]}"):
+        response = client.get(f"/api/conversations/{guess}/messages")
+        assert response.status_code == 403, guess
+    assert client.post("/api/conversations").json()["conversation_id"] != conversation_id
+
+
+def test_customer_and_sign_in_routes_are_rate_limited_with_retry_after(
+    client: TestClient, agent_ids: dict[str, int]
+) -> None:
+    answers = [client.post("/api/conversations").status_code for _ in range(31)]
+    assert answers[:30] == [201] * 30 and answers[30] == 429
+    limited = client.post("/api/conversations")
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+    assert "Too many requests" in limited.json()["detail"]
+    body = {"email": "nobody@example.com", "password": "not the password"}
+    sign_ins = [client.post("/api/auth/token", json=body).status_code for _ in range(21)]
+    assert sign_ins[:20] == [401] * 20 and sign_ins[20] == 429
 
 
 def test_openapi_documents_the_agent_routes(client: TestClient) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from escalation.api.deps import CurrentAgent, SessionDep
+from escalation.api.ratelimit import SIGN_IN_RATE, limiter
 from escalation.api.schemas import AgentOut, SignIn, TokenOut
 from escalation.auth import authenticate, issue_token, revoke_tokens
 
@@ -12,11 +13,13 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 @router.post("/token")
-def sign_in(body: SignIn, session: SessionDep) -> TokenOut:
+@limiter.limit(SIGN_IN_RATE)
+def sign_in(request: Request, response: Response, body: SignIn, session: SessionDep) -> TokenOut:
     """Exchange email and password for a bearer token (valid 12 hours).
 
     After 5 wrong passwords in a row an account pauses sign-in (429 with Retry-After),
-    30 s at first and twice as long after each further failure, up to 15 minutes.
+    30 s at first and twice as long after each further failure, up to 15 minutes; one
+    address may try at most 20 times a minute, whichever accounts.
     """
     try:
         agent = authenticate(session, email=body.email, password=body.password)
