@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         description="Signs customers' conversation ids (a site may sign its own user ids "
         "with it); when unset, one is made once and kept in <data_dir>/conversation.secret.",
     )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="Erase conversations (tickets, transcripts, Rasa's record) whose tickets "
+        "were all resolved more than this many days ago; checked by the API once a day. "
+        "Unset: kept until erased by hand.",
+    )
     tracker_db: Path | None = Field(
         None,
         description="SQLite file of Rasa's SQL tracker store (default: <data_dir>/tracker.db).",

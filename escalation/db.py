@@ -57,6 +57,19 @@ def migrate(url: str) -> None:
     command.upgrade(config, "head")
 
 
+def reclaim_space(url: str) -> None:
+    """Make deleted rows unreadable from the files: SQLite keeps their bytes in free pages
+    and its write-ahead log until vacuumed, PostgreSQL in dead tuples until VACUUM."""
+    engine = make_engine(url)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.exec_driver_sql("VACUUM")
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A transaction: committed on success, rolled back on any error."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from core.errors import HelpdeskError
+from core.errors import ConfigurationError, HelpdeskError
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from helpdesk.supervisor import PRIVATE_UMASK
@@ -38,8 +38,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 agent_app = typer.Typer(help="Agent accounts.", no_args_is_help=True)
+customer_app = typer.Typer(
+    help="A customer's data (GDPR): export, erase, retention.", no_args_is_help=True
+)
 kb_app = typer.Typer(help="The FAQ knowledge base: index, search, evaluate.", no_args_is_help=True)
 app.add_typer(agent_app, name="agent")
+app.add_typer(customer_app, name="customer")
 app.add_typer(kb_app, name="kb")
 
 FaqCsv = Annotated[
@@ -197,6 +201,63 @@ def agent_disable(email: Annotated[str, typer.Argument(help="The agent's sign-in
     with _agent_session(email) as (session, agent):
         disable_agent(session, agent=agent)
         print(f"{agent.email} can no longer sign in")
+
+
+ConversationIds = Annotated[
+    list[str], typer.Argument(help="Conversation ids (a ticket shows its conversation id).")
+]
+
+
+@customer_app.command("export")
+def customer_export(conversation_id: Annotated[str, typer.Argument()]) -> None:
+    """Print, as JSON, everything stored about a conversation: tickets, transcripts and
+    Rasa's record of every message."""
+    from escalation.db import prepare
+    from escalation.privacy import export_customer
+
+    settings = get_settings()
+    prepare(settings)
+    print(json.dumps(export_customer(settings, conversation_id=conversation_id), indent=2))
+
+
+@customer_app.command("erase")
+def customer_erase(
+    conversation_ids: ConversationIds,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase conversations from the ticket database and Rasa's tracker store, for good."""
+    from escalation.db import prepare
+    from escalation.privacy import erase_customers
+
+    if not yes:
+        typer.confirm(f"Erase {len(conversation_ids)} conversation(s) for good?", abort=True)
+    settings = get_settings()
+    prepare(settings)
+    erased = erase_customers(settings, conversation_ids)
+    print(
+        f"erased {erased.conversations} conversation(s): {erased.tickets} ticket(s), "
+        f"{erased.tracker_events} tracker event(s)"
+    )
+
+
+@customer_app.command("retention")
+def customer_retention(
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Default: HELPDESK_RETENTION_DAYS.")
+    ] = None,
+) -> None:
+    """Erase now every conversation whose tickets were all resolved more than DAYS ago
+    (the API does this once a day when HELPDESK_RETENTION_DAYS is set)."""
+    from escalation.db import prepare
+    from escalation.privacy import apply_retention
+
+    settings = get_settings()
+    days = days or settings.retention_days
+    if days is None:
+        raise ConfigurationError("give --days or set HELPDESK_RETENTION_DAYS")
+    prepare(settings)
+    erased = apply_retention(settings, days=days)
+    print(f"erased {erased.conversations} conversation(s) resolved more than {days} days ago")
 
 
 @contextmanager

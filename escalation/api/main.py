@@ -22,6 +22,7 @@ from escalation.api.routes import auth, conversations, events, tickets
 from escalation.api.security import SecurityHeaders
 from escalation.db import prepare
 from escalation.delivery import DeliveryWorker
+from escalation.privacy import retention_schedule
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 WIDGET_SCRIPT = PROJECT_ROOT / "bot" / "widget" / "widget.js"
@@ -33,7 +34,8 @@ SWAGGER_UI = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Migrate the ticket database, then deliver queued agent messages while serving.
+    """Migrate the ticket database, then deliver queued agent messages (and apply the
+    retention period, when set) while serving.
 
     Delivery starts with whatever an earlier process left queued: a crash loses nothing.
     """
@@ -41,13 +43,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(settings.log_level, settings.log_format)
     worker = DeliveryWorker(prepare(settings), get_rasa(settings))
     app.state.delivery_worker = worker
-    task = asyncio.create_task(worker.run(), name="deliveries")
+    tasks = [asyncio.create_task(worker.run(), name="deliveries")]
+    if settings.retention_days:
+        retention = retention_schedule(settings, days=settings.retention_days)
+        tasks.append(asyncio.create_task(retention, name="retention"))
     try:
         yield
     finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
 
 
 app = FastAPI(
