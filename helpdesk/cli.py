@@ -203,6 +203,32 @@ def agent_disable(email: Annotated[str, typer.Argument(help="The agent's sign-in
         print(f"{agent.email} can no longer sign in")
 
 
+@app.command("backup")
+def backup_command(
+    target: Annotated[Path, typer.Argument(help="A new directory for the backup.")],
+) -> None:
+    """Back up the ticket database, Rasa's tracker store and the conversation secret, online
+    and consistent (SQLite's backup API, pg_dump)."""
+    from escalation.backup import backup
+
+    written = backup(get_settings(), target)
+    print(f"backed up to {target}: {', '.join(written)}")
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A directory `helpdesk backup` wrote.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Replace the databases with a backup. Stop the helpdesk first."""
+    from escalation.backup import restore
+
+    if not yes:
+        typer.confirm(f"Replace the current data with the backup in {source}?", abort=True)
+    restored = restore(get_settings(), source)
+    print(f"restored from {source}: {', '.join(restored)}")
+
+
 ConversationIds = Annotated[
     list[str], typer.Argument(help="Conversation ids (a ticket shows its conversation id).")
 ]
