@@ -15,13 +15,18 @@ from core.limits import MAX_MESSAGE_CHARS
 from escalation.models import Author, Priority, TicketStatus
 
 MAX_ID = 2**31 - 1
+#: Some visible character (the schema says so too: a client is never refused a text the
+#: schema allows); stripped of surrounding whitespace before it is stored.
 MessageText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=r"\S"
+    ),
 ]
 
 
 class SignIn(BaseModel):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]  # matched stripped
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 

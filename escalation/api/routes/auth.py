@@ -6,13 +6,14 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from escalation.api.deps import CurrentAgent, SessionDep
 from escalation.api.ratelimit import SIGN_IN_RATE, limiter
+from escalation.api.responses import TOO_MANY, UNAUTHORIZED
 from escalation.api.schemas import AgentOut, SignIn, TokenOut
 from escalation.auth import authenticate, issue_token, revoke_tokens
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/token")
+@router.post("/token", responses={**UNAUTHORIZED, **TOO_MANY})
 @limiter.limit(SIGN_IN_RATE)
 def sign_in(request: Request, response: Response, body: SignIn, session: SessionDep) -> TokenOut:
     """Exchange email and password for a bearer token (valid 12 hours).
@@ -32,13 +33,13 @@ def sign_in(request: Request, response: Response, body: SignIn, session: Session
     return TokenOut(access_token=token, agent=AgentOut.model_validate(agent))
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=UNAUTHORIZED)
 def sign_out(agent: CurrentAgent, session: SessionDep) -> None:
     """Revoke every token of the signed-in agent."""
     revoke_tokens(session, agent=agent)
     session.commit()
 
 
-@router.get("/me")
+@router.get("/me", responses=UNAUTHORIZED)
 def me(agent: CurrentAgent) -> AgentOut:
     return AgentOut.model_validate(agent)

@@ -18,6 +18,7 @@ from core.identity import is_signed, new_conversation_id
 from core.settings import conversation_secret
 from escalation.api.deps import RasaDep, SettingsDep
 from escalation.api.ratelimit import NEW_CONVERSATION_RATE, POLL_RATE, limiter
+from escalation.api.responses import BOT_DOWN, FORBIDDEN, TOO_MANY
 from escalation.api.schemas import BotMessage, NewConversation
 
 router = APIRouter(prefix="/api/conversations", tags=["customers"])
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/api/conversations", tags=["customers"])
 NOT_SIGNED = "Unknown conversation: use an id from POST /api/conversations."
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=TOO_MANY)
 @limiter.limit(NEW_CONVERSATION_RATE)
 async def new_conversation(
     request: Request, response: Response, settings: SettingsDep
@@ -34,7 +35,7 @@ async def new_conversation(
     return NewConversation(conversation_id=new_conversation_id(conversation_secret(settings)))
 
 
-@router.get("/{conversation_id}/messages")
+@router.get("/{conversation_id}/messages", responses={**FORBIDDEN, **TOO_MANY, **BOT_DOWN})
 @limiter.limit(POLL_RATE)
 async def bot_messages(
     request: Request,

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.api.deps import BearerDep, CurrentAgent, SessionDep, SettingsDep
+from escalation.api.responses import UNAUTHORIZED
 from escalation.api.schemas import StreamPass
 from escalation.auth import (
     STREAM_TICKET_LIFETIME,
@@ -36,7 +37,7 @@ POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
 
 
-@router.post("/events/ticket", status_code=status.HTTP_201_CREATED)
+@router.post("/events/ticket", status_code=status.HTTP_201_CREATED, responses=UNAUTHORIZED)
 def stream_ticket(agent: CurrentAgent, credentials: BearerDep, session: SessionDep) -> StreamPass:
     """A one-use pass for `GET /api/events?ticket=…`, valid 30 seconds."""
     assert credentials is not None  # CurrentAgent has checked it
@@ -45,7 +46,7 @@ def stream_ticket(agent: CurrentAgent, credentials: BearerDep, session: SessionD
     return StreamPass(ticket=ticket, expires_in=int(STREAM_TICKET_LIFETIME.total_seconds()))
 
 
-@router.get("/events", response_class=StreamingResponse)
+@router.get("/events", response_class=StreamingResponse, responses=UNAUTHORIZED)
 async def queue_events(
     settings: SettingsDep, ticket: Annotated[str, Query(min_length=1, max_length=200)]
 ) -> StreamingResponse:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from escalation import tickets
 from escalation.api.deps import CurrentAgent, SessionDep, WorkerDep
+from escalation.api.responses import CONFLICT, NOT_FOUND, UNAUTHORIZED
 from escalation.api.schemas import (
     MAX_ID,
     AssignIn,
@@ -23,7 +24,7 @@ from escalation.models import Priority, TicketStatus
 #: Ids fit the database's 32-bit integer: a larger one is a 422, never a database error.
 TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
-router = APIRouter(prefix="/api/tickets", tags=["tickets"])
+router = APIRouter(prefix="/api/tickets", tags=["tickets"], responses={**UNAUTHORIZED, **NOT_FOUND})
 
 
 @router.get("")
@@ -59,7 +60,7 @@ def read_ticket(ticket_id: TicketId, session: SessionDep, _: CurrentAgent) -> Ti
     return TicketDetail.model_validate(ticket)
 
 
-@router.post("/{ticket_id}/replies", status_code=status.HTTP_201_CREATED)
+@router.post("/{ticket_id}/replies", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def reply(
     ticket_id: TicketId, body: TextIn, session: SessionDep, agent: CurrentAgent, worker: WorkerDep
 ) -> MessageOut:
@@ -71,7 +72,7 @@ def reply(
     return MessageOut.model_validate(message)
 
 
-@router.post("/{ticket_id}/notes", status_code=status.HTTP_201_CREATED)
+@router.post("/{ticket_id}/notes", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def add_note(
     ticket_id: TicketId, body: TextIn, session: SessionDep, agent: CurrentAgent
 ) -> MessageOut:
@@ -82,7 +83,7 @@ def add_note(
     return MessageOut.model_validate(note)
 
 
-@router.post("/{ticket_id}/assign")
+@router.post("/{ticket_id}/assign", responses=CONFLICT)
 def assign(
     ticket_id: TicketId, body: AssignIn, session: SessionDep, _: CurrentAgent, worker: WorkerDep
 ) -> TicketSummary:
@@ -97,7 +98,7 @@ def assign(
     return TicketSummary.model_validate(ticket)
 
 
-@router.post("/{ticket_id}/status")
+@router.post("/{ticket_id}/status", responses=CONFLICT)
 def change_status(
     ticket_id: TicketId, body: StatusIn, session: SessionDep, agent: CurrentAgent, worker: WorkerDep
 ) -> TicketSummary:
