@@ -19,9 +19,10 @@ from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from escalation.errors import AccountError, SignInLocked
-from escalation.models import Agent, AgentToken, StreamTicket, utc_now
+from escalation.models import Agent, AgentToken, Role, StreamTicket, utc_now
 
 #: A token is refused this long after sign-in, however busy its agent (ASVS V3.3).
 TOKEN_LIFETIME = timedelta(hours=12)
@@ -35,6 +36,10 @@ STREAM_TICKET_LIFETIME = timedelta(seconds=30)
 MIN_PASSWORD_LENGTH = 12
 #: A password with fewer different characters than this is a pattern ("aaaaaaaaaaaa").
 MIN_DISTINCT_CHARACTERS = 5
+#: zxcvbn's 0-4 scale: 3 is "safely unguessable", about 10^10 guesses.
+MIN_GUESS_SCORE = 3
+#: zxcvbn's time grows with length: the first 100 characters decide.
+MAX_PASSWORD_CHECKED = 100
 #: Sign-in failures in a row an account takes before each further one locks it for a while:
 #: 30 s, then twice as long each time, at most 15 minutes (ASVS V2.2.1).
 FREE_FAILURES = 5
@@ -87,14 +92,16 @@ def verify_password(password: str, stored: str) -> tuple[bool, str | None]:
         return False, None
 
 
-def create_agent(session: Session, *, email: str, name: str, password: str) -> Agent:
+def create_agent(
+    session: Session, *, email: str, name: str, password: str, role: Role = Role.AGENT
+) -> Agent:
     """A new agent; the name customers see is given, or the first name the address holds."""
     email = normalised_email(email)
     name = name.strip() or name_from_email(email)
     check_password(password, email=email, name=name)
     if agent_by_email(session, email=email) is not None:
         raise AccountError(f"an agent with email {email} exists already")
-    agent = Agent(email=email, name=name, password_hash=hash_password(password))
+    agent = Agent(email=email, name=name, password_hash=hash_password(password), role=role)
     session.add(agent)
     session.flush()
     return agent
@@ -122,7 +129,11 @@ def name_from_email(email: str) -> str:
 
 
 def check_password(password: str, *, email: str, name: str) -> None:
-    """Length, variety, and none of the account's own words (ASVS V2.1)."""
+    """Length, variety, none of the account's own words, and not guessable (ASVS V2.1).
+
+    The last is zxcvbn's estimate, which knows the common and breached passwords of its
+    lists ("qwertyuiop123", "1234567890ab"), keyboard walks, dates and repeats, offline.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     if len(set(password)) < MIN_DISTINCT_CHARACTERS:
@@ -131,6 +142,10 @@ def check_password(password: str, *, email: str, name: str) -> None:
     own_words = {email.split("@")[0], *name.casefold().split(), "password", "helpdesk"}
     if any(len(word) >= 4 and word in lowered for word in own_words):
         raise AccountError("the password contains the account's own name or a common word")
+    estimate = zxcvbn(password[:MAX_PASSWORD_CHECKED], user_inputs=[*own_words, email])
+    if estimate["score"] < MIN_GUESS_SCORE:
+        advice = estimate["feedback"]["warning"] or "add another uncommon word or two"
+        raise AccountError(f"the password is too easy to guess: {advice}")
 
 
 def set_password(session: Session, *, agent: Agent, password: str) -> None:
@@ -138,6 +153,14 @@ def set_password(session: Session, *, agent: Agent, password: str) -> None:
     check_password(password, email=agent.email, name=agent.name)
     agent.password_hash = hash_password(password)
     revoke_tokens(session, agent=agent)
+
+
+def change_own_password(session: Session, *, agent: Agent, current: str, new: str) -> None:
+    """The agent's own change: only with the password they have now (ASVS V2.1.6)."""
+    valid, _ = verify_password(current, agent.password_hash)
+    if not valid:
+        raise AccountError("the current password is wrong")
+    set_password(session, agent=agent, password=new)
 
 
 def disable_agent(session: Session, *, agent: Agent) -> None:

@@ -115,6 +115,13 @@ class Author(enum.StrEnum):
     SYSTEM = "system"  # what happened to the ticket: handed over, picked up, resolved, rated
 
 
+class Role(enum.StrEnum):
+    """What an agent may do: answer tickets, or also manage agents and customers' data."""
+
+    AGENT = "agent"
+    ADMIN = "admin"
+
+
 class DeliveryKind(enum.StrEnum):
     """What the bot must tell the customer on the agent's behalf."""
 
@@ -190,6 +197,7 @@ class Agent(Base):
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.AGENT, server_default="agent")
     #: Set when the agent may no longer sign in (tickets keep their name).
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Wrong passwords in a row, and until when sign-in is paused (escalation/auth.py).

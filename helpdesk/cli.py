@@ -167,15 +167,33 @@ def agent_add(
         str, typer.Option(help="Shown to customers; default: the first name in the address.")
     ] = "",
     password_stdin: PasswordStdin = False,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="May manage agents and customers' data too.")
+    ] = False,
 ) -> None:
     """Create an agent who signs in to the API and the console."""
     from escalation.auth import create_agent
     from escalation.db import prepare, session_scope
+    from escalation.models import Role
 
     password = _read_password(email, from_stdin=password_stdin)
+    role = Role.ADMIN if admin else Role.AGENT
     with session_scope(prepare(get_settings())) as session:
-        agent = create_agent(session, email=email, name=name, password=password)
-        print(f"agent #{agent.id} {agent.email} created; customers see them as {agent.name}")
+        agent = create_agent(session, email=email, name=name, password=password, role=role)
+        print(f"{role.value} #{agent.id} {agent.email} created; customers see them as {agent.name}")
+
+
+@agent_app.command("role")
+def agent_role(
+    email: Annotated[str, typer.Argument(help="The agent's sign-in email.")],
+    admin: Annotated[bool, typer.Option("--admin/--agent", help="The new role.")],
+) -> None:
+    """Make an agent an admin, or an admin an agent again."""
+    from escalation.models import Role
+
+    with _agent_session(email) as (_, agent):
+        agent.role = Role.ADMIN if admin else Role.AGENT
+        print(f"{agent.email} is now {agent.role.value}")
 
 
 @agent_app.command("password")

@@ -13,7 +13,7 @@ from core.settings import Settings, get_settings
 from escalation.auth import agent_for_token
 from escalation.db import session_factory
 from escalation.delivery import DeliveryWorker
-from escalation.models import Agent
+from escalation.models import Agent, Role
 from escalation.rasa_client import RasaClient
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -47,6 +47,16 @@ def get_current_agent(session: SessionDep, credentials: BearerDep) -> Agent:
 
 
 CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
+
+
+def get_current_admin(agent: CurrentAgent) -> Agent:
+    """The signed-in agent, if an admin; 403 otherwise."""
+    if agent.role != Role.ADMIN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Only an admin may do this.")
+    return agent
+
+
+CurrentAdmin = Annotated[Agent, Depends(get_current_admin)]
 
 
 def get_rasa(settings: SettingsDep) -> RasaClient:

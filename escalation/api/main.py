@@ -18,7 +18,7 @@ from core.settings import PROJECT_ROOT, get_settings
 from escalation.api.deps import SettingsDep, get_rasa
 from escalation.api.errors import register_error_handlers
 from escalation.api.ratelimit import limiter, rate_limit_exceeded_handler
-from escalation.api.routes import auth, conversations, events, tickets
+from escalation.api.routes import admin, auth, conversations, events, tickets
 from escalation.api.security import SecurityHeaders
 from escalation.db import prepare
 from escalation.delivery import DeliveryWorker
@@ -72,6 +72,7 @@ app.include_router(auth.router)
 app.include_router(tickets.router)
 app.include_router(conversations.router)
 app.include_router(events.router)
+app.include_router(admin.router)
 app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 app.mount("/swagger", StaticFiles(directory=SWAGGER_UI, check_dir=False), name="swagger")
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.limits import MAX_MESSAGE_CHARS
-from escalation.models import Author, Priority, TicketStatus
+from escalation.models import Author, Priority, Role, TicketStatus
 
 MAX_ID = 2**31 - 1
 #: Some visible character (the schema says so too: a client is never refused a text the
@@ -36,6 +36,35 @@ class AgentOut(BaseModel):
     id: int
     email: str
     name: str
+    role: Role
+
+
+class AgentAccount(AgentOut):
+    """An account as an admin sees it."""
+
+    disabled_at: datetime | None
+
+
+class NewAgent(BaseModel):
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    name: Annotated[str, StringConstraints(max_length=100)] = ""
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    role: Role = Role.AGENT
+
+
+class NewPassword(BaseModel):
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class OwnPasswordChange(BaseModel):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    new_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Erased(BaseModel):
+    conversations: int
+    tickets: int
+    tracker_events: int
 
 
 class TokenOut(BaseModel):

@@ -27,7 +27,7 @@ from escalation.auth import (
 )
 from escalation.db import session_scope
 from escalation.errors import AccountError
-from escalation.models import AgentToken, StreamTicket, utc_now
+from escalation.models import AgentToken, Role, StreamTicket, utc_now
 from helpdesk import cli
 from tests.conftest import free_port
 
@@ -72,6 +72,8 @@ def signed_in_carol(client: TestClient, sessions: sessionmaker[Session]) -> dict
         ("carol@example.com", "Carol", "abababababab", "pattern"),
         ("carol@example.com", "Carol", "carol-is-my-name", "own name"),
         ("carol@example.com", "Carol", "MyPassword2026", "common word"),
+        ("carol@example.com", "Carol", "qwertyuiop123", "too easy to guess: .*common password"),
+        ("carol@example.com", "Carol", "1234567890ab", "too easy to guess"),
     ],
 )
 def test_an_account_needs_an_address_a_name_and_a_real_password(
@@ -198,6 +200,11 @@ def test_the_cli_adds_renames_and_disables_agents_from_a_script(
         monkeypatch.setattr("sys.stdin", _lines(PASSWORD))
         assert cli.main(["agent", "add", "notanemail", "--password-stdin"]) == 1
         assert "not an email address" in capsys.readouterr().err
+        monkeypatch.setattr("sys.stdin", _lines(PASSWORD))
+        assert cli.main(["agent", "add", "ada@example.com", "--password-stdin", "--admin"]) == 0
+        assert capsys.readouterr().out.startswith("admin #")
+        assert cli.main(["agent", "role", "ada@example.com", "--agent"]) == 0
+        assert "ada@example.com is now agent" in capsys.readouterr().out
     finally:
         get_settings.cache_clear()
 
@@ -206,3 +213,72 @@ def _lines(*lines: str) -> object:
     import io
 
     return io.StringIO("".join(f"{line}\n" for line in lines))
+
+
+def signed_in(client: TestClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+    response = client.post("/api/auth/token", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_only_an_admin_manages_agents_and_customers_data(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    with session_scope(sessions) as session:
+        create_agent(
+            session, email="ada@example.com", name="Ada", password=PASSWORD, role=Role.ADMIN
+        )
+    carol = signed_in_carol(client, sessions)
+    ada = signed_in(client, "ada@example.com")
+    new = {"email": "dan@example.com", "name": "Dan", "password": "rivers run to the sea"}
+    for method, path, body in [
+        ("GET", "/api/agents", None),
+        ("POST", "/api/agents", new),
+        ("POST", "/api/agents/1/disable", None),
+        ("PUT", "/api/agents/1/password", {"password": "rivers run to the sea"}),
+        ("GET", "/api/customers/someone/export", None),
+        ("DELETE", "/api/customers/someone", None),
+    ]:
+        assert client.request(method, path, json=body, headers=carol).status_code == 403, path
+    assert client.get("/api/auth/me", headers=ada).json()["role"] == "admin"
+
+    made = client.post("/api/agents", json=new, headers=ada)
+    assert made.status_code == 201 and made.json()["role"] == "agent"
+    weak = client.post(
+        "/api/agents",
+        json={**new, "email": "eve@example.com", "password": "qwertyuiop123"},
+        headers=ada,
+    )
+    assert weak.status_code == 409 and "too easy to guess" in weak.json()["detail"]
+    dan = signed_in(client, "dan@example.com", "rivers run to the sea")
+    reset = client.put(
+        f"/api/agents/{made.json()['id']}/password",
+        json={"password": "stars over the hill"},
+        headers=ada,
+    )
+    assert reset.status_code == 204
+    assert client.get("/api/auth/me", headers=dan).status_code == 401  # signed out
+    own_id = client.get("/api/auth/me", headers=ada).json()["id"]
+    assert client.post(f"/api/agents/{own_id}/disable", headers=ada).status_code == 409
+    disabled = client.post(f"/api/agents/{made.json()['id']}/disable", headers=ada)
+    assert disabled.status_code == 200 and disabled.json()["disabled_at"]
+    assert sign_in_as(client, "dan@example.com", "stars over the hill") == 401
+    exported = client.get("/api/customers/nobody/export", headers=ada)
+    assert exported.status_code == 200 and exported.json()["tickets"] == []
+    assert client.delete("/api/customers/nobody", headers=ada).json()["tickets"] == 0
+
+
+def test_an_agent_changes_their_own_password_only_with_the_current_one(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    headers = signed_in_carol(client, sessions)
+    wrong = {"current_password": "not my password", "new_password": "rivers run to the sea"}
+    assert client.put("/api/auth/password", json=wrong, headers=headers).status_code == 409
+    right = {"current_password": PASSWORD, "new_password": "rivers run to the sea"}
+    assert client.put("/api/auth/password", json=right, headers=headers).status_code == 204
+    assert client.get("/api/auth/me", headers=headers).status_code == 401  # every session ends
+    assert sign_in_as(client, "carol.smith@example.com", "rivers run to the sea") == 200
+
+
+def sign_in_as(client: TestClient, email: str, password: str) -> int:
+    return client.post("/api/auth/token", json={"email": email, "password": password}).status_code

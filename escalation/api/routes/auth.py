@@ -6,9 +6,9 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from escalation.api.deps import CurrentAgent, SessionDep
 from escalation.api.ratelimit import SIGN_IN_RATE, limiter
-from escalation.api.responses import TOO_MANY, UNAUTHORIZED
-from escalation.api.schemas import AgentOut, SignIn, TokenOut
-from escalation.auth import authenticate, issue_token, revoke_tokens
+from escalation.api.responses import CONFLICT, TOO_MANY, UNAUTHORIZED
+from escalation.api.schemas import AgentOut, OwnPasswordChange, SignIn, TokenOut
+from escalation.auth import authenticate, change_own_password, issue_token, revoke_tokens
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -37,6 +37,15 @@ def sign_in(request: Request, response: Response, body: SignIn, session: Session
 def sign_out(agent: CurrentAgent, session: SessionDep) -> None:
     """Revoke every token of the signed-in agent."""
     revoke_tokens(session, agent=agent)
+    session.commit()
+
+
+@router.put(
+    "/password", status_code=status.HTTP_204_NO_CONTENT, responses={**UNAUTHORIZED, **CONFLICT}
+)
+def change_password(body: OwnPasswordChange, agent: CurrentAgent, session: SessionDep) -> None:
+    """Change your own password (the current one is needed); every session ends, this too."""
+    change_own_password(session, agent=agent, current=body.current_password, new=body.new_password)
     session.commit()
 
 
