@@ -8,6 +8,11 @@ Patch: Rasa validates every action-server response against a JSON schema with
 call: a quarter of the Rasa server's CPU per message here (py-spy). We validate against the
 same schema with one validator built once; invalid responses are still rejected the same way.
 
+Patch: when the action server cannot be reached (it is restarting) or fails, Rasa logs the
+error, drops the action's events and says nothing: a customer got silence. Here the customer
+is told "one moment" (``utter_one_moment``, in the conversation's language) instead. Not for
+``action_deliver``: the delivery worker triggered it and tries again on its own.
+
 Also: ``rasa run`` gets its HTTP API token from HELPDESK_RASA_API_TOKEN, if set.
 """
 
@@ -47,8 +52,49 @@ def _cache_action_response_validator() -> None:
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
 
 
+#: The response Rasa says itself when a custom action cannot run (domain.yml).
+ONE_MOMENT_RESPONSE = "utter_one_moment"
+#: Actions triggered by the API, not by a customer: their caller retries, nobody waits.
+SILENT_WHEN_AWAY = frozenset({"action_deliver"})
+
+
+def _say_one_moment_when_the_action_server_is_away() -> None:
+    import logging
+
+    from rasa.core.actions.action import (
+        ActionExecutionRejection,
+        RemoteAction,
+        create_bot_utterance,
+    )
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import FollowupAction
+    from rasa.shared.exceptions import RasaException
+
+    logger = logging.getLogger("bot.launcher")
+    run = RemoteAction.run
+
+    async def run_or_say_one_moment(
+        self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
+    ) -> list[Any]:
+        try:
+            return await run(self, output_channel, nlg, tracker, domain)
+        except ActionExecutionRejection:
+            raise
+        except RasaException as error:
+            if self.name() in SILENT_WHEN_AWAY:
+                raise
+            logger.error("action %s failed, the customer is asked to wait: %s", self.name(), error)
+            message = await nlg.generate(ONE_MOMENT_RESPONSE, tracker, output_channel.name())
+            said = [create_bot_utterance(message)] if message else []
+            # Once, and the turn ends: the rest of it would fail the same way.
+            return [*said, FollowupAction(ACTION_LISTEN_NAME)]
+
+    RemoteAction.run = run_or_say_one_moment  # type: ignore[method-assign]
+
+
 def main() -> None:
     _cache_action_response_validator()
+    _say_one_moment_when_the_action_server_is_away()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

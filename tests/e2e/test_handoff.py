@@ -27,6 +27,10 @@ from tests.e2e.clients import SocketCustomer, new_sender
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 T = TypeVar("T")
+#: What Rasa says itself while the action server is away (bot/launcher.py, domain.yml).
+ONE_MOMENT = (
+    "One moment please: I'm having a short technical hiccup. Please write again in a minute."
+)
 PASSWORD = "agent secret words 1"
 
 
@@ -346,7 +350,10 @@ def test_action_server_down_during_the_handoff_loses_no_message_and_no_reply(
     actions = process(stack_processes, "action server")
 
     actions.kill()
-    rest_say(running_stack, sender, "the parcel number is 48213")  # Rasa keeps it, no relay
+    # Rasa keeps the message but cannot relay it; the customer is not left in silence.
+    assert texts(rest_say(running_stack, sender, "the parcel number is 48213")) == [ONE_MOMENT]
+    stranger = new_sender(running_stack)
+    assert texts(rest_say(running_stack, stranger, "how long does delivery take")) == [ONE_MOMENT]
     reply = agent.post(f"/api/tickets/{ticket_id}/replies", json={"text": "Found it, 1 sec."})
     assert reply.status_code == 201
     time.sleep(3)  # the worker has triggered the reply: Rasa said 200, the slot says not said
