@@ -167,7 +167,7 @@ def customer_loop(
         text = f"{customer.sender} message {number}"
         if customer.say(text):
             ledger.customer_said(customer.sender, text)
-        time.sleep(rng.uniform(0.2, 1.5))
+        time.sleep(rng.uniform(1.5, 3.0))  # under the channel's 30 messages a minute
 
 
 def agent_loop(

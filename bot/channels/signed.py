@@ -1,11 +1,16 @@
-"""Rasa's REST and socket.io channels, taking only signed conversation ids (core/identity.py).
+"""Rasa's REST and socket.io channels, taking only signed conversation ids (core/identity.py)
+and at most so many messages a minute.
 
 The stock channels let the client name the conversation: a REST ``sender`` or a socket.io
 ``session_id`` of its choosing, so "me" or a guessed id read and wrote someone else's
 conversation (the agent's replies included). Here a REST message needs a signed ``sender``
 (else 403), and a socket.io session is given a signed id by the server unless it brings one;
-a message for an unsigned id is dropped. Subclassed rather than rewritten: everything else
-(streaming, metadata, rooms, output) stays Rasa's.
+a message for an unsigned id is dropped. A conversation may send 30 messages a minute (REST:
+429 with Retry-After; socket.io: the extra messages are dropped), counted in pyrate-limiter's
+sliding-window buckets in this process's memory. Limited per conversation, not per address:
+behind a site's proxy every customer has one address, and ids are the scarce resource (the
+API issues 30 a minute per address). Subclassed
+rather than rewritten: everything else (streaming, metadata, rooms, output) stays Rasa's.
 
 Runs in the Rasa environment (Python 3.10); the secret comes from HELPDESK_CONVERSATION_SECRET.
 """
@@ -14,21 +19,71 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pyrate_limiter import Duration, InMemoryBucket, Rate, RateItem
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
-from sanic import Blueprint
-from sanic.exceptions import Forbidden
+from sanic import Blueprint, response
+from sanic.exceptions import Forbidden, SanicException
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from core.identity import SECRET_ENV, is_signed, new_conversation_id
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+#: Messages a minute per conversation: a person types fewer.
+PER_CONVERSATION = Rate(30, Duration.MINUTE)
+#: Buckets kept before the idle ones are let go.
+PRUNE_ABOVE = 10_000
+
+
+class KeyedRateLimit:
+    """One sliding-window bucket (pyrate-limiter's) per key, idle ones pruned."""
+
+    def __init__(self, rate: Rate) -> None:
+        self.rate = rate
+        self._buckets: dict[str, InMemoryBucket] = {}
+
+    def allows(self, key: str) -> bool:
+        now = int(time.time() * 1000)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= PRUNE_ABOVE:
+                self._prune(now)
+            bucket = self._buckets[key] = InMemoryBucket([self.rate])
+        bucket.leak(now)
+        return bool(bucket.put(RateItem(key, now)))
+
+    def _prune(self, now: int) -> None:
+        for key, bucket in list(self._buckets.items()):
+            bucket.leak(now)
+            if bucket.count() == 0:
+                del self._buckets[key]
+
+
+class TooManyMessages(SanicException):
+    """A client over its rate: answered 429 with Retry-After by the channel's handler
+    (Sanic 21.12's JSON error page would drop the header)."""
+
+    status_code = 429
+    quiet = True
+
+    def __init__(self, rate: Rate) -> None:
+        super().__init__(f"Too many messages: at most {rate.limit} a minute. Try again later.")
+        self.retry_after = rate.interval // 1000
+
+
+async def too_many_messages(request: Request, error: Exception) -> HTTPResponse:
+    assert isinstance(error, TooManyMessages)
+    headers = {"Retry-After": str(error.retry_after)}
+    return response.json({"message": str(error)}, status=429, headers=headers)
 
 
 def conversation_secret() -> str:
@@ -40,7 +95,15 @@ def conversation_secret() -> str:
 
 
 class SignedRestInput(RestInput):
-    """`POST /webhooks/rest/webhook` with a signed ``sender`` only (403 otherwise)."""
+    """`POST /webhooks/rest/webhook` with a signed ``sender`` only (403 otherwise), within
+    the rate limits (429 otherwise)."""
+
+    per_conversation = KeyedRateLimit(PER_CONVERSATION)
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+        blueprint.exception(TooManyMessages)(too_many_messages)
+        return blueprint
 
     async def _extract_sender(self, req: Request) -> str | None:
         sender = (req.json or {}).get("sender") if isinstance(req.json, dict) else None
@@ -49,6 +112,8 @@ class SignedRestInput(RestInput):
                 "'sender' must be a signed conversation id: get one from the helpdesk API "
                 "(POST /api/conversations), or sign your own user id with the site secret"
             )
+        if not self.per_conversation.allows(str(sender)):
+            raise TooManyMessages(PER_CONVERSATION)
         return str(sender)
 
 
@@ -58,12 +123,15 @@ class SignedSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         secret = conversation_secret()
+        per_conversation = KeyedRateLimit(PER_CONVERSATION)
 
         async def signed_only(message: UserMessage) -> None:
-            if is_signed(message.sender_id, secret):
-                await on_new_message(message)
-            else:
+            if not is_signed(message.sender_id, secret):
                 logger.warning("socket.io message for an unsigned conversation id dropped")
+            elif not per_conversation.allows(message.sender_id):
+                logger.warning("socket.io message over the rate limit dropped")
+            else:
+                await on_new_message(message)
 
         blueprint = super().blueprint(signed_only)
         sio = self.sio

@@ -222,3 +222,16 @@ def test_a_sender_the_server_did_not_sign_is_refused(running_stack: Settings) ->
     api = f"http://{running_stack.host}:{running_stack.api_port}"
     issued = httpx.post(f"{api}/api/conversations", timeout=30).json()["conversation_id"]
     assert say(running_stack, "how long does delivery take", sender=issued)  # answered
+
+
+def test_a_conversation_sending_too_fast_gets_429_with_retry_after(running_stack: Settings) -> None:
+    url = f"http://{running_stack.host}:{running_stack.rasa_port}/webhooks/rest/webhook"
+    sender = new_sender(running_stack)
+    answers = [
+        httpx.post(url, json={"sender": sender, "message": "/greet"}, timeout=60) for _ in range(31)
+    ]
+    assert [a.status_code for a in answers[:30]] == [200] * 30
+    assert answers[30].status_code == 429
+    assert int(answers[30].headers["Retry-After"]) == 60
+    assert "at most 30 a minute" in answers[30].text
+    assert say(running_stack, "how long does delivery take")  # other conversations go on
