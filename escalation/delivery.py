@@ -33,6 +33,9 @@ from escalation.rasa_client import RasaClient
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 60.0
+#: Conversations delivered to at the same time: each delivery waits on Rasa and the action
+#: server, so one at a time fell behind a busy team (found by scripts/crash_test.py).
+CONVERSATIONS_AT_ONCE = 8
 
 
 class DeliveryWorker:
@@ -73,24 +76,32 @@ class DeliveryWorker:
             self._wake.clear()
 
     async def deliver_pending(self) -> int:
-        """One pass over the queue; returns how many rows the conversations now hold."""
+        """One pass over the queue; returns how many rows the conversations now hold.
+
+        Conversations are served side by side (a slow or unreachable one holds up no other);
+        within one, rows go in order and the first not yet said holds back the rest.
+        """
         pending = await asyncio.to_thread(outbox.queued, self._sessions)
         queued = {row.delivery_id for row in pending}
         self._retry_at = {key: at for key, at in self._retry_at.items() if key in queued}
-        held: set[str] = set()  # conversations with a row not yet said
-        delivered = 0
+        by_conversation: dict[str, list[outbox.QueuedDelivery]] = {}
         for row in pending:
-            if (
-                row.conversation_id in held
-                or self._retry_at.get(row.delivery_id, 0) > self._clock()
-            ):
-                held.add(row.conversation_id)
-                continue
-            if await self._deliver(row):
-                delivered += 1
-            else:
-                held.add(row.conversation_id)
-        return delivered
+            by_conversation.setdefault(row.conversation_id, []).append(row)
+        slots = asyncio.Semaphore(CONVERSATIONS_AT_ONCE)
+
+        async def deliver_in_order(rows: list[outbox.QueuedDelivery]) -> int:
+            async with slots:
+                delivered = 0
+                for row in rows:
+                    if self._retry_at.get(row.delivery_id, 0) > self._clock():
+                        break
+                    if not await self._deliver(row):
+                        break
+                    delivered += 1
+                return delivered
+
+        counts = await asyncio.gather(*map(deliver_in_order, by_conversation.values()))
+        return sum(counts)
 
     async def _deliver(self, row: outbox.QueuedDelivery) -> bool:
         """Trigger the row and check the stored conversation holds it; mark it delivered then."""

@@ -317,7 +317,7 @@ def main() -> int:
             ticket_id = ticket_of(sessions, sender)
             if ticket_id is not None:
                 agent.reply(ticket_id, f"last reply to {sender}")
-        left = drain(sessions, timeout=180)
+        left = drain(sessions, timeout=600)
         counts = count(settings, sessions, ledger)
         counts["deliveries still queued"] = left
     minutes = (time.monotonic() - started) / 60
