@@ -183,6 +183,7 @@ def deliver(
 def deliver_said(
     delivery_id: object, sender_id: str = "conv", channel: str = "socketio", **slots: Any
 ) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+    slots.setdefault("handoff", True)
     entities = [{"entity": "delivery_id", "value": str(delivery_id)}]
     triggered = user(
         "EXTERNAL: delivery",
@@ -191,7 +192,8 @@ def deliver_said(
         timestamp=9.0,
         channel=channel,
     )
-    return run(ActionDeliver(), tracker([*CONVERSATION, triggered], sender_id=sender_id, **slots))
+    during = tracker([*CONVERSATION, HANDED_OVER, triggered], sender_id=sender_id, **slots)
+    return run(ActionDeliver(), during)
 
 
 def test_an_agent_reply_is_said_once_and_only_in_its_conversation(
@@ -219,6 +221,28 @@ def test_an_agent_reply_is_said_once_and_only_in_its_conversation(
     outbox.delivered(ticket_sessions, delivery_id=reply)
     assert deliver(reply) == ([], [])  # marked delivered: never said again
     assert deliver("1 OR 1=1") == ([], [])
+
+
+def test_a_delivery_puts_back_a_handoff_the_conversation_lost(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    """The slot was never stored (Rasa died after the ticket): the agent's reply sets it again."""
+    ticket_id = escalate(ticket_sessions)
+    with session_scope(ticket_sessions) as session:
+        agent = create_agent(
+            session, email="c@example.com", name="Cy", password="long enough secret"
+        )
+        ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+        tickets.add_reply(session, ticket=ticket, agent=agent, text="Hello?")
+        picked_up = min(row.id for row in outbox.pending_deliveries(session))
+    entities = [{"entity": "delivery_id", "value": str(picked_up)}]
+    triggered = user("EXTERNAL: delivery", "EXTERNAL_delivery", entities=entities, timestamp=9.0)
+    _, events = run(ActionDeliver(), tracker([*CONVERSATION, triggered]))
+    assert slot_events(events) == {
+        "handoff": True,
+        "ticket_id": str(ticket_id),
+        "last_delivery_id": picked_up,
+    }
 
 
 def test_an_agent_reply_is_plain_text_outside_the_widget(
