@@ -106,10 +106,9 @@ class DeliveryWorker:
     async def _deliver(self, row: outbox.QueuedDelivery) -> bool:
         """Trigger the row and check the stored conversation holds it; mark it delivered then."""
         try:
-            await self._rasa.trigger_delivery(
+            said = await self._rasa.trigger_delivery(
                 conversation_id=row.conversation_id, delivery_id=row.delivery_id
             )
-            said = await self._rasa.last_delivery_said(conversation_id=row.conversation_id)
         except RasaUnavailable as error:
             await self._failed(row.delivery_id, str(error))
             return False

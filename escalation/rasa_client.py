@@ -24,22 +24,21 @@ class RasaClient:
         self._params = {"token": token} if token else {}
         self._timeout = timeout
 
-    async def trigger_delivery(self, *, conversation_id: str, delivery_id: int) -> None:
-        """Have the bot say the queued delivery on the conversation's latest channel."""
+    async def trigger_delivery(self, *, conversation_id: str, delivery_id: int) -> int:
+        """Have the bot say the queued delivery on the conversation's latest channel; the id
+        of the latest delivery the conversation now holds (0 for none).
+
+        Read from the tracker Rasa answers with, which it has stored before answering
+        (rasa.core.processor.trigger_external_user_uttered saves, then the server replies
+        with that tracker's state); not from the status: Rasa answers 200 even when the
+        action server failed and the action's messages were dropped.
+        """
         url = f"{self._conversation_url(conversation_id)}/trigger_intent"
         body = {"name": DELIVERY_INTENT, "entities": {"delivery_id": str(delivery_id)}}
         params = self._params | {"output_channel": "latest", "include_events": "NONE"}
-        await self._request("POST", url, params=params, json=body)
-
-    async def last_delivery_said(self, *, conversation_id: str) -> int:
-        """The id of the latest delivery the stored conversation holds (0 for none).
-
-        Read back from the tracker store, not taken from the trigger's answer: Rasa answers
-        200 even when the action server failed and the action's messages were dropped.
-        """
-        url = f"{self._conversation_url(conversation_id)}/tracker"
-        response = await self._request("GET", url, params=self._params | {"include_events": "NONE"})
-        value = (response.json().get("slots") or {}).get(LAST_DELIVERY_SLOT)
+        response = await self._request("POST", url, params=params, json=body)
+        slots = (response.json().get("tracker") or {}).get("slots") or {}
+        value = slots.get(LAST_DELIVERY_SLOT)
         return int(value) if isinstance(value, int | float) else 0
 
     async def bot_messages(self, *, conversation_id: str, after: float) -> list[dict[str, Any]]:
