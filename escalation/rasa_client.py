@@ -67,4 +67,6 @@ class RasaClient:
         return response
 
     def _conversation_url(self, conversation_id: str) -> str:
-        return f"{self._base_url}/conversations/{quote(conversation_id, safe='')}"
+        # Rasa's Sanic does not decode its path: "telegram%3A5531" would be another
+        # conversation. ":" and "+" (messaging apps' ids, "whatsapp:+316…") go as they are.
+        return f"{self._base_url}/conversations/{quote(conversation_id, safe=':+')}"
