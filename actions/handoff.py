@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 #: The ticket number in "status of ticket #123?", "статус заявки 5".
 #: The input channel of the website widget (Rasa's socket.io channel).
 WIDGET_CHANNEL = "socketio"
+#: Rasa's names of the messaging apps' channels (bot/channels/): a reply there has nothing
+#: but its words, so the agent's name goes before them.
+MESSAGING_APP_CHANNELS = frozenset({"telegram", "twilio", "facebook", "slack"})
 TICKET_NUMBER = re.compile(r"\b(\d{1,9})\b")
 
 
@@ -103,6 +106,11 @@ def say_delivery(
             # the widget shows the agent's name and its own look for their words.
             reply = {"text": content.text, "agent": content.agent_first_name or ""}
             dispatcher.utter_message(json_message={"data": reply})
+        elif (
+            tracker.get_latest_input_channel() in MESSAGING_APP_CHANNELS
+            and content.agent_first_name
+        ):
+            dispatcher.utter_message(text=f"{content.agent_first_name}: {content.text}")
         else:
             dispatcher.utter_message(text=content.text)
         return []

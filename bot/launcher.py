@@ -13,6 +13,10 @@ error, drops the action's events and says nothing: a customer got silence. Here 
 is told "one moment" (``utter_one_moment``, in the conversation's language) instead. Not for
 ``action_deliver``: the delivery worker triggered it and tries again on its own.
 
+Patch: each customer message is handled once by its ``metadata.message_id`` (a messaging
+app's retry of a webhook, a REST client sending again), and a bare number after buttons picks
+that button (bot/turns.py): checked on the conversation Rasa has loaded under its lock.
+
 Also: ``rasa run`` gets its HTTP API token from HELPDESK_RASA_API_TOKEN, if set.
 """
 
@@ -92,9 +96,42 @@ def _say_one_moment_when_the_action_server_is_away() -> None:
     RemoteAction.run = run_or_say_one_moment  # type: ignore[method-assign]
 
 
+class _AlreadyHandled(Exception):
+    """The message is a retry of one the conversation holds: nothing to do."""
+
+
+def _handle_each_message_once_and_numbers_as_buttons() -> None:
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.turns import already_handled, chosen_button
+
+    handle_message = MessageProcessor.handle_message
+    handle_with_tracker = MessageProcessor._handle_message_with_tracker
+
+    async def handle_once(self: MessageProcessor, message: UserMessage) -> Any:
+        try:
+            return await handle_message(self, message)
+        except _AlreadyHandled:
+            return [] if isinstance(message.output_channel, CollectingOutputChannel) else None
+
+    async def handle_with_conversation(
+        self: MessageProcessor, message: UserMessage, tracker: DialogueStateTracker
+    ) -> None:
+        if already_handled(tracker.events, (message.metadata or {}).get("message_id")):
+            raise _AlreadyHandled  # before anything is added: the tracker is not saved
+        message.text = chosen_button(tracker.events, message.text or "") or message.text
+        await handle_with_tracker(self, message, tracker)
+
+    MessageProcessor.handle_message = handle_once  # type: ignore[method-assign]
+    MessageProcessor._handle_message_with_tracker = handle_with_conversation  # type: ignore[method-assign]
+
+
 def main() -> None:
     _cache_action_response_validator()
     _say_one_moment_when_the_action_server_is_away()
+    _handle_each_message_once_and_numbers_as_buttons()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

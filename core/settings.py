@@ -133,6 +133,43 @@ class Settings(BaseSettings):
         'e.g. ["https://shop.example"]; the demo page\'s own origin is always allowed.',
     )
 
+    # Messaging apps: each channel is on when its credentials are set (README, "Messaging apps").
+    telegram_token: SecretStr | None = Field(None, description="Telegram bot token (BotFather).")
+    telegram_secret_token: SecretStr | None = Field(
+        None, description="The secret_token given to Telegram's setWebhook; updates must carry it."
+    )
+    telegram_api_url: str = Field("https://api.telegram.org", description="Telegram's Bot API.")
+    twilio_account_sid: str | None = Field(None, description="Twilio account SID (AC…).")
+    twilio_auth_token: SecretStr | None = Field(
+        None, description="Twilio auth token: checks X-Twilio-Signature, sends messages."
+    )
+    twilio_number: str | None = Field(
+        None, description='The sender: "whatsapp:+14155238886" for WhatsApp, "+1…" for SMS.'
+    )
+    twilio_webhook_url: str | None = Field(
+        None,
+        description="The webhook URL as registered with Twilio, which it signs "
+        "(default: the URL the request arrived at; set it behind a proxy).",
+    )
+    twilio_api_url: str = Field("https://api.twilio.com", description="Twilio's REST API.")
+    messenger_page_token: SecretStr | None = Field(
+        None, description="Facebook page access token (Messenger)."
+    )
+    messenger_app_secret: SecretStr | None = Field(
+        None, description="Facebook app secret: checks X-Hub-Signature-256."
+    )
+    messenger_verify_token: SecretStr | None = Field(
+        None, description="Any string, given to Meta when the webhook is registered."
+    )
+    messenger_graph_url: str = Field(
+        "https://graph.facebook.com/v19.0", description="Meta's Graph API, with its version."
+    )
+    slack_token: SecretStr | None = Field(None, description="Slack bot token (xoxb-…).")
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="Slack signing secret: checks X-Slack-Signature."
+    )
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack's Web API.")
+
     @property
     def rasa_base_url(self) -> str:
         """Where the Rasa server answers: the external one, or ours on ``rasa_port``."""

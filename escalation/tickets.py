@@ -152,6 +152,7 @@ def list_tickets(
     statuses: Sequence[TicketStatus] = (),
     language: str | None = None,
     priority: Priority | None = None,
+    channel: str | None = None,
     assignee_id: int | None = None,
     limit: int = 100,
     offset: int = 0,
@@ -164,6 +165,8 @@ def list_tickets(
         query = query.where(Ticket.language == language)
     if priority:
         query = query.where(Ticket.priority == priority)
+    if channel:
+        query = query.where(Ticket.channel == channel)
     if assignee_id is not None:
         query = query.where(Ticket.assignee_id == assignee_id)
     return list(session.scalars(query))

@@ -11,11 +11,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from pydantic import SecretStr
 
-from core.errors import HelpdeskError
+from core.errors import ConfigurationError, HelpdeskError
 from core.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger(__name__)
@@ -28,7 +30,69 @@ TRAINING_INPUTS = (
     "bot/policies",
     "requirements/rasa.lock",
 )
+#: The channels always on (widget, REST); a run's credentials.yml adds the messaging apps.
 CREDENTIALS_FILE = PROJECT_ROOT / "bot" / "credentials.yml"
+
+
+@dataclass(frozen=True)
+class MessagingApp:
+    """A messaging app's connector (bot/channels/) and its credentials from settings."""
+
+    title: str
+    connector: str
+    #: credential name (the connector's) -> settings field; the first ones are required
+    credentials: dict[str, str]
+    required: int
+
+    def fields(self) -> list[str]:
+        return list(self.credentials.values())
+
+
+MESSAGING_APPS = (
+    MessagingApp(
+        "Telegram",
+        "bot.channels.telegram.HelpdeskTelegramInput",
+        {
+            "access_token": "telegram_token",
+            "secret_token": "telegram_secret_token",
+            "api_url": "telegram_api_url",
+        },
+        required=2,
+    ),
+    MessagingApp(
+        "Twilio (WhatsApp, SMS)",
+        "bot.channels.twilio.HelpdeskTwilioInput",
+        {
+            "auth_token": "twilio_auth_token",
+            "account_sid": "twilio_account_sid",
+            "twilio_number": "twilio_number",
+            "api_url": "twilio_api_url",
+            "webhook_url": "twilio_webhook_url",
+        },
+        required=3,
+    ),
+    MessagingApp(
+        "Messenger",
+        "bot.channels.facebook.HelpdeskMessengerInput",
+        {
+            "page-access-token": "messenger_page_token",
+            "secret": "messenger_app_secret",
+            "verify": "messenger_verify_token",
+            "graph_url": "messenger_graph_url",
+        },
+        required=3,
+    ),
+    MessagingApp(
+        "Slack",
+        "bot.channels.slack.HelpdeskSlackInput",
+        {
+            "slack_token": "slack_token",
+            "slack_signing_secret": "slack_signing_secret",
+            "api_url": "slack_api_url",
+        },
+        required=2,
+    ),
+)
 
 
 class RasaError(HelpdeskError):
@@ -105,7 +169,67 @@ def write_endpoints(settings: Settings, path: Path) -> Path:
     return path
 
 
-def rasa_server_command(settings: Settings, model: Path, endpoints: Path) -> list[str]:
+def enabled_messaging_apps(settings: Settings) -> list[MessagingApp]:
+    """The messaging apps whose first credential is set.
+
+    Raises:
+        ConfigurationError: one is half configured; names the variables missing.
+    """
+    enabled = []
+    for app in MESSAGING_APPS:
+        fields = app.fields()
+        if _setting(settings, fields[0]) is None:
+            continue
+        missing = [
+            f"HELPDESK_{f.upper()}" for f in fields[: app.required] if not _setting(settings, f)
+        ]
+        if missing:
+            raise ConfigurationError(f"{app.title} is half set up: also set {', '.join(missing)}")
+        enabled.append(app)
+    return enabled
+
+
+def write_credentials(settings: Settings, path: Path) -> Path:
+    """The run's credentials.yml: bot/credentials.yml plus each messaging app set up.
+
+    Secrets are written as ``${HELPDESK_…}`` references, which Rasa fills in from its
+    environment (``messaging_environment``): the file holds no secret.
+    """
+    channels = yaml.safe_load(CREDENTIALS_FILE.read_text(encoding="utf-8")) or {}
+    for app in enabled_messaging_apps(settings):
+        entry = {}
+        for name, field in app.credentials.items():
+            value = getattr(settings, field)
+            if isinstance(value, SecretStr):
+                entry[name] = f"${{HELPDESK_{field.upper()}}}"
+            elif value is not None:
+                entry[name] = str(value)
+        channels[app.connector] = entry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(channels, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def messaging_environment(settings: Settings) -> dict[str, str]:
+    """The secrets the run's credentials.yml refers to, for the Rasa server's environment
+    (set in a .env file, they are not in ours)."""
+    return {
+        f"HELPDESK_{field.upper()}": value.get_secret_value()
+        for app in enabled_messaging_apps(settings)
+        for field in app.fields()
+        if isinstance(value := getattr(settings, field), SecretStr)
+    }
+
+
+def _setting(settings: Settings, field: str) -> str | None:
+    value = getattr(settings, field)
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return str(text) if text else None
+
+
+def rasa_server_command(
+    settings: Settings, model: Path, endpoints: Path, credentials: Path = CREDENTIALS_FILE
+) -> list[str]:
     """Command line of the Rasa server, REST and socket.io channels on (see bot/launcher.py).
 
     The HTTP API's token is not on it (``ps`` would show it): the launcher reads it from
@@ -118,7 +242,7 @@ def rasa_server_command(settings: Settings, model: Path, endpoints: Path) -> lis
         "--cors", *settings.allowed_origins,
         "--model", str(model),
         "--endpoints", str(endpoints),
-        "--credentials", str(CREDENTIALS_FILE),
+        "--credentials", str(credentials),
         "--interface", settings.host,
         "--port", str(settings.rasa_port),
     ]  # fmt: skip

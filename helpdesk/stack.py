@@ -12,7 +12,13 @@ from pydantic import SecretStr
 
 from core.identity import SECRET_ENV
 from core.settings import PROJECT_ROOT, Settings, conversation_secret
-from helpdesk.rasa_project import rasa_environment, rasa_server_command, write_endpoints
+from helpdesk.rasa_project import (
+    messaging_environment,
+    rasa_environment,
+    rasa_server_command,
+    write_credentials,
+    write_endpoints,
+)
 from helpdesk.supervisor import ManagedProcess
 
 
@@ -86,10 +92,16 @@ def rasa_server(settings: Settings, model: Path, endpoints: Path) -> ManagedProc
     assert settings.rasa_api_token is not None
     return ManagedProcess(
         name="Rasa server",
-        command=rasa_server_command(settings, model, endpoints),
+        command=rasa_server_command(
+            settings,
+            model,
+            endpoints,
+            write_credentials(settings, endpoints.parent / "credentials.yml"),
+        ),
         health_url=f"{settings.rasa_base_url}/",
         log_path=settings.data_dir / "logs" / "rasa.log",
         env=rasa_environment()
+        | messaging_environment(settings)
         | {
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "HELPDESK_RASA_API_TOKEN": settings.rasa_api_token.get_secret_value(),

@@ -19,6 +19,7 @@ from helpdesk.supervisor import ProcessGroup
 from knowledge import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.loader import load_faq
+from tests.e2e.platforms import CREDENTIALS, StandIn, api_urls, start_stand_in
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,8 +49,19 @@ def sample_kb(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> K
 
 
 @pytest.fixture(scope="session")
-def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings of a throwaway stack: its own data dir and free loopback ports."""
+def platform_stand_in() -> Iterator[StandIn]:
+    """The messaging platforms' servers, stood in for on loopback (tests/e2e/platforms.py)."""
+    state, server = start_stand_in()
+    yield state
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def stack_settings(
+    tmp_path_factory: pytest.TempPathFactory, platform_stand_in: StandIn
+) -> Settings:
+    """Settings of a throwaway stack: its own data dir and free loopback ports; the four
+    messaging apps on, their platforms stood in for."""
     data_dir = tmp_path_factory.mktemp("stack")
     return Settings(
         data_dir=data_dir,
@@ -57,6 +69,8 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         action_port=free_port(),
         api_port=free_port(),
         rasa_api_token=SecretStr(secrets.token_urlsafe(16)),
+        **CREDENTIALS,  # type: ignore[arg-type]
+        **api_urls(platform_stand_in.base_url),  # type: ignore[arg-type]
     )
 
 

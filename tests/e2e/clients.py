@@ -4,12 +4,16 @@ Rasa's events."""
 from __future__ import annotations
 
 import queue
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import socketio
 
 from core.identity import new_conversation_id
 from core.settings import Settings, conversation_secret
+
+T = TypeVar("T")
 
 
 def new_sender(stack: Settings) -> str:
@@ -57,3 +61,19 @@ class SocketCustomer:
             received.append(message)
             if text_part in (message.get("text") or ""):
                 return received
+
+
+def eventually(check: Callable[[], T | None], timeout: float = 30) -> T:
+    """The first truthy result of ``check``, polled until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout}s: {check}")
+        time.sleep(0.2)
+
+
+def ticket_number(text: str) -> int:
+    return int(text.split("#")[1].split(";")[0].split(" ")[0].rstrip("."))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import httpx
@@ -17,12 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
 from escalation import tickets
-from escalation.auth import agent_by_email, create_agent
-from escalation.db import make_engine, session_scope
+from escalation.db import session_scope
 from escalation.models import Delivery, Ticket
 from escalation.tickets import Escalation
 from helpdesk.supervisor import ManagedProcess, ProcessGroup
-from tests.e2e.clients import SocketCustomer, new_sender
+from tests.e2e.clients import SocketCustomer, eventually, new_sender, ticket_number
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -31,46 +29,6 @@ T = TypeVar("T")
 ONE_MOMENT = (
     "One moment please: I'm having a short technical hiccup. Please write again in a minute."
 )
-PASSWORD = "agent secret words 1"
-
-
-@pytest.fixture(scope="module")
-def ticket_db(running_stack: Settings) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(running_stack.database)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def agent(running_stack: Settings, ticket_db: sessionmaker[Session]) -> Iterator[httpx.Client]:
-    """An agent signed in to the API (the account made as `helpdesk agent add` makes it)."""
-    with session_scope(ticket_db) as session:
-        if agent_by_email(session, email="anna@example.com") is None:
-            create_agent(session, email="anna@example.com", name="Anna Berg", password=PASSWORD)
-    base = f"http://{running_stack.host}:{running_stack.api_port}"
-    with httpx.Client(base_url=base, timeout=30) as client:
-        response = client.post(
-            "/api/auth/token", json={"email": "anna@example.com", "password": PASSWORD}
-        )
-        assert response.status_code == 200, response.text
-        client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-        yield client
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 30) -> T:
-    """The first truthy result of ``check``, polled until ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout}s: {check}")
-        time.sleep(0.2)
-
-
-def ticket_number(text: str) -> int:
-    return int(text.split("#")[1].split(";")[0].split(" ")[0].rstrip("."))
 
 
 def transcript(agent: httpx.Client, ticket_id: int) -> list[tuple[str, str]]:

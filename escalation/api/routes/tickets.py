@@ -34,16 +34,26 @@ def list_queue(
     status_: Annotated[list[TicketStatus], Query(alias="status")] = [],  # noqa: B006
     language: str | None = None,
     priority: Priority | None = None,
+    channel: Annotated[
+        str | None,
+        Query(
+            max_length=50,
+            description="socketio (widget), rest, telegram, twilio (WhatsApp, SMS), "
+            "facebook (Messenger), slack",
+        ),
+    ] = None,
     mine: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,  # SQLite overflows past 2^63
 ) -> list[TicketSummary]:
-    """The queue, longest waiting first; filter by status (repeatable), language, priority."""
+    """The queue, longest waiting first; filter by status (repeatable), language, priority,
+    channel."""
     queue = tickets.list_tickets(
         session,
         statuses=status_,
         language=language,
         priority=priority,
+        channel=channel,
         assignee_id=agent.id if mine else None,
         limit=limit,
         offset=offset,

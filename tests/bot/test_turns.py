@@ -1,0 +1,61 @@
+"""A retried message is found in the conversation; a bare number picks the button offered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.turns import RETRY_LOOKBACK_MESSAGES, already_handled, chosen_button
+
+
+@dataclass
+class UserUttered:  # the name is what bot/turns.py reads, as Rasa's events are named
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BotUttered:
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+YES_NO = {"buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]}
+
+
+def test_a_message_id_the_conversation_holds_is_handled_already() -> None:
+    events = [UserUttered("hi", {"message_id": "telegram:7"}), BotUttered("Hello!")]
+    assert already_handled(events, "telegram:7")
+    assert not already_handled(events, "telegram:8")
+    assert not already_handled(events, None)
+
+
+def test_only_recent_messages_are_searched() -> None:
+    old = [UserUttered("hi", {"message_id": "slack:Ev1"})]
+    newer = [
+        UserUttered(f"m{n}", {"message_id": f"slack:Ev{n + 2}"})
+        for n in range(RETRY_LOOKBACK_MESSAGES)
+    ]
+    assert not already_handled(old + newer, "slack:Ev1")
+    assert already_handled(old + newer[:-1], "slack:Ev1")
+
+
+def test_a_bare_number_picks_the_button_just_offered() -> None:
+    events = [
+        UserUttered("how long is delivery"),
+        BotUttered("3-5 days"),
+        BotUttered("Did this help?", YES_NO),
+    ]
+    assert chosen_button(events, "2") == "/deny"
+    assert chosen_button(events, " 1. ") == "/affirm"
+    assert chosen_button(events, "3") is None  # no third option
+    assert chosen_button(events, "2 items arrived") is None  # words, not a choice
+
+
+def test_a_number_after_the_customer_moved_on_is_just_a_number() -> None:
+    events = [
+        BotUttered("Did this help?", YES_NO),
+        UserUttered("where is order 48213"),
+        BotUttered("Sorry"),
+    ]
+    assert chosen_button(events, "1") is None
