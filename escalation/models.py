@@ -185,6 +185,8 @@ class TranscriptMessage(Base):
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
     agent: Mapped[Agent | None] = relationship()
+    #: How an agent's reply is getting to the customer (none for other messages).
+    delivery: Mapped[Delivery | None] = relationship(viewonly=True, uselist=False)
 
 
 class Agent(Base):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -141,7 +141,10 @@ def ticket_with_transcript(session: Session, *, ticket_id: int) -> Ticket | None
     query = (
         select(Ticket)
         .where(Ticket.id == ticket_id)
-        .options(selectinload(Ticket.messages).selectinload(TranscriptMessage.agent))
+        .options(
+            selectinload(Ticket.messages).selectinload(TranscriptMessage.agent),
+            selectinload(Ticket.messages).selectinload(TranscriptMessage.delivery),
+        )
     )
     return session.scalar(query)
 
@@ -210,11 +213,18 @@ def append_customer_message(
     return True
 
 
+#: WhatsApp takes a business's free-form messages only within 24 hours of the customer's
+#: last message (after it, only templates Meta approved): Twilio would accept the reply and
+#: WhatsApp drop it later, so the agent is told at once instead.
+WHATSAPP_REPLY_WINDOW = timedelta(hours=24)
+
+
 def add_reply(session: Session, *, ticket: Ticket, agent: Agent, text: str) -> TranscriptMessage:
     """An agent's answer, queued for delivery to the customer's channel."""
     if ticket.status not in HANDOFF_STATUSES:
         raise TicketStateError(f"ticket #{ticket.id} is {ticket.status.value}: it takes no replies")
     now = utc_now()
+    _check_reply_window(session, ticket=ticket, now=now)
     _pick_up(session, ticket=ticket, agent=agent)
     message = TranscriptMessage(
         ticket=ticket, author=Author.AGENT, text=text, sent_at=now, agent=agent
@@ -225,6 +235,21 @@ def add_reply(session: Session, *, ticket: Ticket, agent: Agent, text: str) -> T
         ticket.first_agent_response_at = now
     logger.info("ticket #%s: reply by agent #%s", ticket.id, agent.id)
     return message
+
+
+def _check_reply_window(session: Session, *, ticket: Ticket, now: datetime) -> None:
+    if not ticket.conversation_id.startswith("whatsapp:"):
+        return
+    last_heard = session.scalar(
+        select(func.max(TranscriptMessage.sent_at)).where(
+            TranscriptMessage.ticket_id == ticket.id, TranscriptMessage.author == Author.CUSTOMER
+        )
+    )
+    if last_heard is None or now - last_heard > WHATSAPP_REPLY_WINDOW:
+        raise TicketStateError(
+            f"ticket #{ticket.id} is a WhatsApp conversation and the customer last wrote more "
+            "than 24 hours ago: WhatsApp delivers no reply until they write again"
+        )
 
 
 def add_note(session: Session, *, ticket: Ticket, agent: Agent, text: str) -> TranscriptMessage:

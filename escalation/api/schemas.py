@@ -100,6 +100,17 @@ class TicketSummary(BaseModel):
     csat: int | None
 
 
+class DeliveryOut(BaseModel):
+    """Whether an agent's reply has reached the customer's channel; while it has not, how
+    often it was tried and what the channel answered last (it is tried again)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    delivered_at: datetime | None
+    attempts: int
+    last_error: str | None
+
+
 class MessageOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -108,6 +119,7 @@ class MessageOut(BaseModel):
     text: str
     sent_at: datetime
     agent: AgentOut | None = None
+    delivery: DeliveryOut | None = None
 
 
 class TicketDetail(TicketSummary):

@@ -10,8 +10,9 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.limits import MAX_MESSAGE_CHARS
 from core.settings import get_settings
-from escalation import ratings, tickets
+from escalation import outbox, ratings, tickets
 from escalation.auth import create_agent
 from escalation.db import session_scope
 from escalation.models import Author, Delivery, DeliveryKind, Priority, Ticket
@@ -67,17 +68,19 @@ def make_ticket(
     language: str = "nl",
     priority: Priority = Priority.NORMAL,
     text: str = "waar blijft mijn geld?",
+    conversation_id: str | None = None,
+    written_at: datetime = START,
 ) -> int:
     escalation = Escalation(
         key=key,
-        conversation_id=f"conv-{key}",
-        channel="socketio",
+        conversation_id=conversation_id or f"conv-{key}",
+        channel="twilio" if conversation_id else "socketio",
         language=language,
         language_confidence=0.9,
         reason="customer_request",
         priority=priority,
         tried_entries=[{"question": text, "answered_with": None, "hits": []}],
-        transcript=[TranscriptLine(Author.CUSTOMER, text, START)],
+        transcript=[TranscriptLine(Author.CUSTOMER, text, written_at)],
     )
     with session_scope(sessions) as session:
         ticket, _ = create_ticket_once(session, escalation=escalation)
@@ -215,6 +218,7 @@ def test_ticket_shows_its_transcript_with_customer_text_as_plain_text(
         "text": hostile,  # stored and returned as text; the console inserts it as text
         "sent_at": ticket["messages"][0]["sent_at"],
         "agent": None,
+        "delivery": None,
     }
     assert ticket["tried_entries"][0]["question"] == hostile
     assert ticket["language"] == "nl" and ticket["reason"] == "customer_request"
@@ -243,6 +247,56 @@ def test_first_reply_picks_the_ticket_up_and_queues_both_messages(
     later = client.get(f"/api/tickets/{ticket_id}", headers=headers).json()
     assert later["first_agent_response_at"] == ticket["first_agent_response_at"]
     assert deliveries(sessions, ticket_id)[-1] == DeliveryKind.AGENT_REPLY
+
+
+def test_a_reply_shows_whether_it_reached_the_customer_and_why_not(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    ticket_id = make_ticket(sessions, "undelivered")
+    headers = sign_in(client)
+    client.post(f"/api/tickets/{ticket_id}/replies", json={"text": "Kijk ik na."}, headers=headers)
+    [message] = reply_messages(client, ticket_id, headers)
+    assert message["delivery"] == {"delivered_at": None, "attempts": 0, "last_error": None}
+
+    with session_scope(sessions) as session:
+        delivery_id = session.scalars(
+            select(Delivery.id).where(Delivery.message_id == message["id"])
+        ).one()
+    outbox.record_failure(sessions, delivery_id=delivery_id, error="Telegram: HTTP 503")
+    [message] = reply_messages(client, ticket_id, headers)
+    assert message["delivery"]["attempts"] == 1
+    assert message["delivery"]["last_error"] == "Telegram: HTTP 503"
+
+    outbox.delivered(sessions, delivery_id=delivery_id)
+    [message] = reply_messages(client, ticket_id, headers)
+    assert message["delivery"]["delivered_at"] is not None
+
+
+def test_whatsapp_reply_after_its_24_hour_window_is_refused_with_the_reason(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    headers = sign_in(client)
+    now = datetime.now(UTC)
+    stale = make_ticket(
+        sessions, "wa-old", conversation_id="whatsapp:+31611", written_at=now - timedelta(hours=25)
+    )
+    response = client.post(f"/api/tickets/{stale}/replies", json={"text": "Hi"}, headers=headers)
+    assert response.status_code == 409
+    assert "24 hours" in response.json()["detail"]
+    assert deliveries(sessions, stale) == []
+
+    fresh = make_ticket(
+        sessions, "wa-new", conversation_id="whatsapp:+31612", written_at=now - timedelta(hours=2)
+    )
+    response = client.post(f"/api/tickets/{fresh}/replies", json={"text": "Hi"}, headers=headers)
+    assert response.status_code == 201
+
+
+def reply_messages(
+    client: TestClient, ticket_id: int, headers: dict[str, str]
+) -> list[dict[str, Any]]:
+    ticket = client.get(f"/api/tickets/{ticket_id}", headers=headers).json()
+    return [m for m in ticket["messages"] if m["author"] == "agent"]
 
 
 def test_internal_notes_are_kept_but_never_delivered(

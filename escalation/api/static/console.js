@@ -100,6 +100,7 @@
     (status ? [status] : ACTIVE).forEach(function (s) { params.append("status", s); });
     if ($("filter-language").value) params.set("language", $("filter-language").value);
     if ($("filter-priority").value) params.set("priority", $("filter-priority").value);
+    if ($("filter-channel").value) params.set("channel", $("filter-channel").value);
     return params.toString();
   }
 
@@ -129,7 +130,7 @@
     });
   }
 
-  ["filter-status", "filter-language", "filter-priority"].forEach(function (id) {
+  ["filter-status", "filter-language", "filter-priority", "filter-channel"].forEach(function (id) {
     $(id).addEventListener("change", loadQueue);
   });
 
@@ -219,6 +220,13 @@
       who.appendChild(el("time", { datetime: message.sent_at }, when(message.sent_at)));
       turn.appendChild(who);
       turn.appendChild(document.createTextNode(message.text));
+      if (message.delivery && !message.delivery.delivered_at) {
+        // Said in words, not by colour alone; the channel's last answer on hover.
+        turn.appendChild(el("span", { class: "undelivered", title: message.delivery.last_error || "" },
+          message.delivery.attempts
+            ? "Not delivered yet (tried " + message.delivery.attempts + "×, trying again)"
+            : "Sending…"));
+      }
       transcript.appendChild(turn);
     });
     if (nearBottom || !transcript.dataset.ticket || transcript.dataset.ticket !== String(ticket.id)) {
