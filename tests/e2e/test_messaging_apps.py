@@ -241,3 +241,28 @@ def test_retried_webhook_is_answered_once(customer: Platform) -> None:
     after = customer.said_after(before, at_least=3)
     questions = [s for s in after if s.text.startswith("Did this answer your question?")]
     assert len(questions) == 1, [s.text for s in after]
+
+
+def test_resolution_brings_the_bot_back_and_its_rating_question_is_answered_there(
+    customer: Platform, agent: httpx.Client
+) -> None:
+    count = len(customer.said())
+    customer.say("I want to talk to a human")
+    [created] = customer.said_after(count)
+    ticket_id = ticket_number(created.text)
+    agent.post(f"/api/tickets/{ticket_id}/replies", json={"text": "Sorted, refund sent."})
+    count = len(customer.said_after(count, at_least=3)) + count
+    resolved = agent.post(f"/api/tickets/{ticket_id}/status", json={"status": "resolved"})
+    assert resolved.status_code == 200, resolved.text
+
+    notice, question = customer.said_after(count, at_least=2)[:2]
+    assert notice.text == (
+        f"Your ticket #{ticket_id} has been resolved. I'm here again if you need anything else."
+    )
+    if isinstance(customer, WhatsApp):
+        assert question.text.endswith("\n".join(f"{n}. {n}" for n in range(1, 6)))
+    else:
+        assert question.options == ["1", "2", "3", "4", "5"]
+    customer.say("5")
+    rated = eventually(lambda: agent.get(f"/api/tickets/{ticket_id}").json()["csat"])
+    assert rated == 5
