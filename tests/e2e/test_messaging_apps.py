@@ -212,6 +212,10 @@ def test_person_requested_ticket_shows_channel_and_contact_and_agent_reply_arriv
     listed = agent.get("/api/tickets", params={"channel": customer.channel}).json()
     assert ticket["id"] in [row["id"] for row in listed]
 
+    customer.say("the parcel number is 48213")  # during the handoff: to the ticket, bot quiet
+    eventually(lambda: "the parcel number is 48213" in transcript_texts(agent, ticket["id"]))
+    assert len(customer.said()) == before + 1
+
     platform_stand_in.fail_next(customer.stand_in_name, 2)  # the platform is down a while
     count = len(customer.said())
     reply = agent.post(f"/api/tickets/{ticket['id']}/replies", json={"text": "Let me look."})
@@ -221,6 +225,10 @@ def test_person_requested_ticket_shows_channel_and_contact_and_agent_reply_arriv
         f"Anna from our team has picked up your ticket #{ticket['id']}.",
         "Anna: Let me look.",
     ]
+
+
+def transcript_texts(agent: httpx.Client, ticket_id: int) -> list[str]:
+    return [m["text"] for m in agent.get(f"/api/tickets/{ticket_id}").json()["messages"]]
 
 
 def test_forged_webhook_is_refused_and_changes_nothing(customer: Platform) -> None:
