@@ -21,7 +21,7 @@ from actions.conversation import (
 from actions.runtime import get_ticket_sessions
 from actions.state import Question, Slot
 from core.settings import get_settings
-from escalation import tickets
+from escalation import tickets, tracker_store
 from escalation.models import Author, Priority
 from escalation.tickets import Escalation, TranscriptLine
 
@@ -61,7 +61,11 @@ async def escalate(
 ) -> list[EventType]:
     """Create (or find) the ticket, tell the customer its id, and go quiet (handoff)."""
     escalation = escalation_from(
-        tracker, reason=reason, category=category, priority=Priority(priority or "normal")
+        tracker,
+        reason=reason,
+        category=category,
+        priority=Priority(priority or "normal"),
+        earlier_events=await asyncio.to_thread(earlier_sessions, tracker),
     )
     try:
         ticket_id = await asyncio.to_thread(tickets.hand_off, get_ticket_sessions(), escalation)
@@ -81,14 +85,35 @@ async def escalate(
     ]
 
 
+def earlier_sessions(tracker: Tracker) -> list[dict[str, Any]]:
+    """The conversation's events before the session Rasa sent (it sends only the latest: an
+    idle hour or a long session begins a new one, see bot/launcher.py), so that the ticket's
+    transcript is the whole conversation. Read from Rasa's tracker store when it is ours."""
+    settings = get_settings()
+    first = tracker.events[0].get("timestamp") if tracker.events else None
+    if first is None or not settings.tracker_db_path.exists():
+        return []
+    try:
+        return tracker_store.events_before(
+            tracker_store.tracker_url(settings),
+            conversation_id=tracker.sender_id,
+            timestamp=float(first),
+        )
+    except Exception:  # the ticket still gets this session's transcript
+        logger.exception("earlier sessions of %s could not be read", tracker.sender_id)
+        return []
+
+
 def escalation_from(
     tracker: Tracker,
     *,
     reason: str,
     category: str | None = None,
     priority: Priority = Priority.NORMAL,
+    earlier_events: list[dict[str, Any]] | None = None,
 ) -> Escalation:
-    """What the tracker knows, as an escalation keyed by the turn that triggered it."""
+    """What the tracker knows (and the conversation's earlier sessions, when given), as an
+    escalation keyed by the turn that triggered it."""
     latest = latest_customer_message(tracker) or {}
     # The triggering message's id: a retried action escalates the same turn again.
     turn = latest.get("message_id") or str(latest.get("timestamp"))
@@ -107,7 +132,7 @@ def escalation_from(
         priority=priority,
         tried_entries=list(tracker.get_slot(Slot.TRIED_ENTRIES) or []),
         order_number=order_number(tracker),
-        transcript=transcript_of(tracker.events),
+        transcript=transcript_of([*(earlier_events or []), *tracker.events]),
     )
 
 

@@ -17,6 +17,9 @@ Patch: each customer message is handled once by its ``metadata.message_id`` (a m
 app's retry of a webhook, a REST client sending again), and a bare number after buttons picks
 that button (bot/turns.py): checked on the conversation Rasa has loaded under its lock.
 
+Patch: a session grown past bot/turns.py's SESSION_EVENT_LIMIT events ends at the next turn
+(as after an idle hour), and a new session carries over each slot's latest value only.
+
 Also: ``rasa run`` gets its HTTP API token from HELPDESK_RASA_API_TOKEN, if set.
 """
 
@@ -128,10 +131,34 @@ def _handle_each_message_once_and_numbers_as_buttons() -> None:
     MessageProcessor._handle_message_with_tracker = handle_with_conversation  # type: ignore[method-assign]
 
 
+def _bound_the_session_length() -> None:
+    from rasa.core.actions.action import ActionSessionStart
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.turns import latest_per_key, session_is_long
+
+    has_expired = MessageProcessor._has_session_expired
+
+    def expired_or_long(self: MessageProcessor, tracker: DialogueStateTracker) -> bool:
+        in_handoff = bool(tracker.slots.get("handoff") and tracker.slots["handoff"].value)
+        long = session_is_long(len(tracker.events), in_handoff=in_handoff)
+        return long or has_expired(self, tracker)
+
+    def carried_over(tracker: DialogueStateTracker) -> list[SlotSet]:
+        slot_events = [e for e in tracker.applied_events() if isinstance(e, SlotSet)]
+        return [SlotSet(e.key, e.value, metadata=e.metadata) for e in latest_per_key(slot_events)]
+
+    MessageProcessor._has_session_expired = expired_or_long  # type: ignore[method-assign]
+    ActionSessionStart._slot_set_events_from_tracker = staticmethod(carried_over)  # type: ignore[method-assign,assignment]
+
+
 def main() -> None:
     _cache_action_response_validator()
     _say_one_moment_when_the_action_server_is_away()
     _handle_each_message_once_and_numbers_as_buttons()
+    _bound_the_session_length()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

@@ -7,6 +7,13 @@ lock, where the tracker is loaded anyway.
   nothing is added. A retry of one that was not handled (the process died first) is handled.
 - **Numbered options**: where buttons are numbered lines (WhatsApp, SMS) or press back their
   number (Telegram), a bare "2" right after the bot offered buttons is the second button.
+- **Short sessions**: a session of more than ``SESSION_EVENT_LIMIT`` events is closed at the
+  customer's next turn and a new one begun with the slots carried over, as Rasa does after an
+  idle hour. Rasa loads, replays and featurizes the latest session on every turn and sends it
+  whole to the action server with every action call, so a turn late in a long conversation
+  cost 14 times a first one; bounded sessions keep it flat. Not during a handoff: the relay
+  looks back to where it began. The ticket's transcript still has the whole conversation
+  (actions/escalation.py reads the earlier sessions).
 
 Stdlib only, Python 3.10: runs in the Rasa server.
 """
@@ -21,6 +28,10 @@ from typing import Any
 #: minutes, a conversation has not moved on by hundreds of messages in that time.
 RETRY_LOOKBACK_MESSAGES = 200
 NUMBER = re.compile(r"\s*(\d{1,2})\s*[.)]?\s*")
+#: Events in a session before the next turn begins a new one: a dozen turns (about ten
+#: events each), several times what the policies look back on (MemoizationPolicy's and the
+#: rules' histories), so no prediction changes; a performance bound, not a tuned answer rule.
+SESSION_EVENT_LIMIT = 120
 
 
 def already_handled(events: Sequence[Any], message_id: str | None) -> bool:
@@ -37,6 +48,21 @@ def already_handled(events: Sequence[Any], message_id: str | None) -> bool:
         if seen >= RETRY_LOOKBACK_MESSAGES:
             break
     return False
+
+
+def session_is_long(event_count: int, *, in_handoff: bool) -> bool:
+    """The session should end before this turn (see the module's docstring)."""
+    return event_count > SESSION_EVENT_LIMIT and not in_handoff
+
+
+def latest_per_key(slot_events: Iterable[Any]) -> list[Any]:
+    """Of SlotSet events, the last one of each slot, in order of first appearance: what a new
+    session carries over (Rasa's carries every SlotSet of the old one, so each session began
+    longer than the last)."""
+    latest: dict[str, Any] = {}
+    for event in slot_events:
+        latest[event.key] = event
+    return list(latest.values())
 
 
 def chosen_button(events: Iterable[Any], text: str) -> str | None:

@@ -41,7 +41,7 @@ def export_customer(settings: Settings, *, conversation_id: str) -> dict[str, An
     with session_scope(session_factory(settings.database)) as session:
         tickets = customer_tickets(session, conversation_id=conversation_id)
     events = tracker_store.conversation_events(
-        _tracker_url(settings), conversation_id=conversation_id
+        tracker_store.tracker_url(settings), conversation_id=conversation_id
     )
     return {
         "conversation_id": conversation_id,
@@ -57,10 +57,11 @@ def erase_customers(settings: Settings, conversation_ids: list[str]) -> Erased:
     with session_scope(session_factory(settings.database)) as session:
         for conversation_id in conversation_ids:
             tickets += erase_customer_tickets(session, conversation_id=conversation_id)
-    events = tracker_store.delete_conversations(_tracker_url(settings), conversation_ids)
+    url = tracker_store.tracker_url(settings)
+    events = tracker_store.delete_conversations(url, conversation_ids)
     reclaim_space(settings.database)
     if events:
-        reclaim_space(_tracker_url(settings))
+        reclaim_space(url)
     return Erased(len(conversation_ids), tickets, events)
 
 
@@ -82,11 +83,6 @@ async def retention_schedule(settings: Settings, *, days: int) -> None:
         except Exception:  # a locked database: try again tomorrow, keep serving
             logger.exception("retention failed")
         await asyncio.sleep(RETENTION_EVERY.total_seconds())
-
-
-def _tracker_url(settings: Settings) -> str:
-    """Rasa's tracker store as `helpdesk run` configures it (helpdesk/rasa_project.py)."""
-    return f"sqlite:///{settings.tracker_db_path.resolve()}"
 
 
 def customer_tickets(session: Session, *, conversation_id: str) -> list[dict[str, Any]]:

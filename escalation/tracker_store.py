@@ -11,9 +11,24 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, inspect, text
 
+from core.settings import Settings
 from escalation.db import make_engine
 
 EVENTS_TABLE = "events"
+
+
+def tracker_url(settings: Settings) -> str:
+    """Rasa's tracker store as `helpdesk run` configures it (helpdesk/rasa_project.py)."""
+    return f"sqlite:///{settings.tracker_db_path.resolve()}"
+
+
+def events_before(url: str, *, conversation_id: str, timestamp: float) -> list[dict[str, Any]]:
+    """The conversation's stored events older than ``timestamp`` (its earlier sessions)."""
+    return [
+        event
+        for event in conversation_events(url, conversation_id=conversation_id)
+        if float(event.get("timestamp") or 0) < timestamp
+    ]
 
 
 def conversation_events(url: str, *, conversation_id: str) -> list[dict[str, Any]]:

@@ -1,9 +1,11 @@
-"""Benchmark: messages through the Rasa REST channel, sequential and concurrent. Not a test.
+"""Benchmark: messages through the Rasa REST channel, sequential and concurrent, and the cost
+of a turn late in one long conversation. Not a test.
 
 Starts its own stack (action server, Rasa, API) on free loopback ports with a throwaway data
-dir, then prints p50/p95 latency, messages/s, and the RSS of every process.
+dir, then prints p50/p95 latency, messages/s, the p95 of turns 1-20 against the last 20 turns
+of one conversation (``--long``), and the RSS of every process.
 
-    .venv/bin/python scripts/bench_rest.py --messages 200 --concurrency 8
+    .venv/bin/python scripts/bench_rest.py --messages 200 --concurrency 8 --long 200
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from benchkit import print_rss, report, throwaway_stack
+from benchkit import p95, print_rss, report, throwaway_stack
 
 from core.identity import new_conversation_id
 from core.settings import conversation_secret
@@ -51,10 +53,24 @@ def conversation(url: str, count: int, secret: str) -> list[float]:
     return latencies
 
 
+def long_conversation(url: str, turns: int, secret: str) -> None:
+    """One conversation of ``turns`` turns: are the last 20 as quick as the first 20?"""
+    sender = new_conversation_id(secret)
+    with httpx.Client() as client:
+        latencies = [
+            send(client, url, sender, QUESTIONS[i % len(QUESTIONS)]) for i in range(turns)
+        ]
+    first, last = latencies[:20], latencies[-20:]
+    report("long conversation, turns 1-20", first, sum(first) / 1000)
+    report(f"long conversation, turns {turns - 19}-{turns}", last, sum(last) / 1000)
+    print(f"  last/first p95: {p95(last) / p95(first):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--long", type=int, default=200, help="turns of the long conversation")
     args = parser.parse_args()
 
     with throwaway_stack() as (settings, processes):
@@ -74,6 +90,8 @@ def main() -> None:
             )
         concurrent = [latency for result in results for latency in result]
         report(f"{args.concurrency} concurrent convs", concurrent, time.perf_counter() - started)
+        if args.long >= 40:
+            long_conversation(url, args.long, secret)
         print_rss(processes)
 
 

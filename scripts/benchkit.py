@@ -76,12 +76,15 @@ def print_rss(processes: list[ManagedProcess]) -> None:
             print(f"RSS {process.name:<14} {rss_mb(process.pid):7.0f} MB")
 
 
-def report(name: str, latencies: list[float], seconds: float, unit: str = "msg") -> None:
+def p95(latencies: list[float]) -> float:
     ordered = sorted(latencies)
-    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+def report(name: str, latencies: list[float], seconds: float, unit: str = "msg") -> None:
     print(
-        f"{name:<24} n={len(latencies):<5} p50={statistics.median(ordered):7.1f} ms  "
-        f"p95={p95:7.1f} ms  throughput={len(latencies) / seconds:6.1f} {unit}/s"
+        f"{name:<24} n={len(latencies):<5} p50={statistics.median(latencies):7.1f} ms  "
+        f"p95={p95(latencies):7.1f} ms  throughput={len(latencies) / seconds:6.1f} {unit}/s"
     )
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.turns import RETRY_LOOKBACK_MESSAGES, already_handled, chosen_button
+from bot.turns import (
+    RETRY_LOOKBACK_MESSAGES,
+    SESSION_EVENT_LIMIT,
+    already_handled,
+    chosen_button,
+    latest_per_key,
+    session_is_long,
+)
 
 
 @dataclass
@@ -59,3 +66,21 @@ def test_a_number_after_the_customer_moved_on_is_just_a_number() -> None:
         BotUttered("Sorry"),
     ]
     assert chosen_button(events, "1") is None
+
+
+@dataclass
+class SlotSet:
+    key: str
+    value: Any
+
+
+def test_a_long_session_ends_unless_a_person_has_the_conversation() -> None:
+    assert not session_is_long(SESSION_EVENT_LIMIT, in_handoff=False)
+    assert session_is_long(SESSION_EVENT_LIMIT + 1, in_handoff=False)
+    assert not session_is_long(SESSION_EVENT_LIMIT + 1, in_handoff=True)
+
+
+def test_a_new_session_carries_each_slot_once_with_its_latest_value() -> None:
+    events = [SlotSet("language", "en"), SlotSet("awaiting", "x"), SlotSet("language", "nl")]
+    carried = latest_per_key(events)
+    assert [(e.key, e.value) for e in carried] == [("language", "nl"), ("awaiting", "x")]

@@ -235,3 +235,34 @@ def test_a_conversation_sending_too_fast_gets_429_with_retry_after(running_stack
     assert int(answers[30].headers["Retry-After"]) == 60
     assert "at most 30 a minute" in answers[30].text
     assert say(running_stack, "how long does delivery take")  # other conversations go on
+
+
+def test_a_long_conversation_begins_new_sessions_and_loses_nothing_by_it(
+    running_stack: Settings,
+) -> None:
+    """Past bot/turns.py's SESSION_EVENT_LIMIT events a new session begins: the language and
+    other slots carry over, and the ticket still gets the whole conversation."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from escalation.db import make_engine
+    from escalation.models import Author, Ticket
+    from escalation.tracker_store import conversation_events, tracker_url
+
+    sender = new_sender(running_stack)
+    questions = ["hoe lang duurt de levering?", "wachtwoord vergeten", "kan ik met PayPal betalen?"]
+    for turn in range(16):
+        replies = say(running_stack, questions[turn % len(questions)], sender)
+        assert replies[-1] == "Heeft dit je vraag beantwoord?", (turn, replies)
+    events = conversation_events(tracker_url(running_stack), conversation_id=sender)
+    assert sum(event["event"] == "session_started" for event in events) >= 2
+
+    [reply] = say(running_stack, "ik wil een medewerker spreken", sender)
+    assert reply.startswith("Ik heb ons gesprek aan een medewerker doorgegeven.")
+    engine = make_engine(running_stack.database)
+    with Session(engine) as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == sender)).one()
+        said = [m.text for m in ticket.messages if m.author == Author.CUSTOMER]
+    engine.dispose()
+    assert said[:3] == questions  # from the first session
+    assert len(said) == 17
