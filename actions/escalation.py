@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime, format_skeleton
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -18,11 +22,11 @@ from actions.conversation import (
     order_number,
     sent_at,
 )
-from actions.runtime import get_ticket_sessions
+from actions.runtime import get_sla_policy, get_ticket_sessions
 from actions.state import Question, Slot
 from core.settings import get_settings
 from escalation import tickets, tracker_store
-from escalation.models import Author, Priority
+from escalation.models import Author, Priority, utc_now
 from escalation.tickets import Escalation, TranscriptLine
 
 logger = logging.getLogger(__name__)
@@ -77,12 +81,31 @@ async def escalate(
         "conversation %s: handed over as ticket #%s (%s)", tracker.sender_id, ticket_id, reason
     )
     dispatcher.utter_message(response="utter_ticket_created", ticket_id=ticket_id)
+    calendar = get_sla_policy().calendar
+    now = utc_now()
+    if calendar.next_open(now) > now:  # nobody there now: say when someone will be
+        language = str(tracker.get_slot(Slot.LANGUAGE) or get_settings().default_language)
+        back_at = opening_in_words(calendar.next_open(now), calendar.zone, language)
+        dispatcher.utter_message(response="utter_back_at", back_at=back_at)
     return [
         SlotSet(Slot.TICKET_ID, str(ticket_id)),
         SlotSet(Slot.HANDOFF, True),
         answered(),
         SlotSet(Slot.FAILED_TURNS, 0),
     ]
+
+
+def opening_in_words(moment: datetime, zone: ZoneInfo, language: str) -> str:
+    """'Monday, December 7, 09:00 Central European Standard Time' in the customer's language
+    and its own order (Babel's CLDR data)."""
+    local = moment.astimezone(zone)
+    try:
+        locale = Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        locale = Locale.parse("en")
+    day = format_skeleton("MMMMEEEEd", local, tzinfo=zone, locale=locale)
+    hour = format_datetime(local, "HH:mm zzzz", tzinfo=zone, locale=locale)
+    return f"{day}, {hour}"
 
 
 def earlier_sessions(tracker: Tracker) -> list[dict[str, Any]]:
@@ -120,6 +143,7 @@ def escalation_from(
     confidence = tracker.get_slot(Slot.LANGUAGE_CONFIDENCE)
     metadata = latest.get("metadata") or {}
     contact = metadata.get("contact") if isinstance(metadata, dict) else None
+    first_response_due, resolution_due = get_sla_policy().due(utc_now(), priority, category)
     return Escalation(
         key=f"{tracker.sender_id}:{turn}",
         conversation_id=tracker.sender_id,
@@ -133,6 +157,8 @@ def escalation_from(
         tried_entries=list(tracker.get_slot(Slot.TRIED_ENTRIES) or []),
         order_number=order_number(tracker),
         transcript=transcript_of([*(earlier_events or []), *tracker.events]),
+        first_response_due_at=first_response_due,
+        resolution_due_at=resolution_due,
     )
 
 

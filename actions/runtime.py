@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import EscalationTrigger, get_settings
 from escalation.db import session_factory
+from escalation.sla import Policy, cached_policy
 from escalation.triggers import KeywordRule, load_keyword_rules
 from knowledge import KnowledgeBase
 from knowledge.factory import knowledge_base_from
@@ -28,6 +29,11 @@ def get_ticket_sessions() -> sessionmaker[Session]:
 def get_keyword_rules() -> tuple[KeywordRule, ...]:
     """The topic/keyword escalation rules (read once per process)."""
     return load_keyword_rules(get_settings().keyword_rules_path)
+
+
+def get_sla_policy() -> Policy:
+    """The service levels (read once per process; a malformed file stops the start)."""
+    return cached_policy(get_settings().sla_path)
 
 
 def escalates_on(trigger: EscalationTrigger) -> bool:

@@ -21,12 +21,13 @@ def main(argv: list[str] | None = None) -> None:
     from rasa_sdk.endpoint import run
     from rasa_sdk.executor import ActionExecutor
 
-    from actions.runtime import get_keyword_rules, get_knowledge_base
+    from actions.runtime import get_keyword_rules, get_knowledge_base, get_sla_policy
     from escalation.db import prepare
 
     # Load the model and index before accepting calls: the first customer does not wait.
     get_knowledge_base().warm_up(progress=False)
     get_keyword_rules()  # a malformed rules file stops the start, not a conversation
+    get_sla_policy()
     prepare(settings)  # idempotent; the API does the same
     executor = ActionExecutor()
     executor.register_package("actions")

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     failed_turns_before_escalation: int = Field(
         2, ge=1, description="Consecutive unanswered turns before the bot offers a person."
     )
+    sla_path: Path = Field(
+        PROJECT_ROOT / "escalation" / "sla.yml",
+        description="Service levels: the business-hours calendar and the response and "
+        "resolution targets per priority (escalation/sla.py).",
+    )
     keyword_rules_path: Path = Field(
         PROJECT_ROOT / "escalation" / "keyword_rules.yml",
         description="Topic/keyword rules that offer a person with a category and priority.",

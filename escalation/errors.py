@@ -37,5 +37,9 @@ class KeywordRulesError(EscalationError):
     """The keyword rules file is malformed; the message names the rule."""
 
 
+class SlaConfigError(EscalationError):
+    """The SLA policy file is malformed; the message names the file and the line."""
+
+
 class RasaUnavailable(EscalationError):
     """Rasa's HTTP API did not answer, or refused; what was asked stays to be retried."""

@@ -158,6 +158,9 @@ class Ticket(Base):
     escalated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     first_agent_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Service-level due times in business time (escalation/sla.py); none before migration 0007.
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     csat: Mapped[int | None]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -71,6 +71,9 @@ class Escalation:
     category: str | None = None
     tried_entries: list[dict[str, Any]] = field(default_factory=list)
     order_number: str | None = None
+    #: Service-level due times (escalation/sla.py), computed by whoever escalates.
+    first_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
 
 
 def create_ticket_once(session: Session, *, escalation: Escalation) -> tuple[Ticket, bool]:
@@ -94,6 +97,8 @@ def create_ticket_once(session: Session, *, escalation: Escalation) -> tuple[Tic
         reason=escalation.reason,
         tried_entries=list(escalation.tried_entries),
         order_number=escalation.order_number,
+        first_response_due_at=escalation.first_response_due_at,
+        resolution_due_at=escalation.resolution_due_at,
         preview=last_customer_words(escalation.transcript),
         messages=[
             *(
@@ -160,8 +165,19 @@ def list_tickets(
     limit: int = 100,
     offset: int = 0,
 ) -> list[Ticket]:
-    """The queue, oldest escalation first (the one waiting longest is served first)."""
-    query = select(Ticket).order_by(Ticket.escalated_at, Ticket.id).limit(limit).offset(offset)
+    """The queue, the ticket whose next service-level target comes first at the top (its first
+    response until an agent answered, then its resolution); without due times, the one
+    waiting longest."""
+    next_due = case(
+        (Ticket.first_agent_response_at.is_(None), Ticket.first_response_due_at),
+        else_=Ticket.resolution_due_at,
+    )
+    query = (
+        select(Ticket)
+        .order_by(next_due.is_(None), next_due, Ticket.escalated_at, Ticket.id)
+        .limit(limit)
+        .offset(offset)
+    )
     if statuses:
         query = query.where(Ticket.status.in_(statuses))
     if language:

@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from core.settings import PACKAGED_MODEL, Settings, get_settings
+from escalation.sla import WEEKDAYS
 from helpdesk.supervisor import ProcessGroup
 from knowledge import KnowledgeBase
 from knowledge.embedder import Embedder
@@ -22,6 +23,27 @@ from knowledge.loader import load_faq
 from tests.e2e.platforms import CREDENTIALS, StandIn, api_urls, start_stand_in
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def sla_file(path: Path, hours: str = "00:00-24:00", country: str | None = None) -> Path:
+    """An SLA policy open ``hours`` every day (all day by default: the replies tests expect
+    do not depend on when they run); the shipped targets."""
+    holidays = f"\n  holidays: {{country: {country}}}" if country else ""
+    days = "\n".join(f"    {day}: [{hours!r}]" for day in WEEKDAYS if hours)
+    path.write_text(
+        f"""calendar:
+  timezone: Europe/Amsterdam
+  hours:
+{days or "    {}"}{holidays}
+targets:
+  - {{priority: urgent, first_response: 30m, resolution: 4h}}
+  - {{priority: high, first_response: 1h, resolution: 8h}}
+  - {{priority: normal, first_response: 4h, resolution: 16h}}
+  - {{priority: low, first_response: 8h, resolution: 40h}}
+""",
+        encoding="utf-8",
+    )
+    return path
 
 
 def free_port() -> int:
@@ -69,6 +91,7 @@ def stack_settings(
         action_port=free_port(),
         api_port=free_port(),
         rasa_api_token=SecretStr(secrets.token_urlsafe(16)),
+        sla_path=sla_file(data_dir / "sla.yml"),
         **CREDENTIALS,  # type: ignore[arg-type]
         **api_urls(platform_stand_in.base_url),  # type: ignore[arg-type]
     )

@@ -15,6 +15,7 @@ from escalation.db import session_factory
 from escalation.delivery import DeliveryWorker
 from escalation.models import Agent, Role
 from escalation.rasa_client import RasaClient
+from escalation.sla import Policy, cached_policy
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -65,6 +66,14 @@ def get_rasa(settings: SettingsDep) -> RasaClient:
 
 
 RasaDep = Annotated[RasaClient, Depends(get_rasa)]
+
+
+def get_sla_policy(settings: SettingsDep) -> Policy:
+    """The service levels (read and checked at start-up, escalation/api/main.py)."""
+    return cached_policy(settings.sla_path)
+
+
+SlaDep = Annotated[Policy, Depends(get_sla_policy)]
 
 
 def get_delivery_worker(request: Request) -> DeliveryWorker:

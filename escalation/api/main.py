@@ -9,20 +9,23 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slowapi.errors import RateLimitExceeded
 
 from core.logs import configure_logging
 from core.settings import PROJECT_ROOT, get_settings
 from escalation.api.deps import SettingsDep, get_rasa
 from escalation.api.errors import register_error_handlers
+from escalation.api.metrics import metrics_registry, timed
 from escalation.api.ratelimit import limiter, rate_limit_exceeded_handler
 from escalation.api.routes import admin, auth, conversations, events, tickets
 from escalation.api.security import SecurityHeaders
-from escalation.db import prepare
+from escalation.db import prepare, session_factory
 from escalation.delivery import DeliveryWorker
 from escalation.privacy import retention_schedule
+from escalation.sla import cached_policy
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 WIDGET_SCRIPT = PROJECT_ROOT / "bot" / "widget" / "widget.js"
@@ -41,6 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    cached_policy(settings.sla_path)  # a malformed SLA file stops the start
     worker = DeliveryWorker(prepare(settings), get_rasa(settings))
     app.state.delivery_worker = worker
     tasks = [asyncio.create_task(worker.run(), name="deliveries")]
@@ -68,6 +72,8 @@ register_error_handlers(app)
 app.state.limiter = limiter
 app.add_exception_handler(RateLimitExceeded, rate_limit_exceeded_handler)
 app.add_middleware(SecurityHeaders)
+metrics, request_latency = metrics_registry(lambda: session_factory(get_settings().database))
+app.middleware("http")(timed(request_latency))
 app.include_router(auth.router)
 app.include_router(tickets.router)
 app.include_router(conversations.router)
@@ -75,6 +81,12 @@ app.include_router(events.router)
 app.include_router(admin.router)
 app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 app.mount("/swagger", StaticFiles(directory=SWAGGER_UI, check_dir=False), name="swagger")
+
+
+@app.get("/metrics", include_in_schema=False)
+def prometheus_metrics() -> Response:
+    """Prometheus' text format: request latency, tickets, service levels, delivery queue."""
+    return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
 
 @app.get("/health")

@@ -7,7 +7,7 @@ insert it as text (the console does), never as markup.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -78,6 +78,18 @@ class StreamPass(BaseModel):
     expires_in: int  # seconds
 
 
+class SlaOut(BaseModel):
+    """Where an active ticket stands against its next service-level target."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    target: Literal["first_response", "resolution"]
+    due_at: datetime
+    state: Literal["ok", "warning", "breached"] = Field(
+        description="warning: past the policy's warn_at share of the open time to due_at"
+    )
+
+
 class TicketSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -98,6 +110,11 @@ class TicketSummary(BaseModel):
     first_agent_response_at: datetime | None
     resolved_at: datetime | None
     csat: int | None
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    sla: SlaOut | None = Field(
+        None, description="The running service-level clock of an active ticket (list, read)."
+    )
 
 
 class DeliveryOut(BaseModel):

@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.settings import get_settings
 from escalation.db import prepare
 from knowledge import KnowledgeBase
+from tests.conftest import sla_file
 
 
 @pytest.fixture
 def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A data dir of the test's own (so a SQLite ticket database of its own)."""
     monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HELPDESK_SLA_PATH", str(sla_file(tmp_path / "sla.yml")))
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()

@@ -4,8 +4,13 @@ escalating, relaying the customer, saying queued deliveries once, ticket status.
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
+from babel.dates import format_date
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,12 +20,15 @@ from actions.handoff import ActionDeliver, ActionRelayToAgent, ActionTicketStatu
 from actions.language import ActionDetectLanguage
 from actions.request_person import ActionEscalate
 from actions.state import Question
+from core.settings import get_settings
 from escalation import outbox, tickets
 from escalation.auth import create_agent
 from escalation.db import session_scope
 from escalation.models import Agent, Author, Ticket, TicketStatus, TranscriptMessage
+from escalation.sla import WEEKDAYS
 from knowledge import KnowledgeBase
 from tests.actions.trackers import bot, responses, run, slot_events, tracker, user
+from tests.conftest import sla_file
 
 CONVERSATION = [
     user("where is my parcel?"),
@@ -336,3 +344,32 @@ def test_the_order_number_the_customer_gave_goes_into_the_ticket(
     with session_scope(ticket_sessions) as session:
         numbers = session.scalars(select(Ticket.order_number).order_by(Ticket.id)).all()
     assert numbers == ["48213", "77123"]
+
+
+def test_an_escalation_while_nobody_is_there_says_when_a_person_will_be(
+    ticket_sessions: sessionmaker[Session], settings_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Open one hour a week, two days from now: the customer hears that day, in Dutch, and
+    the ticket's first response is due an SLA-target's worth of open time after it."""
+    opening_day = datetime.now(ZoneInfo("Europe/Amsterdam")).date() + timedelta(days=2)
+    weekday = WEEKDAYS[opening_day.weekday()]
+    policy = sla_file(settings_env / "closed.yml")
+    policy.write_text(
+        policy.read_text().split("  hours:")[0]
+        + f"  hours:\n    {weekday}: ['09:00-10:00']\n"
+        + "targets:"
+        + policy.read_text().split("targets:")[1]
+    )
+    monkeypatch.setenv("HELPDESK_SLA_PATH", str(policy))
+    get_settings.cache_clear()
+
+    dispatcher, events = run(ActionEscalate(), tracker(CONVERSATION, language="nl"))
+    assert responses(dispatcher) == ["utter_ticket_created", "utter_back_at"]
+    back_at = dispatcher.messages[1]["back_at"]
+    assert format_date(opening_day, "d MMMM", locale="nl") in back_at
+    assert "09:00" in back_at and "Midden-Europese" in back_at
+    with session_scope(ticket_sessions) as session:
+        ticket = session.get(Ticket, int(slot_events(events)["ticket_id"]))
+        assert ticket is not None and ticket.first_response_due_at is not None
+        local_due = ticket.first_response_due_at.astimezone(ZoneInfo("Europe/Amsterdam"))
+        assert local_due.date() > opening_day  # 4 h of a one-hour week: weeks later

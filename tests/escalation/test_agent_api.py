@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,6 +71,7 @@ def make_ticket(
     text: str = "waar blijft mijn geld?",
     conversation_id: str | None = None,
     written_at: datetime = START,
+    first_response_due_at: datetime | None = None,
 ) -> int:
     escalation = Escalation(
         key=key,
@@ -81,6 +83,8 @@ def make_ticket(
         priority=priority,
         tried_entries=[{"question": text, "answered_with": None, "hits": []}],
         transcript=[TranscriptLine(Author.CUSTOMER, text, written_at)],
+        first_response_due_at=first_response_due_at,
+        resolution_due_at=first_response_due_at and first_response_due_at + timedelta(days=1),
     )
     with session_scope(sessions) as session:
         ticket, _ = create_ticket_once(session, escalation=escalation)
@@ -247,6 +251,29 @@ def test_first_reply_picks_the_ticket_up_and_queues_both_messages(
     later = client.get(f"/api/tickets/{ticket_id}", headers=headers).json()
     assert later["first_agent_response_at"] == ticket["first_agent_response_at"]
     assert deliveries(sessions, ticket_id)[-1] == DeliveryKind.AGENT_REPLY
+
+
+def test_the_queue_puts_the_first_target_due_on_top_and_says_where_each_stands(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    now = datetime.now(UTC)
+    later = make_ticket(sessions, "later", first_response_due_at=now + timedelta(days=30))
+    overdue = make_ticket(sessions, "overdue", first_response_due_at=now - timedelta(hours=1))
+    untimed = make_ticket(sessions, "untimed")  # from before service levels
+    headers = sign_in(client)
+    queue = client.get("/api/tickets", headers=headers).json()
+    assert [t["id"] for t in queue] == [overdue, later, untimed]
+    clocks = {t["id"]: t["sla"] for t in queue}
+    assert clocks[overdue]["target"] == "first_response"
+    assert clocks[overdue]["state"] == "breached"
+    assert clocks[later]["state"] == "ok"
+    assert clocks[untimed] is None
+
+    client.post(f"/api/tickets/{overdue}/replies", json={"text": "Hier."}, headers=headers)
+    answered = client.get(f"/api/tickets/{overdue}", headers=headers).json()
+    assert answered["sla"]["target"] == "resolution"  # the next target, a day later
+    requeued = client.get("/api/tickets", headers=headers).json()
+    assert [t["id"] for t in requeued] == [overdue, later, untimed]
 
 
 def test_a_reply_shows_whether_it_reached_the_customer_and_why_not(
@@ -503,3 +530,30 @@ def test_the_console_and_api_forbid_framing_and_foreign_scripts(client: TestClie
     widget = client.get("/widget/widget.js").headers  # embedded in other sites' pages
     assert "content-security-policy" not in widget and "x-frame-options" not in widget
     assert widget["x-content-type-options"] == "nosniff"
+
+
+def test_metrics_parse_as_prometheus_text_and_move_when_a_ticket_is_made(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    def samples() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        response = client.get("/metrics")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+        }
+
+    waiting = ("helpdesk_tickets", (("priority", "urgent"), ("status", "waiting_for_agent")))
+    before = samples().get(waiting, 0.0)
+    make_ticket(
+        sessions, "metrics", priority=Priority.URGENT, first_response_due_at=datetime.now(UTC)
+    )
+    client.get("/api/tickets", headers=sign_in(client))
+    after = samples()
+    assert after[waiting] == before + 1
+    assert after[("helpdesk_sla_breached_tickets", (("target", "first_response"),))] >= 1
+    assert after[("helpdesk_delivery_queue_depth", ())] >= 0
+    route = ("method", "GET"), ("route", "/api/tickets"), ("status", "200")
+    assert after[("helpdesk_api_request_seconds_count", tuple(sorted(route)))] >= 1

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Query, status
 
 from escalation import tickets
-from escalation.api.deps import CurrentAgent, SessionDep, WorkerDep
+from escalation.api.deps import CurrentAgent, SessionDep, SlaDep, WorkerDep
 from escalation.api.responses import CONFLICT, NOT_FOUND, UNAUTHORIZED
 from escalation.api.schemas import (
     MAX_ID,
     AssignIn,
     MessageOut,
+    SlaOut,
     StatusIn,
     TextIn,
     TicketDetail,
     TicketSummary,
 )
 from escalation.errors import NotFoundError
-from escalation.models import Priority, TicketStatus
+from escalation.models import HANDOFF_STATUSES, Priority, TicketStatus, utc_now
+from escalation.sla import Policy, clock_of
 
 #: Ids fit the database's 32-bit integer: a larger one is a 422, never a database error.
 TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -31,6 +34,7 @@ router = APIRouter(prefix="/api/tickets", tags=["tickets"], responses={**UNAUTHO
 def list_queue(
     session: SessionDep,
     agent: CurrentAgent,
+    sla: SlaDep,
     status_: Annotated[list[TicketStatus], Query(alias="status")] = [],  # noqa: B006
     language: str | None = None,
     priority: Priority | None = None,
@@ -46,8 +50,8 @@ def list_queue(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,  # SQLite overflows past 2^63
 ) -> list[TicketSummary]:
-    """The queue, longest waiting first; filter by status (repeatable), language, priority,
-    channel."""
+    """The queue, the ticket whose next service-level target comes first at the top; filter
+    by status (repeatable), language, priority, channel."""
     queue = tickets.list_tickets(
         session,
         statuses=status_,
@@ -58,16 +62,38 @@ def list_queue(
         limit=limit,
         offset=offset,
     )
-    return [TicketSummary.model_validate(ticket) for ticket in queue]
+    now = utc_now()
+    return [with_clock(TicketSummary.model_validate(ticket), sla, now) for ticket in queue]
 
 
 @router.get("/{ticket_id}")
-def read_ticket(ticket_id: TicketId, session: SessionDep, _: CurrentAgent) -> TicketDetail:
+def read_ticket(
+    ticket_id: TicketId, session: SessionDep, _: CurrentAgent, sla: SlaDep
+) -> TicketDetail:
     """A ticket with its whole transcript, internal notes included."""
     ticket = tickets.ticket_with_transcript(session, ticket_id=ticket_id)
     if ticket is None:
         raise NotFoundError(f"No ticket #{ticket_id}.")
-    return TicketDetail.model_validate(ticket)
+    return with_clock(TicketDetail.model_validate(ticket), sla, utc_now())
+
+
+Summary = TypeVar("Summary", bound=TicketSummary)
+
+
+def with_clock(summary: Summary, sla: Policy, now: datetime) -> Summary:
+    """The summary with its running service-level clock (active tickets only)."""
+    if summary.status not in HANDOFF_STATUSES:
+        return summary
+    clock = clock_of(
+        sla,
+        escalated_at=summary.escalated_at,
+        first_response_due_at=summary.first_response_due_at,
+        resolution_due_at=summary.resolution_due_at,
+        answered=summary.first_agent_response_at is not None,
+        now=now,
+    )
+    summary.sla = SlaOut.model_validate(clock) if clock else None
+    return summary
 
 
 @router.post("/{ticket_id}/replies", status_code=status.HTTP_201_CREATED, responses=CONFLICT)

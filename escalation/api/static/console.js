@@ -20,6 +20,7 @@
   var currentTicket = null;
   var events = null;
   var relisten = null;  // the timer that opens the stream again
+  var clock = null;  // the timer that refreshes the queue's service-level clocks
 
   function el(tag, attributes, text) {
     var node = document.createElement(tag);
@@ -45,6 +46,26 @@
     });
   }
 
+  /* Service level: said in words (colour only repeats it) */
+  var SLA_TARGETS = { first_response: "First response", resolution: "Resolution" };
+
+  function span(minutes) {
+    if (minutes < 60) return minutes + " min";
+    var hours = Math.floor(minutes / 60);
+    return hours < 48 ? hours + " h " + (minutes % 60) + " min" : Math.floor(hours / 24) + " days";
+  }
+
+  function slaText(sla) {
+    var minutes = Math.round((new Date(sla.due_at) - Date.now()) / 60000);
+    var what = SLA_TARGETS[sla.target];
+    if (sla.state === "breached" || minutes < 0) return what + " overdue by " + span(Math.abs(minutes));
+    return what + " due in " + span(minutes) + (sla.state === "warning" ? " — soon" : "");
+  }
+
+  function slaBadge(sla) {
+    return el("span", { class: "sla sla-" + sla.state, title: "due " + when(sla.due_at) }, slaText(sla));
+  }
+
   function when(iso) {
     var date = new Date(iso);
     return isNaN(date) ? "" : date.toLocaleString();
@@ -57,6 +78,7 @@
     sessionStorage.removeItem(TOKEN_KEY);
     if (events) events.close();
     clearTimeout(relisten);
+    clearInterval(clock);
     $("work-view").hidden = true;
     $("sign-in-view").hidden = false;
     $("whoami").hidden = true;
@@ -73,6 +95,9 @@
     $("sign-out").hidden = false;
     loadQueue();
     listen();
+    // Service levels move with the clock, not only with events: a minute's refresh.
+    clearInterval(clock);
+    clock = setInterval(function () { if (token) loadQueue(); }, 60000);
   }
 
   $("sign-in-form").addEventListener("submit", function (event) {
@@ -122,6 +147,7 @@
         " · " + ticket.language + " · " + ticket.channel + " · " + ticket.reason + " · " + when(ticket.escalated_at)
       ));
       button.appendChild(meta);
+      if (ticket.sla) button.appendChild(slaBadge(ticket.sla));
       if (ticket.preview) button.appendChild(el("span", { class: "preview" }, ticket.preview));
       if (currentTicket === ticket.id) button.setAttribute("aria-current", "true");
       button.addEventListener("click", function () { openTicket(ticket.id); });
@@ -193,6 +219,12 @@
       facts.appendChild(el("dt", {}, pair[0]));
       facts.appendChild(el("dd", {}, pair[1]));
     });
+    if (ticket.sla) {
+      facts.appendChild(el("dt", {}, "Service level"));
+      var level = el("dd");
+      level.appendChild(slaBadge(ticket.sla));
+      facts.appendChild(level);
+    }
 
     var tried = $("tried-list");
     tried.replaceChildren();

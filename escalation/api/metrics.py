@@ -1,0 +1,122 @@
+"""Prometheus metrics at ``/metrics`` (prometheus-client): request latency per route, and what
+the ticket database says at scrape time (open tickets by status and priority, service-level
+breaches, the delivery queue's depth and age).
+
+The database figures are read when Prometheus scrapes, by a collector, not counted in this
+process: with several API processes each would only know its own share, and a restart would
+reset them. Three grouped queries on indexed columns per scrape.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
+
+from escalation.models import HANDOFF_STATUSES, Delivery, Ticket, utc_now
+
+
+class TicketCollector(Collector):
+    """Ticket and delivery figures, read from the database at each scrape."""
+
+    def __init__(self, sessions: Callable[[], sessionmaker[Session]]) -> None:
+        self._sessions = sessions
+
+    def collect(self) -> Iterator[Metric]:
+        now = utc_now()
+        with self._sessions()() as session:
+            yield self._tickets(session)
+            yield self._breaches(session, now)
+            yield from self._deliveries(session, now)
+
+    def _tickets(self, session: Session) -> Metric:
+        family = GaugeMetricFamily(
+            "helpdesk_tickets", "Tickets by status and priority", labels=["status", "priority"]
+        )
+        query = select(Ticket.status, Ticket.priority, func.count()).group_by(
+            Ticket.status, Ticket.priority
+        )
+        for status, priority, count in session.execute(query):
+            family.add_metric([status.value, priority.value], count)
+        return family
+
+    def _breaches(self, session: Session, now: datetime) -> Metric:
+        family = GaugeMetricFamily(
+            "helpdesk_sla_breached_tickets",
+            "Active tickets past their next service-level target",
+            labels=["target"],
+        )
+        active = Ticket.status.in_(HANDOFF_STATUSES)
+        first = select(func.count()).where(
+            active,
+            Ticket.first_agent_response_at.is_(None),
+            Ticket.first_response_due_at < now,
+        )
+        resolution = select(func.count()).where(
+            active,
+            or_(
+                Ticket.first_agent_response_at.is_not(None), Ticket.first_response_due_at.is_(None)
+            ),
+            Ticket.resolution_due_at < now,
+        )
+        family.add_metric(["first_response"], session.scalar(first) or 0)
+        family.add_metric(["resolution"], session.scalar(resolution) or 0)
+        return family
+
+    def _deliveries(self, session: Session, now: datetime) -> Iterator[Metric]:
+        count, oldest = session.execute(
+            select(func.count(), func.min(Delivery.created_at)).where(
+                Delivery.delivered_at.is_(None)
+            )
+        ).one()
+        yield GaugeMetricFamily(
+            "helpdesk_delivery_queue_depth", "Agent messages not yet said to the customer", count
+        )
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "helpdesk_delivery_queue_oldest_seconds", "Age of the oldest undelivered message", age
+        )
+
+
+def metrics_registry(
+    sessions: Callable[[], sessionmaker[Session]],
+) -> tuple[CollectorRegistry, Histogram]:
+    """The registry ``/metrics`` exposes, and its request-latency histogram to feed."""
+    registry = CollectorRegistry()
+    registry.register(TicketCollector(sessions))
+    latency = Histogram(
+        "helpdesk_api_request_seconds",
+        "API request latency by route",
+        ["method", "route", "status"],
+        registry=registry,
+    )
+    return registry, latency
+
+
+def timed(
+    latency: Histogram,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    """HTTP middleware observing each request under its route's template (not its path:
+    ticket ids would make a series per ticket)."""
+
+    async def middleware(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        # the route that answered, as the router left it in the scope; none for a 404
+        route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+        latency.labels(request.method, route, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    return middleware
