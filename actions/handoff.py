@@ -114,6 +114,9 @@ def say_delivery(
         else:
             dispatcher.utter_message(text=content.text)
         return []
+    if content.kind == DeliveryKind.DELAY_NOTICE:
+        dispatcher.utter_message(response="utter_delay_notice", ticket_id=content.ticket_id)
+        return []
     if content.kind == DeliveryKind.PICKED_UP:
         dispatcher.utter_message(
             response="utter_agent_joined",

@@ -128,6 +128,8 @@ class DeliveryKind(enum.StrEnum):
     AGENT_REPLY = "agent_reply"
     PICKED_UP = "picked_up"
     RESOLVED = "resolved"
+    #: the first-response target is about to be missed: the customer hears it is still coming
+    DELAY_NOTICE = "delay_notice"
 
 
 def _enum(cls: type[enum.StrEnum]) -> Enum:
@@ -161,6 +163,8 @@ class Ticket(Base):
     #: Service-level due times in business time (escalation/sla.py); none before migration 0007.
     first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: When the customer was told their first answer is late (once per ticket).
+    delay_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     csat: Mapped[int | None]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
 

@@ -24,6 +24,7 @@ from escalation.api.routes import admin, auth, conversations, events, tickets
 from escalation.api.security import SecurityHeaders
 from escalation.db import prepare, session_factory
 from escalation.delivery import DeliveryWorker
+from escalation.notices import delay_notice_schedule
 from escalation.privacy import retention_schedule
 from escalation.sla import cached_policy
 
@@ -44,10 +45,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
-    cached_policy(settings.sla_path)  # a malformed SLA file stops the start
-    worker = DeliveryWorker(prepare(settings), get_rasa(settings))
+    policy = cached_policy(settings.sla_path)  # a malformed SLA file stops the start
+    sessions = prepare(settings)
+    worker = DeliveryWorker(sessions, get_rasa(settings))
     app.state.delivery_worker = worker
-    tasks = [asyncio.create_task(worker.run(), name="deliveries")]
+    tasks = [
+        asyncio.create_task(worker.run(), name="deliveries"),
+        asyncio.create_task(delay_notice_schedule(sessions, policy, worker.wake), name="notices"),
+    ]
     if settings.retention_days:
         retention = retention_schedule(settings, days=settings.retention_days)
         tasks.append(asyncio.create_task(retention, name="retention"))

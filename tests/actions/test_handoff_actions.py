@@ -4,7 +4,7 @@ escalating, relaying the customer, saying queued deliveries once, ticket status.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +25,8 @@ from escalation import outbox, tickets
 from escalation.auth import create_agent
 from escalation.db import session_scope
 from escalation.models import Agent, Author, Ticket, TicketStatus, TranscriptMessage
-from escalation.sla import WEEKDAYS
+from escalation.notices import queue_delay_notices
+from escalation.sla import WEEKDAYS, load_policy
 from knowledge import KnowledgeBase
 from tests.actions.trackers import bot, responses, run, slot_events, tracker, user
 from tests.conftest import sla_file
@@ -286,6 +287,25 @@ def test_the_resolution_hands_back_and_asks_for_a_rating(
     assert slots["last_delivery_id"] == resolution
     assert slots["awaiting"]["kind"] == Question.CSAT
     assert slots["awaiting"]["ticket_id"] == ticket_id
+
+
+def test_a_late_first_answer_is_announced_once_in_the_customer_s_language(
+    ticket_sessions: sessionmaker[Session], settings_env: Path
+) -> None:
+    ticket_id = escalate(ticket_sessions)
+    policy = load_policy(settings_env / "sla.yml")  # open all day: a 4 h first-response target
+    three_and_a_half_hours = datetime.now(UTC) + timedelta(hours=3, minutes=30)  # past 80 %
+    assert queue_delay_notices(ticket_sessions, policy, datetime.now(UTC)) == 0  # not late yet
+    assert queue_delay_notices(ticket_sessions, policy, three_and_a_half_hours) == 1
+    assert queue_delay_notices(ticket_sessions, policy, three_and_a_half_hours) == 0  # once
+    with session_scope(ticket_sessions) as session:
+        [notice] = [row.id for row in outbox.pending_deliveries(session)]
+    said, events = deliver(notice)
+    assert said == ["utter_delay_notice"]
+    assert slot_events(events) == {"last_delivery_id": notice}  # still with a person
+    with session_scope(ticket_sessions) as session:
+        ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+        assert ticket.delay_notice_at is not None
 
 
 def test_ticket_status_only_for_the_conversation_s_own_tickets(
