@@ -72,7 +72,9 @@ async def escalate(
         earlier_events=await asyncio.to_thread(earlier_sessions, tracker),
     )
     try:
-        ticket_id = await asyncio.to_thread(tickets.hand_off, get_ticket_sessions(), escalation)
+        ticket_id = await asyncio.to_thread(
+            tickets.hand_off, get_ticket_sessions(), escalation, get_sla_policy().routing
+        )
     except Exception:
         logger.exception("escalation failed for conversation %s", tracker.sender_id)
         dispatcher.utter_message(response="utter_technical_problem")

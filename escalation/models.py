@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -150,6 +151,7 @@ class Ticket(Base):
     )
     priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.NORMAL)
     category: Mapped[str | None] = mapped_column(String(100))
+    team: Mapped[str | None] = mapped_column(String(50), index=True)
     language: Mapped[str] = mapped_column(String(16))
     language_confidence: Mapped[float]
     reason: Mapped[str] = mapped_column(String(100))
@@ -207,6 +209,11 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     role: Mapped[Role] = mapped_column(_enum(Role), default=Role.AGENT, server_default="agent")
+    #: Languages (ISO codes) the agent answers in, and their team: new tickets are routed by
+    #: them (escalation/routing.py). Away agents get no new tickets.
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    team: Mapped[str | None] = mapped_column(String(50))
+    available: Mapped[bool] = mapped_column(default=True, server_default=true())
     #: Set when the agent may no longer sign in (tickets keep their name).
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Wrong passwords in a row, and until when sign-in is paused (escalation/auth.py).

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -98,12 +98,22 @@ class TargetIn(BaseModel):
         return value
 
 
+class RoutingIn(BaseModel):
+    """Who gets a new ticket (escalation/routing.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: Literal["least_loaded", "round_robin"] = "least_loaded"
+    teams: dict[str, str] = Field({}, description="ticket category -> the team that handles it")
+
+
 class PolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     calendar: CalendarIn
     warn_at: float = Field(0.8, gt=0, lt=1)
     targets: list[TargetIn]
+    routing: RoutingIn = RoutingIn()
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,7 @@ class Policy:
     calendar: Calendar
     warn_at: float
     targets: tuple[TargetIn, ...]
+    routing: RoutingIn
 
     def targets_for(self, priority: Priority, category: str | None) -> Targets:
         matches = [t for t in self.targets if t.priority == priority]
@@ -250,7 +261,7 @@ def load_policy(path: Path) -> Policy:
         where = f"{path}:{line}" if line else str(path)
         field = ".".join(str(part) for part in first["loc"])
         raise SlaConfigError(f"{where}: {field}: {first['msg']}") from None
-    return Policy(_calendar(parsed.calendar), parsed.warn_at, tuple(parsed.targets))
+    return Policy(_calendar(parsed.calendar), parsed.warn_at, tuple(parsed.targets), parsed.routing)
 
 
 @lru_cache(maxsize=4)

@@ -32,6 +32,8 @@ from escalation.models import (
     preview_of,
     utc_now,
 )
+from escalation.routing import route
+from escalation.sla import RoutingIn
 
 logger = logging.getLogger(__name__)
 
@@ -278,13 +280,28 @@ def add_note(session: Session, *, ticket: Ticket, agent: Agent, text: str) -> Tr
     return note
 
 
-def assign(session: Session, *, ticket: Ticket, agent: Agent | None) -> None:
-    """Give the ticket to ``agent`` (None: back to the shared queue)."""
+def assign(
+    session: Session,
+    *,
+    ticket: Ticket,
+    agent: Agent | None,
+    by: Agent | None = None,
+    reason: str | None = None,
+) -> None:
+    """Give the ticket to ``agent`` (None: back to the shared queue); a change of hands by
+    someone else is recorded with the reason given."""
     if ticket.status not in HANDOFF_STATUSES:
         raise TicketStateError(
             f"ticket #{ticket.id} is {ticket.status.value}: it is not assignable"
         )
+    previous = ticket.assignee
     ticket.assignee = agent
+    if previous is not None and previous is not agent and by is not None:
+        to = agent.name if agent else "the queue"
+        why = f": {reason}" if reason else ""
+        record_event(
+            session, ticket=ticket, text=f"Moved from {previous.name} to {to} by {by.name}{why}"
+        )
     if agent is not None:
         _pick_up(session, ticket=ticket, agent=agent)
 
@@ -314,8 +331,7 @@ def _pick_up(session: Session, *, ticket: Ticket, agent: Agent) -> None:
     if ticket.status != TicketStatus.WAITING_FOR_AGENT:
         return
     ticket.status = TicketStatus.OPEN
-    if ticket.assignee is None:
-        ticket.assignee = agent
+    ticket.assignee = agent  # whoever takes it (routing may have suggested someone else)
     session.add(Delivery(ticket=ticket, kind=DeliveryKind.PICKED_UP))
     record_event(session, ticket=ticket, text=f"Picked up by {agent.name}")
 
@@ -357,13 +373,20 @@ def get_agent(session: Session, *, agent_id: int) -> Agent:
 # The bot's side, one transaction each.
 
 
-def hand_off(sessions: sessionmaker[Session], escalation: Escalation) -> int:
+def hand_off(
+    sessions: sessionmaker[Session], escalation: Escalation, routing: RoutingIn | None = None
+) -> int:
     """The id of the conversation's open ticket if it has one, else of a new ticket (once
-    per escalation key)."""
+    per escalation key), routed to an agent when ``routing`` is given."""
     with session_scope(sessions) as session:
         ticket = handoff_ticket(session, conversation_id=escalation.conversation_id)
         if ticket is None:
-            ticket, _ = create_ticket_once(session, escalation=escalation)
+            ticket, created = create_ticket_once(session, escalation=escalation)
+            if created and routing is not None:
+                session.flush()
+                note = route(session, ticket=ticket, routing=routing)
+                if note:
+                    record_event(session, ticket=ticket, text=note)
         session.flush()
         return ticket.id
 

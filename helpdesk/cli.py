@@ -196,6 +196,23 @@ def agent_role(
         print(f"{agent.email} is now {agent.role.value}")
 
 
+@agent_app.command("skills")
+def agent_skills(
+    email: Annotated[str, typer.Argument(help="The agent's sign-in email.")],
+    languages: Annotated[
+        str, typer.Option(help="Languages they answer in, ISO codes: 'nl,en'. Empty: none.")
+    ],
+    team: Annotated[str | None, typer.Option(help="Their team (see routing in sla.yml).")] = None,
+) -> None:
+    """Set what new tickets are routed to an agent by (escalation/routing.py)."""
+    codes = sorted({code.strip().lower() for code in languages.split(",") if code.strip()})
+    if any(not code.isalpha() or len(code) > 8 for code in codes):
+        raise ConfigurationError(f"languages must be ISO codes such as 'nl,en', not {languages!r}")
+    with _agent_session(email) as (_, agent):
+        agent.languages, agent.team = codes, team or None
+        print(f"{agent.email}: languages {', '.join(codes) or 'none'}; team {agent.team or 'none'}")
+
+
 @agent_app.command("password")
 def agent_password(
     email: Annotated[str, typer.Argument(help="The agent's sign-in email.")],

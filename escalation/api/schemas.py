@@ -37,6 +37,9 @@ class AgentOut(BaseModel):
     email: str
     name: str
     role: Role
+    languages: list[str] = Field(default_factory=list, description="Routed tickets' languages.")
+    team: str | None = None
+    available: bool = Field(True, description="Online: new tickets may be routed to them.")
 
 
 class AgentAccount(AgentOut):
@@ -152,6 +155,13 @@ class AssignIn(BaseModel):
     agent_id: int | None = Field(
         ge=1, le=MAX_ID, description="The agent to assign; null returns it to the queue."
     )
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        None, description="Why, for the ticket's history (e.g. 'speaks Greek')."
+    )
+
+
+class AvailabilityIn(BaseModel):
+    available: bool = Field(description="true: online; false: away (no new tickets routed).")
 
 
 class StatusIn(BaseModel):

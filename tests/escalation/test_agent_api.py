@@ -25,7 +25,7 @@ from core.settings import get_settings
 from escalation import outbox, ratings, tickets
 from escalation.auth import create_agent
 from escalation.db import session_scope
-from escalation.models import Author, Delivery, DeliveryKind, Priority, Ticket
+from escalation.models import Agent, Author, Delivery, DeliveryKind, Priority, Ticket
 from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
 from tests.conftest import free_port
 
@@ -557,3 +557,39 @@ def test_metrics_parse_as_prometheus_text_and_move_when_a_ticket_is_made(
     assert after[("helpdesk_delivery_queue_depth", ())] >= 0
     route = ("method", "GET"), ("route", "/api/tickets"), ("status", "200")
     assert after[("helpdesk_api_request_seconds_count", tuple(sorted(route)))] >= 1
+
+
+def test_an_agent_goes_away_and_online_again(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    headers = sign_in(client)
+    assert client.get("/api/auth/me", headers=headers).json()["available"] is True
+    away = client.put("/api/auth/me/availability", json={"available": False}, headers=headers)
+    assert away.status_code == 200 and away.json()["available"] is False
+    with session_scope(sessions) as session:
+        assert session.get(Agent, agent_ids["anna"]).available is False  # type: ignore[union-attr]
+    back = client.put("/api/auth/me/availability", json={"available": True}, headers=headers)
+    assert back.json()["available"] is True
+    assert client.put("/api/auth/me/availability", json={}, headers=headers).status_code == 422
+
+
+def test_moving_a_ticket_to_someone_else_keeps_who_and_why_in_its_history(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    ticket_id = make_ticket(sessions, "moved")
+    headers = sign_in(client)
+    client.post(
+        f"/api/tickets/{ticket_id}/assign", json={"agent_id": agent_ids["anna"]}, headers=headers
+    )
+    moved = client.post(
+        f"/api/tickets/{ticket_id}/assign",
+        json={"agent_id": agent_ids["ben"], "reason": "speaks Greek"},
+        headers=headers,
+    )
+    assert moved.status_code == 200 and moved.json()["assignee"]["id"] == agent_ids["ben"]
+    history = [
+        m["text"]
+        for m in client.get(f"/api/tickets/{ticket_id}", headers=headers).json()["messages"]
+        if m["author"] == "system"
+    ]
+    assert "Moved from Anna Berg to Ben by Anna Berg: speaks Greek" in history

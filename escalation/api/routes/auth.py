@@ -7,7 +7,13 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from escalation.api.deps import CurrentAgent, SessionDep
 from escalation.api.ratelimit import SIGN_IN_RATE, limiter
 from escalation.api.responses import CONFLICT, TOO_MANY, UNAUTHORIZED
-from escalation.api.schemas import AgentOut, OwnPasswordChange, SignIn, TokenOut
+from escalation.api.schemas import (
+    AgentOut,
+    AvailabilityIn,
+    OwnPasswordChange,
+    SignIn,
+    TokenOut,
+)
 from escalation.auth import authenticate, change_own_password, issue_token, revoke_tokens
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -51,4 +57,12 @@ def change_password(body: OwnPasswordChange, agent: CurrentAgent, session: Sessi
 
 @router.get("/me", responses=UNAUTHORIZED)
 def me(agent: CurrentAgent) -> AgentOut:
+    return AgentOut.model_validate(agent)
+
+
+@router.put("/me/availability", responses=UNAUTHORIZED)
+def set_availability(body: AvailabilityIn, agent: CurrentAgent, session: SessionDep) -> AgentOut:
+    """Online or away: away, no new ticket is routed to you (yours stay yours)."""
+    agent.available = body.available
+    session.commit()
     return AgentOut.model_validate(agent)

@@ -121,14 +121,15 @@ def add_note(
 
 @router.post("/{ticket_id}/assign", responses=CONFLICT)
 def assign(
-    ticket_id: TicketId, body: AssignIn, session: SessionDep, _: CurrentAgent, worker: WorkerDep
+    ticket_id: TicketId, body: AssignIn, session: SessionDep, agent: CurrentAgent, worker: WorkerDep
 ) -> TicketSummary:
-    """Give the ticket to an agent (yourself, to pick it up) or back to the queue."""
+    """Give the ticket to an agent (yourself, to pick it up) or back to the queue; a change
+    of hands goes in the ticket's history with who made it and why."""
     ticket = tickets.get_ticket(session, ticket_id=ticket_id)
     assignee = None
     if body.agent_id is not None:
         assignee = tickets.get_agent(session, agent_id=body.agent_id)
-    tickets.assign(session, ticket=ticket, agent=assignee)
+    tickets.assign(session, ticket=ticket, agent=assignee, by=agent, reason=body.reason)
     session.commit()
     worker.wake()
     return TicketSummary.model_validate(ticket)

@@ -83,6 +83,7 @@
     $("sign-in-view").hidden = false;
     $("whoami").hidden = true;
     $("sign-out").hidden = true;
+    $("availability").hidden = true;
     $("email").focus();
   }
 
@@ -93,6 +94,7 @@
     $("whoami").hidden = false;
     $("whoami").textContent = agent.name + " · " + agent.email;
     $("sign-out").hidden = false;
+    showAvailability(agent.available);
     loadQueue();
     listen();
     // Service levels move with the clock, not only with events: a minute's refresh.
@@ -115,6 +117,24 @@
 
   $("sign-out").addEventListener("click", function () {
     api("/api/auth/logout", { method: "POST" }).finally(signedOut);
+  });
+
+  /* Online / away: away, no new ticket is routed to me */
+
+  function showAvailability(available) {
+    var button = $("availability");
+    button.hidden = false;
+    button.setAttribute("aria-pressed", String(available));
+    button.textContent = available ? "Online" : "Away";
+    button.title = available ? "New tickets may be routed to you; press to go away"
+                             : "No new tickets are routed to you; press to come online";
+  }
+
+  $("availability").addEventListener("click", function () {
+    var available = $("availability").getAttribute("aria-pressed") !== "true";
+    api("/api/auth/me/availability", { method: "PUT", body: { available: available } })
+      .then(function (agent) { me = agent; showAvailability(agent.available); })
+      .catch(showError);
   });
 
   /* Queue */
