@@ -30,6 +30,11 @@ WIDGET_CHANNEL = "socketio"
 #: Rasa's names of the messaging apps' channels (bot/channels/): a reply there has nothing
 #: but its words, so the agent's name goes before them.
 MESSAGING_APP_CHANNELS = frozenset({"telegram", "twilio", "facebook", "slack"})
+#: Deliveries that are a notice in the customer's language, and the response that says it.
+NOTICES = {
+    DeliveryKind.DELAY_NOTICE: "utter_delay_notice",
+    DeliveryKind.WAITING_ON_CUSTOMER: "utter_waiting_on_you",
+}
 TICKET_NUMBER = re.compile(r"\b(\d{1,9})\b")
 
 
@@ -114,8 +119,8 @@ def say_delivery(
         else:
             dispatcher.utter_message(text=content.text)
         return []
-    if content.kind == DeliveryKind.DELAY_NOTICE:
-        dispatcher.utter_message(response="utter_delay_notice", ticket_id=content.ticket_id)
+    if content.kind in NOTICES:
+        dispatcher.utter_message(response=NOTICES[content.kind], ticket_id=content.ticket_id)
         return []
     if content.kind == DeliveryKind.PICKED_UP:
         dispatcher.utter_message(

@@ -131,6 +131,8 @@ class DeliveryKind(enum.StrEnum):
     RESOLVED = "resolved"
     #: the first-response target is about to be missed: the customer hears it is still coming
     DELAY_NOTICE = "delay_notice"
+    #: the agent set the ticket to wait for the customer: the customer hears it is their turn
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
 
 
 def _enum(cls: type[enum.StrEnum]) -> Enum:

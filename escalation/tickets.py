@@ -307,7 +307,8 @@ def assign(
 
 
 def change_status(session: Session, *, ticket: Ticket, agent: Agent, status: TicketStatus) -> None:
-    """Move the ticket along its life cycle; the customer hears of pick-up and resolution."""
+    """Move the ticket along its life cycle; the customer hears of pick-up, of a ticket
+    waiting for them, and of resolution."""
     if status == ticket.status:
         return
     if status not in STATUS_TRANSITIONS[ticket.status]:
@@ -317,6 +318,8 @@ def change_status(session: Session, *, ticket: Ticket, agent: Agent, status: Tic
     if status == TicketStatus.OPEN and ticket.status == TicketStatus.WAITING_FOR_AGENT:
         _pick_up(session, ticket=ticket, agent=agent)
         return
+    if status == TicketStatus.PENDING_CUSTOMER:
+        session.add(Delivery(ticket=ticket, kind=DeliveryKind.WAITING_ON_CUSTOMER))
     if status == TicketStatus.RESOLVED:
         ticket.resolved_at = utc_now()
         session.add(Delivery(ticket=ticket, kind=DeliveryKind.RESOLVED))

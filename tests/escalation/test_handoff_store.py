@@ -11,7 +11,7 @@ from escalation import outbox, ratings, tickets
 from escalation.auth import create_agent
 from escalation.db import session_scope
 from escalation.delivery import DeliveryWorker
-from escalation.models import Author, Delivery, Ticket, TicketStatus
+from escalation.models import Author, Delivery, DeliveryKind, Ticket, TicketStatus
 from escalation.rasa_client import RasaClient
 from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
 from tests.conftest import free_port
@@ -60,6 +60,9 @@ def test_customer_reply_puts_a_pending_ticket_back_in_the_queue(
         tickets.change_status(
             session, ticket=ticket, agent=agent, status=TicketStatus.PENDING_CUSTOMER
         )
+        session.flush()
+        kinds = [row.kind for row in outbox.pending_deliveries(session)]
+        assert kinds == [DeliveryKind.PICKED_UP, DeliveryKind.WAITING_ON_CUSTOMER]  # told
         tickets.append_customer_message(
             session, ticket=ticket, text="here you go", sent_at=START, source_key="m-3"
         )
