@@ -88,6 +88,7 @@ def test_customer_in_widget_agent_in_console(
     # The ticket appears in the console without a reload; the agent reads and replies.
     entry = console.locator(f'[data-ticket="{ticket_id}"]')
     expect(entry).to_be_visible(timeout=30_000)
+    expect(entry.locator(".sla")).to_contain_text("First response due in 3 h")  # of 4 open hours
     console.locator("#filter-language").select_option("de")
     expect(entry).to_be_hidden()
     console.locator("#filter-language").select_option("en")
@@ -114,8 +115,11 @@ def test_customer_in_widget_agent_in_console(
     console.get_by_label("Internal note (not sent)").fill("Checked the carrier.")
     console.get_by_role("button", name="Add note").click()
     expect(transcript.locator(".turn-note", has_text="Checked the carrier.")).to_be_visible()
-    console.get_by_label("Reply to the customer").fill("Hi, Maria here. Your parcel ships today.")
-    console.get_by_role("button", name="Send reply").click()
+    console.locator("#transcript").focus()
+    console.keyboard.press("r")  # the reply box, by keyboard; Ctrl+Enter sends
+    expect(console.get_by_label("Reply to the customer")).to_be_focused()
+    console.keyboard.type("Hi, Maria here. Your parcel ships today.")
+    console.keyboard.press("Control+Enter")
     unread = widget.get_by_role("button", name="Open chat (2 unread messages)")
     expect(unread).to_be_visible(timeout=30_000)  # pick-up notice and reply, while closed
     unread.click()
@@ -127,8 +131,10 @@ def test_customer_in_widget_agent_in_console(
     assert widget.locator(".hdw-bot", has_text="Checked the carrier.").count() == 0
     console.screenshot(path=str(artifacts / "console-ticket.png"), full_page=True)
 
-    # Resolved: the bot is back and asks for a rating.
-    console.get_by_role("button", name="Resolve").click()
+    # Resolved ("e" on the ticket): the bot is back and asks for a rating.
+    expect(console.get_by_label("Reply to the customer")).to_have_value("")  # sent
+    console.locator("#ticket-title").focus()
+    console.keyboard.press("e")
     bot_says(widget, "How satisfied are you")
     ratings = widget.locator(".hdw-replies").last.get_by_role("button")
     expect(ratings).to_have_text(["1", "2", "3", "4", "5"])

@@ -305,6 +305,37 @@
   $("assign-me").addEventListener("click", function () { act("/assign", { agent_id: me.id }); });
   $("pending").addEventListener("click", function () { act("/status", { status: "pending_customer" }); });
   $("resolve").addEventListener("click", function () { act("/status", { status: "resolved" }); });
+  /* Keyboard: j/k next/previous ticket, r reply, Ctrl+Enter send, e resolve (not while typing) */
+
+  function step(direction) {
+    var entries = Array.prototype.slice.call(document.querySelectorAll("#queue [data-ticket]"));
+    if (!entries.length) return;
+    var at = entries.findIndex(function (b) { return Number(b.getAttribute("data-ticket")) === currentTicket; });
+    var next = at < 0 ? 0 : Math.max(0, Math.min(entries.length - 1, at + direction));
+    openTicket(Number(entries[next].getAttribute("data-ticket")));
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (target === $("reply-text") && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      $("reply-form").requestSubmit();
+      return;
+    }
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
+    if (typing || event.altKey || event.ctrlKey || event.metaKey || $("work-view").hidden) return;
+    if (event.key === "j" || event.key === "k") {
+      event.preventDefault();
+      step(event.key === "j" ? 1 : -1);
+    } else if (event.key === "r" && currentTicket) {
+      event.preventDefault();
+      $("reply-text").focus();
+    } else if (event.key === "e" && currentTicket && !$("resolve").disabled) {
+      event.preventDefault();
+      $("resolve").click();
+    }
+  });
+
   $("reply-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var text = $("reply-text").value;
