@@ -11,6 +11,7 @@ of one conversation (``--long``), and the RSS of every process.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -67,7 +68,12 @@ def long_conversation(url: str, turns: int, secret: str) -> None:
     first, last = latencies[:20], latencies[-20:]
     report("long conversation, turns 1-20", first, sum(first) / 1000)
     report(f"long conversation, turns {turns - 19}-{turns}", last, sum(last) / 1000)
-    print(f"  last/first p95: {p95(last) / p95(first):.2f}")
+    print(
+        f"  last/first p95: {p95(last) / p95(first):.2f}, "
+        f"p50: {statistics.median(last) / statistics.median(first):.2f}"
+    )
+    slowest = sorted(range(turns), key=lambda i: latencies[i], reverse=True)[:5]
+    print("  slowest turns: " + ", ".join(f"#{i + 1} {latencies[i]:.0f} ms" for i in slowest))
 
 
 def main() -> None:

@@ -63,6 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
+        sessions.kw["bind"].dispose()  # the pool's connections close with the service
 
 
 app = FastAPI(
