@@ -56,10 +56,10 @@
   }
 
   function slaText(sla) {
-    var minutes = Math.round((new Date(sla.due_at) - Date.now()) / 60000);
+    var minutes = (new Date(sla.due_at) - Date.now()) / 60000;  // whole minutes, never rounded up
     var what = SLA_TARGETS[sla.target];
-    if (sla.state === "breached" || minutes < 0) return what + " overdue by " + span(Math.abs(minutes));
-    return what + " due in " + span(minutes) + (sla.state === "warning" ? " — soon" : "");
+    if (sla.state === "breached" || minutes < 0) return what + " overdue by " + span(Math.ceil(-minutes));
+    return what + " due in " + span(Math.floor(minutes)) + (sla.state === "warning" ? " — soon" : "");
   }
 
   function slaBadge(sla) {
