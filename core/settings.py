@@ -81,6 +81,10 @@ class Settings(BaseSettings):
         description="Service levels: the business-hours calendar and the response and "
         "resolution targets per priority (escalation/sla.py).",
     )
+    canned_replies_path: Path = Field(
+        PROJECT_ROOT / "escalation" / "canned_replies.yml",
+        description="Agents' canned replies per language (escalation/canned.py).",
+    )
     keyword_rules_path: Path = Field(
         PROJECT_ROOT / "escalation" / "keyword_rules.yml",
         description="Topic/keyword rules that offer a person with a category and priority.",

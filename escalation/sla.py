@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from escalation.config_file import load_model
 from escalation.errors import SlaConfigError
 from escalation.models import Priority
 
@@ -244,23 +244,7 @@ def load_policy(path: Path) -> Policy:
     Raises:
         SlaConfigError: naming the file, the line and what is wrong.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-        raw = yaml.safe_load(text)
-    except OSError as error:
-        raise SlaConfigError(f"{path}: cannot read the SLA policy: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise SlaConfigError(f"{where}: not valid YAML") from None
-    try:
-        parsed = PolicyIn.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        line = _line_of(text, first["loc"])
-        where = f"{path}:{line}" if line else str(path)
-        field = ".".join(str(part) for part in first["loc"])
-        raise SlaConfigError(f"{where}: {field}: {first['msg']}") from None
+    parsed = load_model(path, PolicyIn, SlaConfigError, "SLA policy")
     return Policy(_calendar(parsed.calendar), parsed.warn_at, tuple(parsed.targets), parsed.routing)
 
 
@@ -300,25 +284,3 @@ def _interval(text: str) -> tuple[time, time | None]:
     if closes is not None and closes <= opens:
         raise ValueError(f"{text!r} closes before it opens")
     return opens, closes
-
-
-def _line_of(text: str, location: tuple[Any, ...]) -> int | None:
-    """The line (1-based) of the YAML node at ``location``, or of its nearest parent."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for key in location:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == str(key)), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            break
-    if node is not None:
-        line = node.start_mark.line + 1
-    return line

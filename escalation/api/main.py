@@ -22,6 +22,7 @@ from escalation.api.metrics import metrics_registry, timed
 from escalation.api.ratelimit import limiter, rate_limit_exceeded_handler
 from escalation.api.routes import admin, auth, conversations, events, tickets
 from escalation.api.security import SecurityHeaders
+from escalation.canned import load_canned_replies
 from escalation.db import prepare, session_factory
 from escalation.delivery import DeliveryWorker
 from escalation.notices import delay_notice_schedule
@@ -46,6 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     policy = cached_policy(settings.sla_path)  # a malformed SLA file stops the start
+    load_canned_replies(settings.canned_replies_path)  # so does a malformed canned-replies file
     sessions = prepare(settings)
     worker = DeliveryWorker(sessions, get_rasa(settings))
     app.state.delivery_worker = worker

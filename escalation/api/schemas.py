@@ -160,6 +160,11 @@ class AssignIn(BaseModel):
     )
 
 
+class CannedReplyOut(BaseModel):
+    title: str
+    text: str = Field(description="In the ticket's language, placeholders filled in.")
+
+
 class AvailabilityIn(BaseModel):
     available: bool = Field(description="true: online; false: away (no new tickets routed).")
 

@@ -115,6 +115,11 @@ def test_customer_in_widget_agent_in_console(
     console.get_by_label("Internal note (not sent)").fill("Checked the carrier.")
     console.get_by_role("button", name="Add note").click()
     expect(transcript.locator(".turn-note", has_text="Checked the carrier.")).to_be_visible()
+    console.get_by_label("Canned reply").select_option(label="Order number please")
+    expect(console.get_by_label("Reply to the customer")).to_have_value(
+        re.compile(rf"Could you send me your order number.*#{ticket_id} right away")
+    )
+    console.get_by_label("Reply to the customer").fill("")  # not this one after all
     console.locator("#transcript").focus()
     console.keyboard.press("r")  # the reply box, by keyboard; Ctrl+Enter sends
     expect(console.get_by_label("Reply to the customer")).to_be_focused()

@@ -24,6 +24,7 @@ from core.limits import MAX_MESSAGE_CHARS
 from core.settings import get_settings
 from escalation import outbox, ratings, tickets
 from escalation.auth import create_agent
+from escalation.canned import CannedRepliesError, load_canned_replies
 from escalation.db import session_scope
 from escalation.models import Agent, Author, Delivery, DeliveryKind, Priority, Ticket
 from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
@@ -593,3 +594,34 @@ def test_moving_a_ticket_to_someone_else_keeps_who_and_why_in_its_history(
         if m["author"] == "system"
     ]
     assert "Moved from Anna Berg to Ben by Anna Berg: speaks Greek" in history
+
+
+def test_canned_replies_come_in_the_ticket_s_language_with_its_number_and_my_name(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    dutch = make_ticket(sessions, "canned-nl")
+    greek = make_ticket(sessions, "canned-el", language="el")
+    italian = make_ticket(sessions, "canned-it", language="it")  # no Italian text: English
+    headers = sign_in(client)
+
+    def texts(ticket_id: int) -> dict[str, str]:
+        response = client.get(f"/api/tickets/{ticket_id}/canned-replies", headers=headers)
+        assert response.status_code == 200
+        return {reply["title"]: reply["text"] for reply in response.json()}
+
+    assert texts(dutch)["Looking into it"].startswith("Hoi, met Anna. ")
+    assert f"#{dutch}" in texts(dutch)["Looking into it"]
+    assert f"αίτημα #{greek}" in texts(greek)["Order number please"]
+    assert texts(italian)["Looking into it"].startswith("Hi, Anna here.")
+    assert client.get("/api/tickets/4242/canned-replies", headers=headers).status_code == 404
+    assert client.get(f"/api/tickets/{dutch}/canned-replies").status_code == 401
+
+
+def test_a_malformed_canned_reply_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "canned.yml"
+    path.write_text(
+        "replies:\n  - title: Hi\n    texts:\n      en: 'Dear {name}, ticket {ticket}'\n"
+    )
+    with pytest.raises(CannedRepliesError, match=r"canned\.yml:4: .*unknown placeholder \{name\}"):
+        load_canned_replies(path)
+    assert load_canned_replies(tmp_path / "absent.yml") == ()

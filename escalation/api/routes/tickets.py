@@ -8,11 +8,12 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Path, Query, status
 
 from escalation import tickets
-from escalation.api.deps import CurrentAgent, SessionDep, SlaDep, WorkerDep
+from escalation.api.deps import CurrentAgent, SessionDep, SettingsDep, SlaDep, WorkerDep
 from escalation.api.responses import CONFLICT, NOT_FOUND, UNAUTHORIZED
 from escalation.api.schemas import (
     MAX_ID,
     AssignIn,
+    CannedReplyOut,
     MessageOut,
     SlaOut,
     StatusIn,
@@ -20,6 +21,7 @@ from escalation.api.schemas import (
     TicketDetail,
     TicketSummary,
 )
+from escalation.canned import load_canned_replies
 from escalation.errors import NotFoundError
 from escalation.models import HANDOFF_STATUSES, Priority, TicketStatus, utc_now
 from escalation.sla import Policy, clock_of
@@ -106,6 +108,26 @@ def reply(
     session.commit()
     worker.wake()
     return MessageOut.model_validate(message)
+
+
+@router.get("/{ticket_id}/canned-replies", responses=NOT_FOUND)
+def canned_replies(
+    ticket_id: TicketId, session: SessionDep, agent: CurrentAgent, settings: SettingsDep
+) -> list[CannedReplyOut]:
+    """The canned replies, in the ticket's language, with its number and your name in."""
+    ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+    return [
+        CannedReplyOut(
+            title=reply.title,
+            text=reply.render(
+                language=ticket.language,
+                fallback=settings.default_language,
+                ticket=ticket.id,
+                agent=agent.name.split()[0],
+            ),
+        )
+        for reply in load_canned_replies(settings.canned_replies_path)
+    ]
 
 
 @router.post("/{ticket_id}/notes", status_code=status.HTTP_201_CREATED, responses=CONFLICT)

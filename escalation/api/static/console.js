@@ -210,8 +210,29 @@
 
   /* Ticket */
 
+  /* Canned replies, in the ticket's language, put in the reply box to edit before sending */
+  var canned = [];
+
+  function loadCanned(id) {
+    api("/api/tickets/" + id + "/canned-replies").then(function (replies) {
+      canned = replies;
+      var select = $("canned");
+      select.replaceChildren(el("option", { value: "" }, "Choose one to edit before sending…"));
+      replies.forEach(function (reply, index) { select.appendChild(el("option", { value: String(index) }, reply.title)); });
+    }).catch(showError);
+  }
+
+  $("canned").addEventListener("change", function () {
+    var reply = canned[Number($("canned").value)];
+    if ($("canned").value === "" || !reply) return;
+    $("reply-text").value = reply.text;
+    $("canned").value = "";
+    $("reply-text").focus();
+  });
+
   function openTicket(id, keepFocus) {
     return api("/api/tickets/" + id).then(function (ticket) {
+      if (currentTicket !== ticket.id) loadCanned(ticket.id);
       currentTicket = ticket.id;
       renderTicket(ticket);
       document.querySelectorAll("[data-ticket]").forEach(function (b) {
