@@ -37,7 +37,7 @@ SETS = {
 SUPPORTED = ("en", "nl", "pt", "el", "ru", "de", "fr", "es")
 #: A turn that is an agent's, not the customer's: ["~agent", resolve].
 AGENT = "~agent"
-AGENT_EMAIL, AGENT_PASSWORD = "bench@example.com", "benchmark agent"
+AGENT_EMAIL, AGENT_PASSWORD = "bench@example.com", "scripted talks replayed 7 times"
 
 #: Which response means which move; the first move found in this order is the turn's move.
 MOVES_BY_RESPONSE = {
