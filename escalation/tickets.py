@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -191,6 +191,24 @@ def list_tickets(
     if assignee_id is not None:
         query = query.where(Ticket.assignee_id == assignee_id)
     return list(session.scalars(query))
+
+
+def breached_counts(session: Session, *, now: datetime) -> dict[str, int]:
+    """Active tickets past their next service-level target, by target: first response (no
+    agent has answered) and resolution."""
+    active = Ticket.status.in_(HANDOFF_STATUSES)
+    first = select(func.count()).where(
+        active, Ticket.first_agent_response_at.is_(None), Ticket.first_response_due_at < now
+    )
+    resolution = select(func.count()).where(
+        active,
+        or_(Ticket.first_agent_response_at.is_not(None), Ticket.first_response_due_at.is_(None)),
+        Ticket.resolution_due_at < now,
+    )
+    return {
+        "first_response": session.scalar(first) or 0,
+        "resolution": session.scalar(resolution) or 0,
+    }
 
 
 def handoff_ticket(session: Session, *, conversation_id: str) -> Ticket | None:

@@ -16,12 +16,13 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
-from escalation.models import HANDOFF_STATUSES, Delivery, Ticket, utc_now
+from escalation.models import Delivery, Ticket, utc_now
+from escalation.tickets import breached_counts
 
 
 class TicketCollector(Collector):
@@ -54,21 +55,8 @@ class TicketCollector(Collector):
             "Active tickets past their next service-level target",
             labels=["target"],
         )
-        active = Ticket.status.in_(HANDOFF_STATUSES)
-        first = select(func.count()).where(
-            active,
-            Ticket.first_agent_response_at.is_(None),
-            Ticket.first_response_due_at < now,
-        )
-        resolution = select(func.count()).where(
-            active,
-            or_(
-                Ticket.first_agent_response_at.is_not(None), Ticket.first_response_due_at.is_(None)
-            ),
-            Ticket.resolution_due_at < now,
-        )
-        family.add_metric(["first_response"], session.scalar(first) or 0)
-        family.add_metric(["resolution"], session.scalar(resolution) or 0)
+        for target, count in breached_counts(session, now=now).items():
+            family.add_metric([target], count)
         return family
 
     def _deliveries(self, session: Session, now: datetime) -> Iterator[Metric]:

@@ -625,3 +625,22 @@ def test_a_malformed_canned_reply_names_the_file_and_line(tmp_path: Path) -> Non
     with pytest.raises(CannedRepliesError, match=r"canned\.yml:4: .*unknown placeholder \{name\}"):
         load_canned_replies(path)
     assert load_canned_replies(tmp_path / "absent.yml") == ()
+
+
+def test_the_live_queue_changes_when_a_ticket_passes_its_due_time(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No row changes when a clock runs out; the console's event stream must still fire."""
+    from escalation.api.routes import events
+
+    due = datetime.now(UTC) + timedelta(minutes=5)
+    make_ticket(sessions, "due-soon", first_response_due_at=due)
+    before = events._fingerprint(sessions)
+    assert events._fingerprint(sessions) == before  # nothing moved
+    monkeypatch.setattr(events, "utc_now", lambda: due + timedelta(seconds=1))
+    assert events._fingerprint(sessions) != before
+    with session_scope(sessions) as session:
+        assert tickets.breached_counts(session, now=due + timedelta(seconds=1)) == {
+            "first_response": 1,
+            "resolution": 0,
+        }
