@@ -85,9 +85,10 @@ async def escalate(
     dispatcher.utter_message(response="utter_ticket_created", ticket_id=ticket_id)
     calendar = get_sla_policy().calendar
     now = utc_now()
-    if calendar.next_open(now) > now:  # nobody there now: say when someone will be
+    opens = calendar.next_open(now)
+    if opens > now:  # nobody there now: say when someone will be
         language = str(tracker.get_slot(Slot.LANGUAGE) or get_settings().default_language)
-        back_at = opening_in_words(calendar.next_open(now), calendar.zone, language)
+        back_at = opening_in_words(opens, calendar.zone, language)
         dispatcher.utter_message(response="utter_back_at", back_at=back_at)
     return [
         SlotSet(Slot.TICKET_ID, str(ticket_id)),
@@ -119,10 +120,10 @@ def earlier_sessions(tracker: Tracker) -> list[dict[str, Any]]:
     if first is None or not settings.tracker_db_path.exists():
         return []
     try:
-        return tracker_store.events_before(
+        return tracker_store.conversation_events(
             tracker_store.tracker_url(settings),
             conversation_id=tracker.sender_id,
-            timestamp=float(first),
+            before=float(first),
         )
     except Exception:  # the ticket still gets this session's transcript
         logger.exception("earlier sessions of %s could not be read", tracker.sender_id)

@@ -22,24 +22,21 @@ def tracker_url(settings: Settings) -> str:
     return f"sqlite:///{settings.tracker_db_path.resolve()}"
 
 
-def events_before(url: str, *, conversation_id: str, timestamp: float) -> list[dict[str, Any]]:
-    """The conversation's stored events older than ``timestamp`` (its earlier sessions)."""
-    return [
-        event
-        for event in conversation_events(url, conversation_id=conversation_id)
-        if float(event.get("timestamp") or 0) < timestamp
-    ]
-
-
-def conversation_events(url: str, *, conversation_id: str) -> list[dict[str, Any]]:
-    """Every stored event of the conversation, oldest first ([] before Rasa made the table)."""
+def conversation_events(
+    url: str, *, conversation_id: str, before: float | None = None
+) -> list[dict[str, Any]]:
+    """The conversation's stored events, oldest first; only those older than ``before`` (a
+    Unix time: its earlier sessions) when given. [] before Rasa made the table."""
     with _engine(url) as engine:
         if not inspect(engine).has_table(EVENTS_TABLE):
             return []
-        query = text(f"SELECT data FROM {EVENTS_TABLE} WHERE sender_id = :sender ORDER BY id")
+        older = " AND timestamp < :before" if before is not None else ""
+        query = text(
+            f"SELECT data FROM {EVENTS_TABLE} WHERE sender_id = :sender{older} ORDER BY id"
+        )
         with engine.connect() as connection:
-            rows = connection.execute(query, {"sender": conversation_id}).scalars()
-            return [json.loads(row) for row in rows if row]
+            found = connection.execute(query, {"sender": conversation_id, "before": before})
+            return [json.loads(row) for row in found.scalars() if row]
 
 
 def delete_conversations(url: str, conversation_ids: Iterable[str]) -> int:
