@@ -83,7 +83,7 @@ async def escalate(
         "conversation %s: handed over as ticket #%s (%s)", tracker.sender_id, ticket_id, reason
     )
     dispatcher.utter_message(response="utter_ticket_created", ticket_id=ticket_id)
-    calendar = get_sla_policy().calendar
+    calendar = get_sla_policy().calendar_for(get_sla_policy().team_for(category))
     now = utc_now()
     opens = calendar.next_open(now)
     if opens > now:  # nobody there now: say when someone will be
@@ -146,7 +146,6 @@ def escalation_from(
     confidence = tracker.get_slot(Slot.LANGUAGE_CONFIDENCE)
     metadata = latest.get("metadata") or {}
     contact = metadata.get("contact") if isinstance(metadata, dict) else None
-    first_response_due, resolution_due = get_sla_policy().due(utc_now(), priority, category)
     return Escalation(
         key=f"{tracker.sender_id}:{turn}",
         conversation_id=tracker.sender_id,
@@ -160,8 +159,7 @@ def escalation_from(
         tried_entries=list(tracker.get_slot(Slot.TRIED_ENTRIES) or []),
         order_number=order_number(tracker),
         transcript=transcript_of([*(earlier_events or []), *tracker.events]),
-        first_response_due_at=first_response_due,
-        resolution_due_at=resolution_due,
+        deadlines=get_sla_policy().deadlines(utc_now(), priority, category),
     )
 
 

@@ -12,7 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ask, latest_text
+from actions.conversation import answered, ask, latest_text
 from actions.faq import ActionAnswerFaq
 from actions.lexicon import Concept, mentions
 from actions.relay import handoff_restored, relay
@@ -122,6 +122,13 @@ def say_delivery(
     if content.kind in NOTICES:
         dispatcher.utter_message(response=NOTICES[content.kind], ticket_id=content.ticket_id)
         return []
+    if content.kind == DeliveryKind.REOPENED:  # the conversation is the agents' again
+        dispatcher.utter_message(response="utter_ticket_reopened", ticket_id=content.ticket_id)
+        return [
+            SlotSet(Slot.HANDOFF, True),
+            SlotSet(Slot.TICKET_ID, str(content.ticket_id)),
+            answered(),  # a rating asked at resolution is no longer the question
+        ]
     if content.kind == DeliveryKind.PICKED_UP:
         dispatcher.utter_message(
             response="utter_agent_joined",

@@ -98,7 +98,7 @@ STATUS_TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
     TicketStatus.WAITING_FOR_AGENT: frozenset({TicketStatus.OPEN, TicketStatus.RESOLVED}),
     TicketStatus.OPEN: frozenset({TicketStatus.PENDING_CUSTOMER, TicketStatus.RESOLVED}),
     TicketStatus.PENDING_CUSTOMER: frozenset({TicketStatus.OPEN, TicketStatus.RESOLVED}),
-    TicketStatus.RESOLVED: frozenset({TicketStatus.CLOSED}),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.OPEN, TicketStatus.CLOSED}),
     TicketStatus.CLOSED: frozenset(),
 }
 
@@ -133,6 +133,8 @@ class DeliveryKind(enum.StrEnum):
     DELAY_NOTICE = "delay_notice"
     #: the agent set the ticket to wait for the customer: the customer hears it is their turn
     WAITING_ON_CUSTOMER = "waiting_on_customer"
+    #: an agent opened a resolved ticket again: the conversation is theirs once more
+    REOPENED = "reopened"
 
 
 def _enum(cls: type[enum.StrEnum]) -> Enum:
@@ -167,6 +169,9 @@ class Ticket(Base):
     #: Service-level due times in business time (escalation/sla.py); none before migration 0007.
     first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: From when each counts as due soon (the policy's warn_at share of it); migration 0010.
+    first_response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     #: When the customer was told their first answer is late (once per ticket).
     delay_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     csat: Mapped[int | None]

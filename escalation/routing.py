@@ -25,11 +25,11 @@ from escalation.sla import RoutingIn
 def route(session: Session, *, ticket: Ticket, routing: RoutingIn) -> str | None:
     """Assign ``ticket`` to the agent routing picks; what happened, for the ticket's history
     (None when no agent has declared languages: routing is not in use)."""
+    team = routing.teams.get(ticket.category or "")
+    ticket.team = team  # its hours count for the service level even when nobody routes
     agents = list(session.scalars(select(Agent).where(Agent.disabled_at.is_(None))))
     if not any(agent.languages for agent in agents):
         return None
-    team = routing.teams.get(ticket.category or "")
-    ticket.team = team
     wanted = f"{ticket.language}" + (f", team {team}" if team else "")
     candidates = [
         agent

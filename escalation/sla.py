@@ -3,10 +3,11 @@
 The policy lives in a YAML file (``HELPDESK_SLA_PATH``, default escalation/sla.yml): a calendar
 (timezone, opening hours per weekday, public holidays of a country from the ``holidays``
 package plus closed dates of one's own) and targets per priority, optionally per category.
-A target counts only the calendar's open time: a ticket escalated on Saturday night with a
-4-hour target is due four open hours after Monday's opening. Arithmetic is done in UTC on
-the open intervals of each local day, so a day with a DST change is as long as the clock
-says. Errors name the file and the line.
+A team can keep hours of its own (the ``teams`` section); a ticket counts in the hours of
+the team its category is routed to. A target counts only open time: a ticket escalated on
+Saturday night with a 4-hour target is due four open hours after Monday's opening.
+Arithmetic is done in UTC on the open intervals of each local day, so a day with a DST
+change is as long as the clock says. Errors name the file and the line.
 
 Written here rather than taken from ``businesstimedelta``: unmaintained since 2019 and built
 on pytz; the calendar's holidays do come from the maintained ``holidays`` package.
@@ -16,11 +17,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -107,6 +108,14 @@ class RoutingIn(BaseModel):
     teams: dict[str, str] = Field({}, description="ticket category -> the team that handles it")
 
 
+class TeamIn(BaseModel):
+    """A team that keeps hours of its own (another timezone, a weekend shift)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    calendar: CalendarIn
+
+
 class PolicyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -114,6 +123,7 @@ class PolicyIn(BaseModel):
     warn_at: float = Field(0.8, gt=0, lt=1)
     targets: list[TargetIn]
     routing: RoutingIn = RoutingIn()
+    teams: dict[str, TeamIn] = Field({}, description="team -> its own calendar")
 
 
 @dataclass(frozen=True)
@@ -168,14 +178,6 @@ class Calendar:
             return start
         raise SlaConfigError(f"the SLA calendar is not open in {SEARCH_DAYS} days")
 
-    def open_time_between(self, begin: datetime, end: datetime) -> timedelta:
-        total = timedelta(0)
-        for start, stop in self._intervals_from(begin):
-            if start >= end:
-                break
-            total += min(stop, end) - start
-        return total
-
 
 @dataclass(frozen=True)
 class Policy:
@@ -183,6 +185,15 @@ class Policy:
     warn_at: float
     targets: tuple[TargetIn, ...]
     routing: RoutingIn
+    team_calendars: dict[str, Calendar] = field(default_factory=dict)
+
+    def team_for(self, category: str | None) -> str | None:
+        """The team that handles a ticket of ``category`` (the routing section), if any."""
+        return self.routing.teams.get(category or "")
+
+    def calendar_for(self, team: str | None) -> Calendar:
+        """The team's own hours, else the policy's calendar."""
+        return self.team_calendars.get(team or "", self.calendar)
 
     def targets_for(self, priority: Priority, category: str | None) -> Targets:
         matches = [t for t in self.targets if t.priority == priority]
@@ -192,23 +203,32 @@ class Policy:
             raise SlaConfigError(f"the SLA policy has no target for priority {priority.value}")
         return Targets(parse_duration(chosen.first_response), parse_duration(chosen.resolution))
 
-    def due(
+    def deadlines(
         self, escalated_at: datetime, priority: Priority, category: str | None
-    ) -> tuple[datetime, datetime]:
-        """(first response due, resolution due) of a ticket escalated then."""
+    ) -> Deadlines:
+        """When a ticket escalated then is due and due soon, in the hours of the team its
+        category goes to. The 'due soon' moments are stored with the ticket, so finding the
+        tickets about to breach is a query, not calendar arithmetic per ticket."""
         targets = self.targets_for(priority, category)
-        return (
-            self.calendar.add(escalated_at, targets.first_response),
-            self.calendar.add(escalated_at, targets.resolution),
+        calendar = self.calendar_for(self.team_for(category))
+        return Deadlines(
+            first_response_due_at=calendar.add(escalated_at, targets.first_response),
+            resolution_due_at=calendar.add(escalated_at, targets.resolution),
+            first_response_warn_at=calendar.add(
+                escalated_at, targets.first_response * self.warn_at
+            ),
+            resolution_warn_at=calendar.add(escalated_at, targets.resolution * self.warn_at),
         )
 
-    def state(self, started: datetime, due: datetime, now: datetime) -> str:
-        """'breached' past the due time, 'warning' past ``warn_at`` of the open time to it."""
-        if now >= due:
-            return "breached"
-        whole = self.calendar.open_time_between(started, due)
-        used = self.calendar.open_time_between(started, now)
-        return "warning" if whole and used / whole >= self.warn_at else "ok"
+
+@dataclass(frozen=True)
+class Deadlines:
+    """A ticket's due times, and from when each counts as due soon (``warn_at`` of it)."""
+
+    first_response_due_at: datetime
+    resolution_due_at: datetime
+    first_response_warn_at: datetime
+    resolution_warn_at: datetime
 
 
 @dataclass(frozen=True)
@@ -220,22 +240,36 @@ class Clock:
     state: str  # "ok", "warning" (past warn_at of the open time), "breached"
 
 
-def clock_of(
-    policy: Policy,
-    *,
-    escalated_at: datetime,
-    first_response_due_at: datetime | None,
-    resolution_due_at: datetime | None,
-    answered: bool,
-    now: datetime,
-) -> Clock | None:
-    """The ticket's running clock; None without due times (tickets from before SLAs)."""
-    target, due = (
-        ("resolution", resolution_due_at) if answered else ("first_response", first_response_due_at)
-    )
+class HasDeadlines(Protocol):
+    """A ticket, or the API's summary of one."""
+
+    first_agent_response_at: datetime | None
+    first_response_due_at: datetime | None
+    first_response_warn_at: datetime | None
+    resolution_due_at: datetime | None
+    resolution_warn_at: datetime | None
+
+
+def clock_of(ticket: HasDeadlines, *, now: datetime) -> Clock | None:
+    """The ticket's running clock: first response until an agent answered, then resolution;
+    None without due times (tickets from before SLAs)."""
+    if ticket.first_agent_response_at is None:
+        target, due, warn = (
+            "first_response",
+            ticket.first_response_due_at,
+            ticket.first_response_warn_at,
+        )
+    else:
+        target, due, warn = "resolution", ticket.resolution_due_at, ticket.resolution_warn_at
     if due is None:
         return None
-    return Clock(target, due, policy.state(escalated_at, due, now))
+    if now >= due:
+        state = "breached"
+    elif warn is not None and now >= warn:
+        state = "warning"
+    else:
+        state = "ok"
+    return Clock(target, due, state)
 
 
 def load_policy(path: Path) -> Policy:
@@ -245,7 +279,13 @@ def load_policy(path: Path) -> Policy:
         SlaConfigError: naming the file, the line and what is wrong.
     """
     parsed = load_model(path, PolicyIn, SlaConfigError, "SLA policy")
-    return Policy(_calendar(parsed.calendar), parsed.warn_at, tuple(parsed.targets), parsed.routing)
+    return Policy(
+        _calendar(parsed.calendar),
+        parsed.warn_at,
+        tuple(parsed.targets),
+        parsed.routing,
+        {team: _calendar(spec.calendar) for team, spec in parsed.teams.items()},
+    )
 
 
 @lru_cache(maxsize=4)

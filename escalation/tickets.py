@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -33,7 +33,7 @@ from escalation.models import (
     utc_now,
 )
 from escalation.routing import route
-from escalation.sla import RoutingIn
+from escalation.sla import Deadlines, Policy, RoutingIn
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +74,7 @@ class Escalation:
     tried_entries: list[dict[str, Any]] = field(default_factory=list)
     order_number: str | None = None
     #: Service-level due times (escalation/sla.py), computed by whoever escalates.
-    first_response_due_at: datetime | None = None
-    resolution_due_at: datetime | None = None
+    deadlines: Deadlines | None = None
 
 
 def create_ticket_once(session: Session, *, escalation: Escalation) -> tuple[Ticket, bool]:
@@ -99,8 +98,7 @@ def create_ticket_once(session: Session, *, escalation: Escalation) -> tuple[Tic
         reason=escalation.reason,
         tried_entries=list(escalation.tried_entries),
         order_number=escalation.order_number,
-        first_response_due_at=escalation.first_response_due_at,
-        resolution_due_at=escalation.resolution_due_at,
+        **(asdict(escalation.deadlines) if escalation.deadlines else {}),
         preview=last_customer_words(escalation.transcript),
         messages=[
             *(
@@ -193,22 +191,25 @@ def list_tickets(
     return list(session.scalars(query))
 
 
-def breached_counts(session: Session, *, now: datetime) -> dict[str, int]:
-    """Active tickets past their next service-level target, by target: first response (no
-    agent has answered) and resolution."""
+def sla_counts(session: Session, *, now: datetime) -> dict[str, dict[str, int]]:
+    """Active tickets due soon (``warning``) and past due (``breached``) on their next
+    service-level target: first response while no agent has answered, then resolution."""
     active = Ticket.status.in_(HANDOFF_STATUSES)
-    first = select(func.count()).where(
-        active, Ticket.first_agent_response_at.is_(None), Ticket.first_response_due_at < now
-    )
-    resolution = select(func.count()).where(
-        active,
-        or_(Ticket.first_agent_response_at.is_not(None), Ticket.first_response_due_at.is_(None)),
-        Ticket.resolution_due_at < now,
-    )
-    return {
-        "first_response": session.scalar(first) or 0,
-        "resolution": session.scalar(resolution) or 0,
+    unanswered = Ticket.first_agent_response_at.is_(None)
+    targets = {
+        "first_response": (unanswered, Ticket.first_response_warn_at, Ticket.first_response_due_at),
+        "resolution": (~unanswered, Ticket.resolution_warn_at, Ticket.resolution_due_at),
     }
+    counts: dict[str, dict[str, int]] = {"warning": {}, "breached": {}}
+    for target, (running, warn_at, due_at) in targets.items():
+        breached, warning = session.execute(
+            select(
+                func.count(case((due_at <= now, 1))),
+                func.count(case(((warn_at <= now) & (due_at > now), 1))),
+            ).where(active, running, due_at.is_not(None))
+        ).one()
+        counts["breached"][target], counts["warning"][target] = breached, warning
+    return counts
 
 
 def handoff_ticket(session: Session, *, conversation_id: str) -> Ticket | None:
@@ -324,9 +325,17 @@ def assign(
         _pick_up(session, ticket=ticket, agent=agent)
 
 
-def change_status(session: Session, *, ticket: Ticket, agent: Agent, status: TicketStatus) -> None:
+def change_status(
+    session: Session,
+    *,
+    ticket: Ticket,
+    agent: Agent,
+    status: TicketStatus,
+    sla: Policy | None = None,
+) -> None:
     """Move the ticket along its life cycle; the customer hears of pick-up, of a ticket
-    waiting for them, and of resolution."""
+    waiting for them, of resolution and of a reopened ticket (whose resolution target
+    runs again from then, by ``sla``)."""
     if status == ticket.status:
         return
     if status not in STATUS_TRANSITIONS[ticket.status]:
@@ -336,6 +345,8 @@ def change_status(session: Session, *, ticket: Ticket, agent: Agent, status: Tic
     if status == TicketStatus.OPEN and ticket.status == TicketStatus.WAITING_FOR_AGENT:
         _pick_up(session, ticket=ticket, agent=agent)
         return
+    if ticket.status == TicketStatus.RESOLVED:
+        _reopen(session, ticket=ticket, agent=agent, sla=sla)
     if status == TicketStatus.PENDING_CUSTOMER:
         session.add(Delivery(ticket=ticket, kind=DeliveryKind.WAITING_ON_CUSTOMER))
     if status == TicketStatus.RESOLVED:
@@ -345,6 +356,47 @@ def change_status(session: Session, *, ticket: Ticket, agent: Agent, status: Tic
             ticket.assignee = agent
     ticket.status = status
     record_event(session, ticket=ticket, text=f"{STATUS_EVENTS[status]} by {agent.name}")
+
+
+def _reopen(session: Session, *, ticket: Ticket, agent: Agent, sla: Policy | None) -> None:
+    """A resolved ticket taken up again: the conversation is the agents' once more (the bot
+    goes quiet) and the customer hears so. Not while the conversation has another ticket a
+    person owns: one conversation, one handoff."""
+    other = handoff_ticket(session, conversation_id=ticket.conversation_id)
+    if other is not None:
+        raise TicketStateError(
+            f"ticket #{ticket.id} cannot be reopened: its conversation is in ticket #{other.id}"
+        )
+    ticket.resolved_at = None
+    ticket.assignee = ticket.assignee or agent
+    session.add(Delivery(ticket=ticket, kind=DeliveryKind.REOPENED))
+    if sla is not None:  # the resolution target runs again from now
+        again = sla.deadlines(utc_now(), ticket.priority, ticket.category)
+        ticket.resolution_due_at, ticket.resolution_warn_at = (
+            again.resolution_due_at,
+            again.resolution_warn_at,
+        )
+
+
+def change_priority(
+    session: Session, *, ticket: Ticket, agent: Agent, priority: Priority, sla: Policy
+) -> None:
+    """A new priority and the due times of its targets, counted from the escalation (an
+    urgent ticket is due as if it had been urgent from the start)."""
+    if ticket.status not in HANDOFF_STATUSES:
+        raise TicketStateError(f"ticket #{ticket.id} is {ticket.status.value}: it has no clock")
+    if priority == ticket.priority:
+        return
+    record_event(
+        session,
+        ticket=ticket,
+        text=f"Priority {ticket.priority.value} → {priority.value} by {agent.name}",
+    )
+    ticket.priority = priority
+    for name, value in asdict(
+        sla.deadlines(ticket.escalated_at, priority, ticket.category)
+    ).items():
+        setattr(ticket, name, value)
 
 
 def _pick_up(session: Session, *, ticket: Ticket, agent: Agent) -> None:

@@ -46,14 +46,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
-    policy = cached_policy(settings.sla_path)  # a malformed SLA file stops the start
+    cached_policy(settings.sla_path)  # a malformed SLA file stops the start
     load_canned_replies(settings.canned_replies_path)  # so does a malformed canned-replies file
     sessions = prepare(settings)
     worker = DeliveryWorker(sessions, get_rasa(settings))
     app.state.delivery_worker = worker
     tasks = [
         asyncio.create_task(worker.run(), name="deliveries"),
-        asyncio.create_task(delay_notice_schedule(sessions, policy, worker.wake), name="notices"),
+        asyncio.create_task(delay_notice_schedule(sessions, worker.wake), name="notices"),
     ]
     if settings.retention_days:
         retention = retention_schedule(settings, days=settings.retention_days)

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from escalation.models import Delivery, Ticket, utc_now
-from escalation.tickets import breached_counts
+from escalation.tickets import sla_counts
 
 
 class TicketCollector(Collector):
@@ -35,29 +35,32 @@ class TicketCollector(Collector):
         now = utc_now()
         with self._sessions()() as session:
             yield self._tickets(session)
-            yield self._breaches(session, now)
+            yield from self._service_levels(session, now)
             yield from self._deliveries(session, now)
 
     def _tickets(self, session: Session) -> Metric:
         family = GaugeMetricFamily(
-            "helpdesk_tickets", "Tickets by status and priority", labels=["status", "priority"]
+            "helpdesk_tickets",
+            "Tickets by status, priority and team",
+            labels=["status", "priority", "team"],
         )
-        query = select(Ticket.status, Ticket.priority, func.count()).group_by(
-            Ticket.status, Ticket.priority
+        query = select(Ticket.status, Ticket.priority, Ticket.team, func.count()).group_by(
+            Ticket.status, Ticket.priority, Ticket.team
         )
-        for status, priority, count in session.execute(query):
-            family.add_metric([status.value, priority.value], count)
+        for status, priority, team, count in session.execute(query):
+            family.add_metric([status.value, priority.value, team or ""], count)
         return family
 
-    def _breaches(self, session: Session, now: datetime) -> Metric:
-        family = GaugeMetricFamily(
-            "helpdesk_sla_breached_tickets",
-            "Active tickets past their next service-level target",
-            labels=["target"],
-        )
-        for target, count in breached_counts(session, now=now).items():
-            family.add_metric([target], count)
-        return family
+    def _service_levels(self, session: Session, now: datetime) -> Iterator[Metric]:
+        counts = sla_counts(session, now=now)
+        for state, name, help_text in (
+            ("breached", "helpdesk_sla_breached_tickets", "Active tickets past their next target"),
+            ("warning", "helpdesk_sla_due_soon_tickets", "Active tickets due soon (warn_at)"),
+        ):
+            family = GaugeMetricFamily(name, help_text, labels=["target"])
+            for target, count in counts[state].items():
+                family.add_metric([target], count)
+            yield family
 
     def _deliveries(self, session: Session, now: datetime) -> Iterator[Metric]:
         count, oldest = session.execute(

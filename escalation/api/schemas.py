@@ -103,6 +103,7 @@ class TicketSummary(BaseModel):
     status: TicketStatus
     priority: Priority
     category: str | None
+    team: str | None = Field(description="The team its category goes to (the SLA policy).")
     language: str
     language_confidence: float
     reason: str
@@ -114,7 +115,9 @@ class TicketSummary(BaseModel):
     resolved_at: datetime | None
     csat: int | None
     first_response_due_at: datetime | None
+    first_response_warn_at: datetime | None
     resolution_due_at: datetime | None
+    resolution_warn_at: datetime | None
     sla: SlaOut | None = Field(
         None, description="The running service-level clock of an active ticket (list, read)."
     )
@@ -171,6 +174,10 @@ class AvailabilityIn(BaseModel):
 
 class StatusIn(BaseModel):
     status: TicketStatus
+
+
+class PriorityIn(BaseModel):
+    priority: Priority
 
 
 class NewConversation(BaseModel):

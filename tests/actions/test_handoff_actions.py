@@ -26,7 +26,7 @@ from escalation.auth import create_agent
 from escalation.db import session_scope
 from escalation.models import Agent, Author, Ticket, TicketStatus, TranscriptMessage
 from escalation.notices import queue_delay_notices
-from escalation.sla import WEEKDAYS, load_policy
+from escalation.sla import WEEKDAYS
 from knowledge import KnowledgeBase
 from tests.actions.trackers import bot, responses, run, slot_events, tracker, user
 from tests.conftest import sla_file
@@ -289,15 +289,34 @@ def test_the_resolution_hands_back_and_asks_for_a_rating(
     assert slots["awaiting"]["ticket_id"] == ticket_id
 
 
+def test_a_reopened_ticket_takes_the_conversation_back_from_the_bot(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    ticket_id = escalate(ticket_sessions)
+    with session_scope(ticket_sessions) as session:
+        agent = create_agent(
+            session, email="ben@example.com", name="Ben", password="long enough secret"
+        )
+        ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+        tickets.change_status(session, ticket=ticket, agent=agent, status=TicketStatus.RESOLVED)
+        tickets.change_status(session, ticket=ticket, agent=agent, status=TicketStatus.OPEN)
+        *_, reopened = [row.id for row in outbox.pending_deliveries(session)]
+    said, events = deliver(reopened)
+    assert said == ["utter_ticket_reopened"]
+    slots = slot_events(events)
+    assert slots["handoff"] is True and slots["ticket_id"] == str(ticket_id)
+    assert slots["awaiting"] is None  # a rating asked at resolution is no longer the question
+
+
 def test_a_late_first_answer_is_announced_once_in_the_customer_s_language(
     ticket_sessions: sessionmaker[Session], settings_env: Path
 ) -> None:
     ticket_id = escalate(ticket_sessions)
-    policy = load_policy(settings_env / "sla.yml")  # open all day: a 4 h first-response target
+    # settings_env's policy is open all day: a 4 h first-response target, due soon past 80 %
     three_and_a_half_hours = datetime.now(UTC) + timedelta(hours=3, minutes=30)  # past 80 %
-    assert queue_delay_notices(ticket_sessions, policy, datetime.now(UTC)) == 0  # not late yet
-    assert queue_delay_notices(ticket_sessions, policy, three_and_a_half_hours) == 1
-    assert queue_delay_notices(ticket_sessions, policy, three_and_a_half_hours) == 0  # once
+    assert queue_delay_notices(ticket_sessions, datetime.now(UTC)) == 0  # not late yet
+    assert queue_delay_notices(ticket_sessions, three_and_a_half_hours) == 1
+    assert queue_delay_notices(ticket_sessions, three_and_a_half_hours) == 0  # once
     with session_scope(ticket_sessions) as session:
         [notice] = [row.id for row in outbox.pending_deliveries(session)]
     said, events = deliver(notice)

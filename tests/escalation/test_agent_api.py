@@ -27,8 +27,9 @@ from escalation.auth import create_agent
 from escalation.canned import CannedRepliesError, load_canned_replies
 from escalation.db import session_scope
 from escalation.models import Agent, Author, Delivery, DeliveryKind, Priority, Ticket
+from escalation.sla import Deadlines
 from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
-from tests.conftest import free_port
+from tests.conftest import free_port, sla_file
 
 PASSWORD = "correct horse battery"
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -41,6 +42,7 @@ def client(
     monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("HELPDESK_DATABASE_URL", database_url)
     monkeypatch.setenv("HELPDESK_RASA_PORT", str(free_port()))  # nothing listens there
+    monkeypatch.setenv("HELPDESK_SLA_PATH", str(sla_file(tmp_path / "sla.yml")))  # always open
     get_settings.cache_clear()
     from escalation.api.main import app
 
@@ -84,13 +86,22 @@ def make_ticket(
         priority=priority,
         tried_entries=[{"question": text, "answered_with": None, "hits": []}],
         transcript=[TranscriptLine(Author.CUSTOMER, text, written_at)],
-        first_response_due_at=first_response_due_at,
-        resolution_due_at=first_response_due_at and first_response_due_at + timedelta(days=1),
+        deadlines=deadlines_from(first_response_due_at) if first_response_due_at else None,
     )
     with session_scope(sessions) as session:
         ticket, _ = create_ticket_once(session, escalation=escalation)
         session.flush()
         return ticket.id
+
+
+def deadlines_from(first_response_due_at: datetime) -> Deadlines:
+    """Due soon 10 minutes before; resolution a day after the first response."""
+    return Deadlines(
+        first_response_due_at=first_response_due_at,
+        resolution_due_at=first_response_due_at + timedelta(days=1),
+        first_response_warn_at=first_response_due_at - timedelta(minutes=10),
+        resolution_warn_at=first_response_due_at + timedelta(hours=20),
+    )
 
 
 def deliveries(sessions: sessionmaker[Session], ticket_id: int) -> list[DeliveryKind]:
@@ -381,8 +392,9 @@ def test_resolving_records_the_time_and_queues_the_hand_back(
     ("path", "body"),
     [
         ("replies", {"text": "too late"}),
-        ("status", {"status": "open"}),
+        ("status", {"status": "pending_customer"}),
         ("assign", {"agent_id": 1}),
+        ("priority", {"priority": "urgent"}),
     ],
 )
 def test_changes_a_resolved_ticket_cannot_take_get_409(
@@ -399,6 +411,58 @@ def test_changes_a_resolved_ticket_cannot_take_get_409(
     assert response.status_code == 409
     assert "resolved" in response.json()["detail"]
     assert deliveries(sessions, ticket_id) == [DeliveryKind.RESOLVED]
+
+
+def test_a_resolved_ticket_reopens_once_its_conversation_has_no_other(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    """Reopening gives the conversation back to the agents, tells the customer, and runs the
+    resolution clock again; not while a newer ticket owns the conversation."""
+    first = make_ticket(sessions, "r1", conversation_id="telegram:77")
+    headers = sign_in(client)
+    client.post(f"/api/tickets/{first}/replies", json={"text": "Done."}, headers=headers)
+    client.post(f"/api/tickets/{first}/status", json={"status": "resolved"}, headers=headers)
+    second = make_ticket(sessions, "r2", conversation_id="telegram:77")
+    refused = client.post(f"/api/tickets/{first}/status", json={"status": "open"}, headers=headers)
+    assert refused.status_code == 409
+    assert f"#{second}" in refused.json()["detail"]
+    client.post(f"/api/tickets/{second}/status", json={"status": "resolved"}, headers=headers)
+
+    reopened = client.post(f"/api/tickets/{first}/status", json={"status": "open"}, headers=headers)
+    assert reopened.status_code == 200
+    body = reopened.json()
+    assert body["status"] == "open" and body["resolved_at"] is None
+    assert datetime.fromisoformat(body["resolution_due_at"]) > datetime.now(UTC)
+    assert deliveries(sessions, first)[-1] == DeliveryKind.REOPENED
+    detail = client.get(f"/api/tickets/{first}", headers=headers).json()
+    assert [m["text"] for m in detail["messages"] if m["author"] == "system"][-1].startswith(
+        "Reopened by"
+    )
+
+
+def test_a_new_priority_brings_its_own_due_times_and_a_history_line(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    ticket_id = make_ticket(sessions, "p", first_response_due_at=START + timedelta(hours=4))
+    headers = sign_in(client)
+    response = client.post(
+        f"/api/tickets/{ticket_id}/priority", json={"priority": "urgent"}, headers=headers
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["priority"] == "urgent"
+    escalated = datetime.fromisoformat(body["escalated_at"])
+    first_due = datetime.fromisoformat(body["first_response_due_at"])
+    assert first_due - escalated == timedelta(minutes=30)  # the always-open test policy
+    warn = datetime.fromisoformat(body["first_response_warn_at"])
+    assert warn - escalated == timedelta(minutes=24)  # 80 %
+    bad = client.post(
+        f"/api/tickets/{ticket_id}/priority", json={"priority": "asap"}, headers=headers
+    )
+    assert bad.status_code == 422
+    detail = client.get(f"/api/tickets/{ticket_id}", headers=headers).json()
+    history = [m["text"] for m in detail["messages"] if m["author"] == "system"]
+    assert history[-1] == "Priority normal → urgent by Anna Berg"
 
 
 @pytest.mark.parametrize(
@@ -546,7 +610,10 @@ def test_metrics_parse_as_prometheus_text_and_move_when_a_ticket_is_made(
             for sample in family.samples
         }
 
-    waiting = ("helpdesk_tickets", (("priority", "urgent"), ("status", "waiting_for_agent")))
+    waiting = (
+        "helpdesk_tickets",
+        (("priority", "urgent"), ("status", "waiting_for_agent"), ("team", "")),
+    )
     before = samples().get(waiting, 0.0)
     make_ticket(
         sessions, "metrics", priority=Priority.URGENT, first_response_due_at=datetime.now(UTC)
@@ -627,20 +694,25 @@ def test_a_malformed_canned_reply_names_the_file_and_line(tmp_path: Path) -> Non
     assert load_canned_replies(tmp_path / "absent.yml") == ()
 
 
-def test_the_live_queue_changes_when_a_ticket_passes_its_due_time(
+def test_the_live_queue_changes_when_a_ticket_becomes_due_soon_and_passes_its_due_time(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No row changes when a clock runs out; the console's event stream must still fire."""
+    """No row changes when a clock runs on; the console's event stream must still fire."""
     from escalation.api.routes import events
 
-    due = datetime.now(UTC) + timedelta(minutes=5)
+    due = datetime.now(UTC) + timedelta(minutes=15)  # due soon from 10 min before (make_ticket)
     make_ticket(sessions, "due-soon", first_response_due_at=due)
     before = events._fingerprint(sessions)
     assert events._fingerprint(sessions) == before  # nothing moved
-    monkeypatch.setattr(events, "utc_now", lambda: due + timedelta(seconds=1))
-    assert events._fingerprint(sessions) != before
-    with session_scope(sessions) as session:
-        assert tickets.breached_counts(session, now=due + timedelta(seconds=1)) == {
-            "first_response": 1,
-            "resolution": 0,
-        }
+    fingerprints = [before]
+    for moment in (due - timedelta(minutes=9), due + timedelta(seconds=1)):
+        monkeypatch.setattr(events, "utc_now", lambda moment=moment: moment)
+        fingerprints.append(events._fingerprint(sessions))
+        with session_scope(sessions) as session:
+            counts = tickets.sla_counts(session, now=moment)
+        expected = (0, 1) if moment < due else (1, 0)  # (breached, due soon)
+        assert (counts["breached"]["first_response"], counts["warning"]["first_response"]) == (
+            expected
+        )
+        assert counts["breached"]["resolution"] == counts["warning"]["resolution"] == 0
+    assert len(set(fingerprints)) == 3

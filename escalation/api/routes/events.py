@@ -1,5 +1,5 @@
 """Live queue for the console: a server-sent event whenever anything in the queue changes,
-a ticket passing its service-level due time included (the clock moves, no row does).
+a ticket becoming due soon or passing its due time included (the clock moves, no row does).
 
 EventSource cannot send headers. Rather than the bearer token in the URL (and so in access
 logs and history), the console asks for a one-use pass valid 30 seconds
@@ -31,7 +31,7 @@ from escalation.auth import (
 )
 from escalation.db import session_factory
 from escalation.models import Delivery, Ticket, TranscriptMessage, utc_now
-from escalation.tickets import breached_counts
+from escalation.tickets import sla_counts
 
 router = APIRouter(prefix="/api", tags=["live"])
 
@@ -108,5 +108,7 @@ def _fingerprint(sessions: sessionmaker[Session]) -> str:
         ).all()
         messages = session.scalar(select(func.max(TranscriptMessage.id)))
         deliveries = session.scalar(select(func.max(Delivery.id)))
-        breached = breached_counts(session, now=utc_now())
-    return json.dumps([[list(map(str, row)) for row in by_status], messages, deliveries, breached])
+        service_levels = sla_counts(session, now=utc_now())
+    return json.dumps(
+        [[list(map(str, row)) for row in by_status], messages, deliveries, service_levels]
+    )

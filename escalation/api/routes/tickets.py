@@ -1,4 +1,4 @@
-"""The agents' queue and tickets: read, reply, note, assign, change status."""
+"""The agents' queue and tickets: read, reply, note, assign, change status and priority."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from escalation.api.schemas import (
     AssignIn,
     CannedReplyOut,
     MessageOut,
+    PriorityIn,
     SlaOut,
     StatusIn,
     TextIn,
@@ -24,7 +25,7 @@ from escalation.api.schemas import (
 from escalation.canned import load_canned_replies
 from escalation.errors import NotFoundError
 from escalation.models import HANDOFF_STATUSES, Priority, TicketStatus, utc_now
-from escalation.sla import Policy, clock_of
+from escalation.sla import clock_of
 
 #: Ids fit the database's 32-bit integer: a larger one is a 422, never a database error.
 TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -36,7 +37,6 @@ router = APIRouter(prefix="/api/tickets", tags=["tickets"], responses={**UNAUTHO
 def list_queue(
     session: SessionDep,
     agent: CurrentAgent,
-    sla: SlaDep,
     status_: Annotated[list[TicketStatus], Query(alias="status")] = [],  # noqa: B006
     language: str | None = None,
     priority: Priority | None = None,
@@ -65,36 +65,26 @@ def list_queue(
         offset=offset,
     )
     now = utc_now()
-    return [with_clock(TicketSummary.model_validate(ticket), sla, now) for ticket in queue]
+    return [with_clock(TicketSummary.model_validate(ticket), now) for ticket in queue]
 
 
 @router.get("/{ticket_id}")
-def read_ticket(
-    ticket_id: TicketId, session: SessionDep, _: CurrentAgent, sla: SlaDep
-) -> TicketDetail:
+def read_ticket(ticket_id: TicketId, session: SessionDep, _: CurrentAgent) -> TicketDetail:
     """A ticket with its whole transcript, internal notes included."""
     ticket = tickets.ticket_with_transcript(session, ticket_id=ticket_id)
     if ticket is None:
         raise NotFoundError(f"No ticket #{ticket_id}.")
-    return with_clock(TicketDetail.model_validate(ticket), sla, utc_now())
+    return with_clock(TicketDetail.model_validate(ticket), utc_now())
 
 
 Summary = TypeVar("Summary", bound=TicketSummary)
 
 
-def with_clock(summary: Summary, sla: Policy, now: datetime) -> Summary:
+def with_clock(summary: Summary, now: datetime) -> Summary:
     """The summary with its running service-level clock (active tickets only)."""
-    if summary.status not in HANDOFF_STATUSES:
-        return summary
-    clock = clock_of(
-        sla,
-        escalated_at=summary.escalated_at,
-        first_response_due_at=summary.first_response_due_at,
-        resolution_due_at=summary.resolution_due_at,
-        answered=summary.first_agent_response_at is not None,
-        now=now,
-    )
-    summary.sla = SlaOut.model_validate(clock) if clock else None
+    if summary.status in HANDOFF_STATUSES:
+        clock = clock_of(summary, now=now)
+        summary.sla = SlaOut.model_validate(clock) if clock else None
     return summary
 
 
@@ -159,12 +149,30 @@ def assign(
 
 @router.post("/{ticket_id}/status", responses=CONFLICT)
 def change_status(
-    ticket_id: TicketId, body: StatusIn, session: SessionDep, agent: CurrentAgent, worker: WorkerDep
+    ticket_id: TicketId,
+    body: StatusIn,
+    session: SessionDep,
+    agent: CurrentAgent,
+    worker: WorkerDep,
+    sla: SlaDep,
 ) -> TicketSummary:
     """Move the ticket on: open, pending_customer, resolved (the bot takes over and asks for a
-    rating), closed. Moves the life cycle does not allow get 409."""
+    rating), open again from resolved (the customer hears it is reopened), closed. Moves the
+    life cycle does not allow get 409."""
     ticket = tickets.get_ticket(session, ticket_id=ticket_id)
-    tickets.change_status(session, ticket=ticket, agent=agent, status=body.status)
+    tickets.change_status(session, ticket=ticket, agent=agent, status=body.status, sla=sla)
     session.commit()
     worker.wake()
     return TicketSummary.model_validate(ticket)
+
+
+@router.post("/{ticket_id}/priority", responses=CONFLICT)
+def change_priority(
+    ticket_id: TicketId, body: PriorityIn, session: SessionDep, agent: CurrentAgent, sla: SlaDep
+) -> TicketSummary:
+    """Set the ticket's priority: its due times are those of the new priority's targets,
+    counted from the escalation, and the change goes in the ticket's history."""
+    ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+    tickets.change_priority(session, ticket=ticket, agent=agent, priority=body.priority, sla=sla)
+    session.commit()
+    return with_clock(TicketSummary.model_validate(ticket), utc_now())
