@@ -27,6 +27,7 @@ from actions.conversation import ask, latest_text, remember_order_number
 from actions.escalation import offer_escalation
 from actions.follow_up import answer_feedback, reaction_to_answer, record_rating, typed_rating
 from actions.language import conversation_language
+from actions.metrics import FAQ_LOOKUP_SECONDS, count_decision
 from actions.runtime import escalates_on, get_keyword_rules, get_knowledge_base
 from actions.state import ActionName, Entity, Intent, Question, Reason, Slot
 from core.limits import MAX_MESSAGE_CHARS
@@ -83,9 +84,10 @@ async def lookup(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) 
     """The knowledge base's decision on ``text``; None (and an apology said) if it failed."""
     try:
         # Embedding is CPU work: keep the server's event loop free for other conversations.
-        return await asyncio.to_thread(
-            get_knowledge_base().answer, text, language=conversation_language(tracker)
-        )
+        with FAQ_LOOKUP_SECONDS.time():
+            return await asyncio.to_thread(
+                get_knowledge_base().answer, text, language=conversation_language(tracker)
+            )
     except Exception:
         # A customer never sees a traceback, and Rasa never sees a 500.
         logger.exception("FAQ lookup failed for conversation %s", tracker.sender_id)
@@ -139,6 +141,7 @@ def reply(dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer) ->
     logger.info(
         "conversation %s [%s]: %s", tracker.sender_id, answer.language.lang, outcome(answer)
     )
+    count_decision(answer)
     if answer.clarifying:
         buttons = [
             {"title": choice.title, "payload": pick_payload(choice.entry_id)}

@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from rasa_sdk.endpoint import run
     from rasa_sdk.executor import ActionExecutor
+    from rasa_sdk.plugin import plugin_manager
 
+    from actions.metrics import MetricsRoute
     from actions.runtime import get_keyword_rules, get_knowledge_base, get_sla_policy
     from escalation.db import prepare
 
@@ -29,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     get_keyword_rules()  # a malformed rules file stops the start, not a conversation
     get_sla_policy()
     prepare(settings)  # idempotent; the API does the same
+    plugin_manager().register(MetricsRoute())  # GET /metrics (actions/metrics.py)
     executor = ActionExecutor()
     executor.register_package("actions")
     os.environ["SANIC_HOST"] = settings.host

@@ -178,6 +178,19 @@ class Settings(BaseSettings):
         None, description="Slack signing secret: checks X-Slack-Signature."
     )
     slack_api_url: str = Field("https://slack.com/api/", description="Slack's Web API.")
+    smtp_host: str | None = Field(
+        None, description="SMTP server for e-mail to customers who left the chat; none: off."
+    )
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls (port 587), tls (implicit, port 465), none (local relay)."
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str | None = Field(
+        None,
+        description="The From of e-mail to customers, e.g. 'Shop support <help@shop.example>'.",
+    )
 
     @property
     def rasa_base_url(self) -> str:

@@ -19,16 +19,16 @@ that writes to the channels directly:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation import outbox
 from escalation.errors import RasaUnavailable
 from escalation.rasa_client import RasaClient
+from escalation.worker import PollingWorker
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ MAX_BACKOFF_SECONDS = 60.0
 CONVERSATIONS_AT_ONCE = 8
 
 
-class DeliveryWorker:
+class DeliveryWorker(PollingWorker):
     """Delivers queued rows in order, per conversation; a row not yet said holds back its
     conversation's later rows (replies never arrive out of order) and is retried with
     exponential backoff."""
@@ -50,30 +50,17 @@ class DeliveryWorker:
         *,
         interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        on_delivered: Callable[[outbox.QueuedDelivery], Awaitable[object]] | None = None,
     ) -> None:
+        super().__init__(interval)
         self._sessions = sessions
+        self._on_delivered = on_delivered
         self._rasa = rasa
-        self._interval = interval
         self._clock = clock
-        self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._retry_at: dict[int, float] = {}
 
-    def wake(self) -> None:
-        """Deliver now rather than at the next poll; callable from any thread (sync routes)."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    async def run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        while True:
-            try:
-                await self.deliver_pending()
-            except Exception:  # the database may be briefly unavailable: keep the loop alive
-                logger.exception("delivery pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
-            self._wake.clear()
+    async def one_pass(self) -> int:
+        return await self.deliver_pending()
 
     async def deliver_pending(self) -> int:
         """One pass over the queue; returns how many rows the conversations now hold.
@@ -116,6 +103,11 @@ class DeliveryWorker:
             await self._failed(row.delivery_id, "the conversation does not hold it yet")
             return False
         await asyncio.to_thread(outbox.delivered, self._sessions, delivery_id=row.delivery_id)
+        if self._on_delivered is not None:
+            try:
+                await self._on_delivered(row)
+            except Exception:  # an e-mail not queued must not hold back the conversation
+                logger.exception("after delivery %s", row.delivery_id)
         return True
 
     async def _failed(self, delivery_id: int, error: str) -> None:

@@ -41,5 +41,9 @@ class SlaConfigError(EscalationError):
     """The SLA policy file is malformed; the message names the file and the line."""
 
 
+class MailConfigError(EscalationError):
+    """E-mail to customers is configured halfway; the message says what is missing."""
+
+
 class RasaUnavailable(EscalationError):
     """Rasa's HTTP API did not answer, or refused; what was asked stays to be retried."""

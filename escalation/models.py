@@ -174,6 +174,8 @@ class Ticket(Base):
     resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     #: When the customer was told their first answer is late (once per ticket).
     delay_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The address the customer wrote in the conversation, latest first (escalation/mail.py).
+    customer_email: Mapped[str | None] = mapped_column(String(254))
     csat: Mapped[int | None]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
 
@@ -280,3 +282,38 @@ class Delivery(Base):
 
     ticket: Mapped[Ticket] = relationship()
     message: Mapped[TranscriptMessage | None] = relationship()
+
+
+class EmailKind(enum.StrEnum):
+    #: what a delivery said in the chat, for a customer no longer there to read it
+    UPDATE = "update"
+    #: the conversation's transcript, attached, as the customer asked an agent
+    TRANSCRIPT = "transcript"
+
+
+class Email(Base):
+    """An e-mail to the customer, kept until the SMTP server took it (escalation/mail.py).
+
+    Written in the same transaction as what causes it; sent at least once (a crash between
+    the server's "250 OK" and ``sent_at`` sends it again, with the same Message-ID).
+    """
+
+    __tablename__ = "emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[EmailKind] = mapped_column(_enum(EmailKind))
+    #: The chat delivery it repeats (an update): one e-mail per delivery.
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), unique=True
+    )
+    to_address: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: Not tried again before then: a claim by one API process, or the back-off after a failure.
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    ticket: Mapped[Ticket] = relationship()
+    delivery: Mapped[Delivery | None] = relationship()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.settings import Settings
 from escalation import tracker_store
 from escalation.db import reclaim_space, session_factory, session_scope
-from escalation.models import Delivery, Ticket, TicketStatus, TranscriptMessage, utc_now
+from escalation.models import Delivery, Email, Ticket, TicketStatus, TranscriptMessage, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,7 @@ def expired_conversations(session: Session, *, closed_before: datetime) -> list[
 def _delete_tickets(session: Session, ticket_ids: list[int]) -> None:
     if not ticket_ids:
         return
+    session.execute(delete(Email).where(Email.ticket_id.in_(ticket_ids)))
     session.execute(delete(Delivery).where(Delivery.ticket_id.in_(ticket_ids)))
     session.execute(delete(TranscriptMessage).where(TranscriptMessage.ticket_id.in_(ticket_ids)))
     session.execute(delete(Ticket).where(Ticket.id.in_(ticket_ids)))
@@ -133,6 +134,7 @@ def _ticket_record(ticket: Ticket) -> dict[str, Any]:
         "conversation_id": ticket.conversation_id,
         "channel": ticket.channel,
         "contact": ticket.contact,
+        "email": ticket.customer_email,
         "language": ticket.language,
         "status": ticket.status.value,
         "priority": ticket.priority.value,

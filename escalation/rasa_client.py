@@ -17,7 +17,8 @@ LAST_DELIVERY_SLOT = "last_delivery_id"
 
 
 class RasaClient:
-    """Trigger a delivery in a conversation; read what the bot said in it."""
+    """Trigger a delivery in a conversation; read what the bot said in it; ask whether its
+    widget is connected."""
 
     def __init__(self, base_url: str, token: str | None, *, timeout: float = 30.0) -> None:
         self._base_url = base_url.rstrip("/")
@@ -55,6 +56,14 @@ class RasaClient:
             for event in events
             if event.get("event") == "bot" and float(event.get("timestamp") or 0) > after
         ]
+
+    async def is_connected(self, *, conversation_id: str) -> bool:
+        """Whether a widget is connected to the conversation now (bot/channels/signed.py);
+        a customer who closed the page is not."""
+        url = f"{self._base_url}/webhooks/socketio/presence"
+        params = self._params | {"conversation": conversation_id}
+        response = await self._request("GET", url, params=params)
+        return bool(response.json().get("connected"))
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from escalation.db import session_scope
 from escalation.errors import NotFoundError, TicketStateError
+from escalation.mail import note_address
 from escalation.models import (
     HANDOFF_STATUSES,
     STATUS_TRANSITIONS,
@@ -117,6 +118,9 @@ def create_ticket_once(session: Session, *, escalation: Escalation) -> tuple[Tic
             ),
         ],
     )
+    for line in escalation.transcript:
+        if line.author == Author.CUSTOMER:
+            note_address(ticket, line.text)
     try:
         with session.begin_nested():
             session.add(ticket)
@@ -245,6 +249,7 @@ def append_customer_message(
         return False
     session.expire(ticket, ["messages"])
     ticket.preview = preview_of(text)
+    note_address(ticket, text)
     if ticket.status == TicketStatus.PENDING_CUSTOMER:
         ticket.status = TicketStatus.OPEN
     return True

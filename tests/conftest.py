@@ -21,6 +21,7 @@ from knowledge import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.loader import load_faq
 from tests.e2e.platforms import CREDENTIALS, StandIn, api_urls, start_stand_in
+from tests.smtp import Inbox, start_smtp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,11 +80,23 @@ def platform_stand_in() -> Iterator[StandIn]:
 
 
 @pytest.fixture(scope="session")
+def smtp_stand_in() -> Iterator[tuple[Inbox, int]]:
+    """A mail server on loopback (aiosmtpd) that keeps what it is sent; its port."""
+    port = free_port()
+    inbox, controller = start_smtp(port)
+    yield inbox, port
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
 def stack_settings(
-    tmp_path_factory: pytest.TempPathFactory, platform_stand_in: StandIn
+    tmp_path_factory: pytest.TempPathFactory,
+    platform_stand_in: StandIn,
+    smtp_stand_in: tuple[Inbox, int],
 ) -> Settings:
     """Settings of a throwaway stack: its own data dir and free loopback ports; the four
-    messaging apps on, their platforms stood in for."""
+    messaging apps on, their platforms stood in for; e-mail to customers on, through a
+    local mail server."""
     data_dir = tmp_path_factory.mktemp("stack")
     return Settings(
         data_dir=data_dir,
@@ -92,6 +105,10 @@ def stack_settings(
         api_port=free_port(),
         rasa_api_token=SecretStr(secrets.token_urlsafe(16)),
         sla_path=sla_file(data_dir / "sla.yml"),
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_stand_in[1],
+        smtp_security="none",
+        mail_from="Helpdesk <help@helpdesk-shop.nl>",
         **CREDENTIALS,  # type: ignore[arg-type]
         **api_urls(platform_stand_in.base_url),  # type: ignore[arg-type]
     )

@@ -17,6 +17,7 @@ Runs in the Rasa environment (Python 3.10); the secret comes from HELPDESK_CONVE
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import time
@@ -38,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
+#: The token of Rasa's HTTP API, given to our Rasa server by helpdesk/stack.py.
+API_TOKEN_ENV = "HELPDESK_RASA_API_TOKEN"
 #: Messages a minute per conversation: a person types fewer.
 PER_CONVERSATION = Rate(30, Duration.MINUTE)
 #: Buckets kept before the idle ones are let go.
@@ -144,4 +147,21 @@ class SignedSocketIOInput(SocketIOInput):
             sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid)
 
+        @blueprint.route("/presence", methods=["GET"])
+        async def presence(request: Request) -> HTTPResponse:
+            """`GET /webhooks/socketio/presence?conversation=…&token=…`: whether a widget is
+            connected to the conversation (on this server), so the helpdesk knows whether an
+            update will be read now or must also go by e-mail. Rasa's API token required."""
+            if not api_token_matches(request.args.get("token")):
+                raise Forbidden("a valid token is required (Rasa's --auth-token)")
+            room = request.args.get("conversation") or ""
+            participants = sio.manager.get_participants(self.namespace or "/", room)
+            return response.json({"connected": next(iter(participants), None) is not None})
+
         return blueprint
+
+
+def api_token_matches(given: str | None) -> bool:
+    """Whether ``given`` is the token of Rasa's HTTP API (HELPDESK_RASA_API_TOKEN)."""
+    expected = os.environ.get(API_TOKEN_ENV, "")
+    return bool(expected and given) and hmac.compare_digest(str(given), expected)

@@ -13,6 +13,7 @@ from core.settings import Settings, get_settings
 from escalation.auth import agent_for_token
 from escalation.db import session_factory
 from escalation.delivery import DeliveryWorker
+from escalation.mail import MailWorker
 from escalation.models import Agent, Role
 from escalation.rasa_client import RasaClient
 from escalation.sla import Policy, cached_policy
@@ -82,3 +83,12 @@ def get_delivery_worker(request: Request) -> DeliveryWorker:
 
 
 WorkerDep = Annotated[DeliveryWorker, Depends(get_delivery_worker)]
+
+
+def get_mail_worker(request: Request) -> MailWorker | None:
+    """The e-mail sender; None when e-mail is off (no HELPDESK_SMTP_HOST)."""
+    worker: MailWorker | None = request.app.state.mail_worker
+    return worker
+
+
+MailDep = Annotated[MailWorker | None, Depends(get_mail_worker)]

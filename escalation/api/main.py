@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slowapi.errors import RateLimitExceeded
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.logs import configure_logging
 from core.settings import PROJECT_ROOT, get_settings
@@ -25,8 +26,11 @@ from escalation.api.security import SecurityHeaders
 from escalation.canned import load_canned_replies
 from escalation.db import prepare, session_factory
 from escalation.delivery import DeliveryWorker
+from escalation.mail import MailWorker, customer_texts, email_if_away, smtp_server
 from escalation.notices import delay_notice_schedule
+from escalation.outbox import QueuedDelivery
 from escalation.privacy import retention_schedule
+from escalation.rasa_client import RasaClient
 from escalation.sla import cached_policy
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -48,13 +52,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(settings.log_level, settings.log_format)
     cached_policy(settings.sla_path)  # a malformed SLA file stops the start
     load_canned_replies(settings.canned_replies_path)  # so does a malformed canned-replies file
+    server = smtp_server(settings)  # so does e-mail configured halfway
     sessions = prepare(settings)
-    worker = DeliveryWorker(sessions, get_rasa(settings))
+    rasa = get_rasa(settings)
+    mailer = MailWorker(sessions, server, customer_texts()) if server else None
+    app.state.mail_worker = mailer
+    worker = DeliveryWorker(sessions, rasa, on_delivered=_email_if_away(sessions, rasa, mailer))
     app.state.delivery_worker = worker
     tasks = [
         asyncio.create_task(worker.run(), name="deliveries"),
         asyncio.create_task(delay_notice_schedule(sessions, worker.wake), name="notices"),
     ]
+    if mailer is not None:
+        tasks.append(asyncio.create_task(mailer.run(), name="e-mail"))
     if settings.retention_days:
         retention = retention_schedule(settings, days=settings.retention_days)
         tasks.append(asyncio.create_task(retention, name="retention"))
@@ -66,6 +76,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             with suppress(asyncio.CancelledError):
                 await task
         sessions.kw["bind"].dispose()  # the pool's connections close with the service
+
+
+def _email_if_away(
+    sessions: sessionmaker[Session], rasa: RasaClient, mailer: MailWorker | None
+) -> Callable[[QueuedDelivery], Awaitable[None]] | None:
+    """After each delivery, the same by e-mail to a customer who left (when e-mail is on)."""
+    if mailer is None:
+        return None
+
+    async def follow_up(delivered: QueuedDelivery) -> None:
+        if await email_if_away(sessions, rasa, delivered):
+            mailer.wake()
+
+    return follow_up
 
 
 app = FastAPI(

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.limits import MAX_MESSAGE_CHARS
-from escalation.models import Author, Priority, Role, TicketStatus
+from escalation.models import Author, EmailKind, Priority, Role, TicketStatus
 
 MAX_ID = 2**31 - 1
 #: Some visible character (the schema says so too: a client is never refused a text the
@@ -108,6 +108,9 @@ class TicketSummary(BaseModel):
     language_confidence: float
     reason: str
     order_number: str | None
+    customer_email: str | None = Field(
+        description="The address the customer wrote in the chat (updates go there when they left)."
+    )
     preview: str | None = Field(description="The customer's latest message, shortened.")
     assignee: AgentOut | None
     escalated_at: datetime
@@ -178,6 +181,18 @@ class StatusIn(BaseModel):
 
 class PriorityIn(BaseModel):
     priority: Priority
+
+
+class EmailOut(BaseModel):
+    """An e-mail to the customer, queued; sent_at once the SMTP server took it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: EmailKind
+    to_address: str
+    created_at: datetime
+    sent_at: datetime | None
 
 
 class NewConversation(BaseModel):

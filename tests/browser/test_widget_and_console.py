@@ -115,6 +115,16 @@ def test_customer_in_widget_agent_in_console(
     console.get_by_label("Internal note (not sent)").fill("Checked the carrier.")
     console.get_by_role("button", name="Add note").click()
     expect(transcript.locator(".turn-note", has_text="Checked the carrier.")).to_be_visible()
+    # Three panes side by side: queue | conversation | details (priority, facts, actions).
+    boxes = [console.locator(pane).bounding_box() for pane in (".queue", "#ticket", "#details")]
+    assert all(boxes) and boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]  # type: ignore[index]
+    console.locator("#priority").select_option("high")
+    expect(
+        transcript.locator(".turn-system", has_text="Priority normal → high by Maria")
+    ).to_be_visible()
+    expect(facts.locator(".sla")).to_contain_text(re.compile(r"First response due in \d{1,2} min"))
+    expect(entry).to_be_hidden()  # the queue still shows normal priority only
+    expect(console.locator("#email-transcript")).to_be_disabled()  # no address in the chat
     console.get_by_label("Canned reply").select_option(label="Order number please")
     expect(console.get_by_label("Reply to the customer")).to_have_value(
         re.compile(rf"Could you send me your order number.*#{ticket_id} right away")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from core.limits import MAX_MESSAGE_CHARS
 from core.settings import Settings
@@ -266,3 +267,26 @@ def test_a_long_conversation_begins_new_sessions_and_loses_nothing_by_it(
     engine.dispose()
     assert said[:3] == questions  # from the first session
     assert len(said) == 17
+
+
+def test_the_action_server_exports_faq_decisions_and_lookup_time(running_stack: Settings) -> None:
+    def samples() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        url = f"http://{running_stack.host}:{running_stack.action_port}/metrics"
+        response = httpx.get(url, timeout=10)
+        assert response.status_code == 200
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+        }
+
+    answered = ("helpdesk_faq_decisions_total", (("decision", "answered"), ("language", "nl")))
+    declined = ("helpdesk_faq_decisions_total", (("decision", "declined"), ("language", "en")))
+    lookups = ("helpdesk_faq_lookup_seconds_count", ())
+    before = samples()
+    say(running_stack, "wachtwoord vergeten")
+    say(running_stack, "what is the capital of Mongolia")
+    after = samples()
+    assert after[answered] == before.get(answered, 0.0) + 1
+    assert after[declined] == before.get(declined, 0.0) + 1
+    assert after[lookups] == before[lookups] + 2

@@ -8,12 +8,20 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Path, Query, status
 
 from escalation import tickets
-from escalation.api.deps import CurrentAgent, SessionDep, SettingsDep, SlaDep, WorkerDep
+from escalation.api.deps import (
+    CurrentAgent,
+    MailDep,
+    SessionDep,
+    SettingsDep,
+    SlaDep,
+    WorkerDep,
+)
 from escalation.api.responses import CONFLICT, NOT_FOUND, UNAUTHORIZED
 from escalation.api.schemas import (
     MAX_ID,
     AssignIn,
     CannedReplyOut,
+    EmailOut,
     MessageOut,
     PriorityIn,
     SlaOut,
@@ -23,7 +31,8 @@ from escalation.api.schemas import (
     TicketSummary,
 )
 from escalation.canned import load_canned_replies
-from escalation.errors import NotFoundError
+from escalation.errors import NotFoundError, TicketStateError
+from escalation.mail import queue_transcript
 from escalation.models import HANDOFF_STATUSES, Priority, TicketStatus, utc_now
 from escalation.sla import clock_of
 
@@ -176,3 +185,23 @@ def change_priority(
     tickets.change_priority(session, ticket=ticket, agent=agent, priority=body.priority, sla=sla)
     session.commit()
     return with_clock(TicketSummary.model_validate(ticket), utc_now())
+
+
+@router.post(
+    "/{ticket_id}/transcript-email", status_code=status.HTTP_202_ACCEPTED, responses=CONFLICT
+)
+def email_transcript(
+    ticket_id: TicketId, session: SessionDep, agent: CurrentAgent, mailer: MailDep
+) -> EmailOut:
+    """Send the customer the conversation's transcript, attached, to the address they wrote
+    in the chat (409 when they wrote none, or e-mail is off). Queued: sent within seconds."""
+    if mailer is None:
+        raise TicketStateError("E-mail to customers is off: set HELPDESK_SMTP_HOST to turn it on.")
+    ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+    email = queue_transcript(session, ticket=ticket)
+    tickets.record_event(
+        session, ticket=ticket, text=f"Transcript e-mailed to {email.to_address} by {agent.name}"
+    )
+    session.commit()
+    mailer.wake()
+    return EmailOut.model_validate(email)

@@ -80,6 +80,9 @@
     clearTimeout(relisten);
     clearInterval(clock);
     $("work-view").hidden = true;
+    $("ticket").hidden = true;
+    $("details").hidden = true;
+    currentTicket = null;
     $("sign-in-view").hidden = false;
     $("whoami").hidden = true;
     $("sign-out").hidden = true;
@@ -244,6 +247,7 @@
 
   function renderTicket(ticket) {
     $("ticket").hidden = false;
+    $("details").hidden = false;
     $("ticket-title").textContent = "Ticket #" + ticket.id + " · " + LABELS[ticket.status];
     $("ticket-title").setAttribute("tabindex", "-1");
     var facts = $("ticket-facts");
@@ -251,8 +255,9 @@
     [
       ["Language", ticket.language + " (confidence " + ticket.language_confidence.toFixed(2) + ")"],
       ["Reason", ticket.reason],
-      ["Priority", ticket.priority + (ticket.category ? " · " + ticket.category : "")],
+      ["Category", (ticket.category || "none") + (ticket.team ? " · team " + ticket.team : "")],
       ["Channel", ticket.channel + (ticket.contact ? " · " + ticket.contact : "")],
+      ["Customer e-mail", ticket.customer_email || "none given in the chat"],
       ["Order", ticket.order_number || "none given"],
       ["Assignee", ticket.assignee ? ticket.assignee.name : "nobody"],
       ["Escalated", when(ticket.escalated_at)],
@@ -302,15 +307,22 @@
       }
       transcript.appendChild(turn);
     });
-    if (nearBottom || !transcript.dataset.ticket || transcript.dataset.ticket !== String(ticket.id)) {
+    if (nearBottom || !transcript.dataset.shown || transcript.dataset.shown !== String(ticket.id)) {
       transcript.scrollTop = transcript.scrollHeight;
     }
-    transcript.dataset.ticket = String(ticket.id);
+    transcript.dataset.shown = String(ticket.id);
 
     var active = ACTIVE.indexOf(ticket.status) >= 0;
     $("assign-me").disabled = !active || (ticket.assignee && ticket.assignee.id === me.id);
     $("pending").disabled = ticket.status !== "open";
     $("resolve").disabled = !active;
+    $("reopen").disabled = ticket.status !== "resolved";
+    $("priority").value = ticket.priority;
+    $("priority").disabled = !active;
+    $("email-transcript").disabled = !ticket.customer_email;
+    $("email-transcript").title = ticket.customer_email
+      ? "Sends the conversation to " + ticket.customer_email
+      : "The customer has not written an e-mail address in the chat";
     $("reply-form").querySelector("button").disabled = !active;
     $("ticket-error").textContent = "";
   }
@@ -326,6 +338,9 @@
   $("assign-me").addEventListener("click", function () { act("/assign", { agent_id: me.id }); });
   $("pending").addEventListener("click", function () { act("/status", { status: "pending_customer" }); });
   $("resolve").addEventListener("click", function () { act("/status", { status: "resolved" }); });
+  $("reopen").addEventListener("click", function () { act("/status", { status: "open" }); });
+  $("priority").addEventListener("change", function () { act("/priority", { priority: $("priority").value }); });
+  $("email-transcript").addEventListener("click", function () { act("/transcript-email"); });
   /* Keyboard: j/k next/previous ticket, r reply, Ctrl+Enter send, e resolve (not while typing) */
 
   function step(direction) {
