@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 
 from actions.conversation import customer_messages_since_handoff
-from actions.runtime import get_ticket_sessions
+from actions.runtime import get_sla_policy, get_ticket_sessions
 from actions.state import ActionName, Slot
 from escalation import tickets
 
@@ -30,6 +30,7 @@ async def relay(tracker: Tracker) -> int | None:
         conversation_id=tracker.sender_id,
         messages=messages,
         since_escalation=not from_handoff_start,
+        sla=get_sla_policy(),
     )
 
 

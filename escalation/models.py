@@ -172,6 +172,8 @@ class Ticket(Base):
     #: From when each counts as due soon (the policy's warn_at share of it); migration 0010.
     first_response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: Since when the service-level clock stands still: the ticket waits on the customer.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When the customer was told their first answer is late (once per ticket).
     delay_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The address the customer wrote in the conversation, latest first (escalation/mail.py).

@@ -172,6 +172,14 @@ class Calendar:
             remaining -= end - start
         raise SlaConfigError(f"the SLA calendar is not open in {SEARCH_DAYS} days")
 
+    def open_time_between(self, begin: datetime, end: datetime) -> timedelta:
+        total = timedelta(0)
+        for start, stop in self._intervals_from(begin):
+            if start >= end:
+                break
+            total += min(stop, end) - start
+        return total
+
     def next_open(self, moment: datetime) -> datetime:
         """``moment`` if the calendar is open then, else when it next opens."""
         for start, _ in self._intervals_from(moment):
@@ -220,6 +228,16 @@ class Policy:
             resolution_warn_at=calendar.add(escalated_at, targets.resolution * self.warn_at),
         )
 
+    def after_pause(
+        self, deadline: datetime, *, team: str | None, paused_at: datetime, now: datetime
+    ) -> datetime:
+        """A deadline still ahead when the clock paused (the ticket waited on the customer),
+        moved on by the open time the pause took: what was left of it is left again."""
+        if deadline <= paused_at:
+            return deadline
+        calendar = self.calendar_for(team)
+        return calendar.add(now, calendar.open_time_between(paused_at, deadline))
+
 
 @dataclass(frozen=True)
 class Deadlines:
@@ -237,12 +255,13 @@ class Clock:
 
     target: str  # "first_response" until an agent answered, then "resolution"
     due_at: datetime
-    state: str  # "ok", "warning" (past warn_at of the open time), "breached"
+    state: str  # "ok", "warning" (past warn_at of the open time), "breached", "paused"
 
 
 class HasDeadlines(Protocol):
     """A ticket, or the API's summary of one."""
 
+    paused_at: datetime | None
     first_agent_response_at: datetime | None
     first_response_due_at: datetime | None
     first_response_warn_at: datetime | None
@@ -263,7 +282,9 @@ def clock_of(ticket: HasDeadlines, *, now: datetime) -> Clock | None:
         target, due, warn = "resolution", ticket.resolution_due_at, ticket.resolution_warn_at
     if due is None:
         return None
-    if now >= due:
+    if ticket.paused_at is not None:
+        state = "paused"  # waiting on the customer: the due time moves on when they answer
+    elif now >= due:
         state = "breached"
     elif warn is not None and now >= warn:
         state = "warning"

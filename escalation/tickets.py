@@ -197,8 +197,9 @@ def list_tickets(
 
 def sla_counts(session: Session, *, now: datetime) -> dict[str, dict[str, int]]:
     """Active tickets due soon (``warning``) and past due (``breached``) on their next
-    service-level target: first response while no agent has answered, then resolution."""
-    active = Ticket.status.in_(HANDOFF_STATUSES)
+    service-level target: first response while no agent has answered, then resolution. A
+    ticket waiting on the customer has its clock stopped: it counts in neither."""
+    active = Ticket.status.in_([TicketStatus.WAITING_FOR_AGENT, TicketStatus.OPEN])
     unanswered = Ticket.first_agent_response_at.is_(None)
     targets = {
         "first_response": (unanswered, Ticket.first_response_warn_at, Ticket.first_response_due_at),
@@ -228,11 +229,18 @@ def handoff_ticket(session: Session, *, conversation_id: str) -> Ticket | None:
 
 
 def append_customer_message(
-    session: Session, *, ticket: Ticket, text: str, sent_at: datetime, source_key: str
+    session: Session,
+    *,
+    ticket: Ticket,
+    text: str,
+    sent_at: datetime,
+    source_key: str,
+    sla: Policy | None = None,
 ) -> bool:
     """Add a customer turn said during the handoff; False if this message was already added.
 
-    A customer writing to a ticket that waits on them puts it back in the agents' queue.
+    A customer writing to a ticket that waits on them puts it back in the agents' queue, and
+    its service-level clock runs again.
     """
     # By id, not relationship: a duplicate must not linger in ``ticket.messages`` in memory.
     message = TranscriptMessage(
@@ -252,7 +260,25 @@ def append_customer_message(
     note_address(ticket, text)
     if ticket.status == TicketStatus.PENDING_CUSTOMER:
         ticket.status = TicketStatus.OPEN
+        _resume_clock(ticket, sla)
     return True
+
+
+def _resume_clock(ticket: Ticket, sla: Policy | None) -> None:
+    """The ticket no longer waits on the customer: its open deadlines move on by the
+    business time the wait took (a first response already given keeps its due time)."""
+    paused_at, ticket.paused_at = ticket.paused_at, None
+    if paused_at is None or sla is None:
+        return
+    names = ["resolution_due_at", "resolution_warn_at"]
+    if ticket.first_agent_response_at is None:
+        names += ["first_response_due_at", "first_response_warn_at"]
+    now = utc_now()
+    for name in names:
+        deadline = getattr(ticket, name)
+        if deadline is not None:
+            moved = sla.after_pause(deadline, team=ticket.team, paused_at=paused_at, now=now)
+            setattr(ticket, name, moved)
 
 
 #: WhatsApp takes a business's free-form messages only within 24 hours of the customer's
@@ -339,8 +365,8 @@ def change_status(
     sla: Policy | None = None,
 ) -> None:
     """Move the ticket along its life cycle; the customer hears of pick-up, of a ticket
-    waiting for them, of resolution and of a reopened ticket (whose resolution target
-    runs again from then, by ``sla``)."""
+    waiting for them (its service-level clock stands still meanwhile), of resolution and of
+    a reopened ticket (whose resolution target runs again from then, by ``sla``)."""
     if status == ticket.status:
         return
     if status not in STATUS_TRANSITIONS[ticket.status]:
@@ -352,7 +378,10 @@ def change_status(
         return
     if ticket.status == TicketStatus.RESOLVED:
         _reopen(session, ticket=ticket, agent=agent, sla=sla)
+    if ticket.status == TicketStatus.PENDING_CUSTOMER:
+        _resume_clock(ticket, sla)
     if status == TicketStatus.PENDING_CUSTOMER:
+        ticket.paused_at = utc_now()
         session.add(Delivery(ticket=ticket, kind=DeliveryKind.WAITING_ON_CUSTOMER))
     if status == TicketStatus.RESOLVED:
         ticket.resolved_at = utc_now()
@@ -475,9 +504,11 @@ def relay_customer_messages(
     conversation_id: str,
     messages: Sequence[TranscriptLine],
     since_escalation: bool = False,
+    sla: Policy | None = None,
 ) -> int | None:
     """Add the customer's messages to the ticket a person owns; the ticket's id, or None
-    when no person owns the conversation any more (the bot answers instead).
+    when no person owns the conversation any more (the bot answers instead). A ticket that
+    waited on the customer goes back to the agents, its clock moved on by ``sla``.
 
     At least once, exactly once in effect: a relay passes every message since the handoff
     began, those an earlier relay missed too (the action server or Rasa died on the way),
@@ -498,6 +529,7 @@ def relay_customer_messages(
                     text=message.text,
                     sent_at=message.sent_at,
                     source_key=message.source_key,
+                    sla=sla,
                 )
         return ticket.id
 

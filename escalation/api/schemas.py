@@ -88,8 +88,9 @@ class SlaOut(BaseModel):
 
     target: Literal["first_response", "resolution"]
     due_at: datetime
-    state: Literal["ok", "warning", "breached"] = Field(
-        description="warning: past the policy's warn_at share of the open time to due_at"
+    state: Literal["ok", "warning", "breached", "paused"] = Field(
+        description="warning: past the policy's warn_at share of the open time to due_at; "
+        "paused: the ticket waits on the customer (due_at moves on when they answer)"
     )
 
 
@@ -121,6 +122,9 @@ class TicketSummary(BaseModel):
     first_response_warn_at: datetime | None
     resolution_due_at: datetime | None
     resolution_warn_at: datetime | None
+    paused_at: datetime | None = Field(
+        description="Since when the service-level clock stands still (waiting on the customer)."
+    )
     sla: SlaOut | None = Field(
         None, description="The running service-level clock of an active ticket (list, read)."
     )

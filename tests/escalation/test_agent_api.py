@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.limits import MAX_MESSAGE_CHARS
 from core.settings import get_settings
 from escalation import outbox, ratings, tickets
+from escalation.api.deps import get_sla_policy
 from escalation.auth import create_agent
 from escalation.canned import CannedRepliesError, load_canned_replies
 from escalation.db import session_scope
@@ -438,6 +439,39 @@ def test_a_resolved_ticket_reopens_once_its_conversation_has_no_other(
     assert [m["text"] for m in detail["messages"] if m["author"] == "system"][-1].startswith(
         "Reopened by"
     )
+
+
+def test_waiting_on_the_customer_stops_the_clock_and_their_answer_restarts_it(
+    client: TestClient, sessions: sessionmaker[Session], agent_ids: dict[str, int]
+) -> None:
+    due = datetime.now(UTC) + timedelta(hours=2)
+    ticket_id = make_ticket(sessions, "pause", first_response_due_at=due)
+    headers = sign_in(client)
+    client.post(f"/api/tickets/{ticket_id}/replies", json={"text": "Which size?"}, headers=headers)
+    client.post(
+        f"/api/tickets/{ticket_id}/status", json={"status": "pending_customer"}, headers=headers
+    )
+    paused = client.get(f"/api/tickets/{ticket_id}", headers=headers).json()
+    assert paused["sla"] == {"target": "resolution", "due_at": paused["resolution_due_at"],
+                             "state": "paused"}  # fmt: skip
+    with session_scope(sessions) as session:
+        ticket = tickets.get_ticket(session, ticket_id=ticket_id)
+        ticket.paused_at = datetime.now(UTC) - timedelta(hours=3)  # three hours ago
+        before = ticket.resolution_due_at
+        assert before is not None
+        counts = tickets.sla_counts(session, now=before + timedelta(hours=1))
+        assert counts["breached"]["resolution"] == 0  # a stopped clock breaches nothing
+        tickets.append_customer_message(
+            session,
+            ticket=ticket,
+            text="Size 42, please.",
+            sent_at=datetime.now(UTC),
+            source_key="m-42",
+            sla=get_sla_policy(get_settings()),
+        )
+        assert ticket.status.value == "open" and ticket.paused_at is None
+        moved = ticket.resolution_due_at - before
+        assert timedelta(hours=3) <= moved < timedelta(hours=3, minutes=1)  # open all day
 
 
 def test_a_new_priority_brings_its_own_due_times_and_a_history_line(

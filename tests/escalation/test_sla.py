@@ -58,7 +58,9 @@ def test_the_clock_warns_past_the_share_and_breaches_past_the_due_time() -> None
 
     def state(now: datetime, answered: bool = False) -> str | None:
         ticket = SimpleNamespace(
-            first_agent_response_at=monday_9h if answered else None, **asdict(deadlines)
+            paused_at=None,
+            first_agent_response_at=monday_9h if answered else None,
+            **asdict(deadlines),
         )
         clock = clock_of(ticket, now=now)
         return f"{clock.target}:{clock.state}" if clock else None
@@ -67,7 +69,10 @@ def test_the_clock_warns_past_the_share_and_breaches_past_the_due_time() -> None
     assert state(utc(2026, 12, 7, 11, 20)) == "first_response:warning"  # 3 h 20 of 4 h
     assert state(utc(2026, 12, 7, 12, 0)) == "first_response:breached"
     assert state(utc(2026, 12, 7, 12, 0), answered=True) == "resolution:ok"
+    paused = SimpleNamespace(paused_at=monday_9h, first_agent_response_at=None, **asdict(deadlines))
+    assert clock_of(paused, now=utc(2026, 12, 7, 13, 0)).state == "paused"  # type: ignore[union-attr]
     before_slas = SimpleNamespace(
+        paused_at=None,
         first_agent_response_at=None,
         first_response_due_at=None,
         first_response_warn_at=None,
@@ -93,6 +98,20 @@ def test_a_team_with_hours_of_its_own_counts_in_them(tmp_path: Path) -> None:
     assert other.first_response_due_at == utc(2026, 12, 7, 9, 0)  # Amsterdam 10:00
     assert policy.calendar_for(policy.team_for("billing")).next_open(monday_9h_amsterdam) == utc(
         2026, 12, 7, 14, 0
+    )
+
+
+def test_a_pause_gives_back_the_business_time_that_was_left() -> None:
+    """Waiting on the customer from Friday 15:00 with an hour left; they answer Monday 10:00:
+    the hour is left again, so it is due Monday 11:00 (Amsterdam)."""
+    friday_15h, due_friday_16h = utc(2026, 12, 4, 14, 0), utc(2026, 12, 4, 15, 0)
+    monday_10h = utc(2026, 12, 7, 9, 0)
+    moved = SHIPPED.after_pause(due_friday_16h, team=None, paused_at=friday_15h, now=monday_10h)
+    assert moved == utc(2026, 12, 7, 10, 0)
+    breached_before = utc(2026, 12, 4, 13, 0)  # already past when the pause began: stays
+    assert (
+        SHIPPED.after_pause(breached_before, team=None, paused_at=friday_15h, now=monday_10h)
+        == breached_before
     )
 
 

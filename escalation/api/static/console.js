@@ -58,6 +58,7 @@
   function slaText(sla) {
     var minutes = (new Date(sla.due_at) - Date.now()) / 60000;  // whole minutes, never rounded up
     var what = SLA_TARGETS[sla.target];
+    if (sla.state === "paused") return what + " clock paused: waiting on the customer";
     if (sla.state === "breached" || minutes < 0) return what + " overdue by " + span(Math.ceil(-minutes));
     return what + " due in " + span(Math.floor(minutes)) + (sla.state === "warning" ? " — soon" : "");
   }
