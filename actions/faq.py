@@ -28,6 +28,7 @@ from actions.escalation import offer_escalation
 from actions.follow_up import answer_feedback, reaction_to_answer, record_rating, typed_rating
 from actions.language import conversation_language
 from actions.metrics import FAQ_LOOKUP_SECONDS, count_decision
+from actions.outcomes import record_answer
 from actions.runtime import escalates_on, get_keyword_rules, get_knowledge_base
 from actions.state import ActionName, Entity, Intent, Question, Reason, Slot
 from core.limits import MAX_MESSAGE_CHARS
@@ -62,9 +63,9 @@ class ActionAnswerFaq(Action):
         if rating := typed_rating(tracker):
             return await record_rating(dispatcher, tracker, rating)
         if (helped := reaction_to_answer(tracker)) is not None:
-            return answer_feedback(dispatcher, tracker, helped=helped)
+            return await answer_feedback(dispatcher, tracker, helped=helped)
         if entry_id := picked_entry(tracker):
-            return answer_picked(dispatcher, tracker, entry_id)
+            return await answer_picked(dispatcher, tracker, entry_id)
         text = latest_text(tracker)
         if not text:
             dispatcher.utter_message(response="utter_empty_message")
@@ -77,6 +78,7 @@ class ActionAnswerFaq(Action):
         answer = await lookup(dispatcher, tracker, text)
         if answer is None:
             return []
+        await record_answer(tracker, answer)
         return [tried(tracker, text, answer), *reply(dispatcher, tracker, answer)]
 
 
@@ -103,7 +105,7 @@ def picked_entry(tracker: Tracker) -> str | None:
     return None
 
 
-def answer_picked(
+async def answer_picked(
     dispatcher: CollectingDispatcher, tracker: Tracker, entry_id: str
 ) -> list[EventType]:
     knowledge_base = get_knowledge_base()
@@ -113,6 +115,7 @@ def answer_picked(
     except KeyError:  # a stale button after the FAQ changed, or a forged payload
         dispatcher.utter_message(response="utter_not_sure")
         return []
+    await record_answer(tracker, answer)
     return send_answer(dispatcher, tracker, answer)
 
 

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import answered, asked, latest_text
 from actions.escalation import offer_escalation
+from actions.outcomes import record_feedback
 from actions.runtime import get_ticket_sessions
 from actions.state import ActionName, Awaiting, Entity, Question, Reason, Slot
 from escalation import ratings
@@ -36,10 +37,11 @@ POSITIVE_REACTIONS = (
 NEGATIVE_REACTIONS = ("👎", "🙁", "☹", "😞", "😕", "😠", "😡", "❌")
 
 
-def answer_feedback(
+async def answer_feedback(
     dispatcher: CollectingDispatcher, tracker: Tracker, *, helped: bool
 ) -> list[EventType]:
-    """The customer's answer to "did this help?"."""
+    """The customer's answer to "did this help?", recorded on the answer it is about."""
+    await record_feedback(tracker, helped=helped)
     if helped:
         dispatcher.utter_message(response="utter_glad_to_help")
         return [answered()]
@@ -74,7 +76,7 @@ class ActionThanks(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         if asked(tracker, Question.ANSWER_FEEDBACK):
-            return answer_feedback(dispatcher, tracker, helped=True)
+            return await answer_feedback(dispatcher, tracker, helped=True)
         dispatcher.utter_message(response="utter_you_are_welcome")
         return []
 

@@ -44,7 +44,7 @@ class ActionYesNo(Action):
             )
             return [answered(), *escalated]
         if asked(tracker, Question.ANSWER_FEEDBACK):
-            return answer_feedback(dispatcher, tracker, helped=yes)
+            return await answer_feedback(dispatcher, tracker, helped=yes)
         if long_message(tracker):
             return await ActionAnswerFaq().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_glad_to_help" if yes else "utter_ask_rephrase")

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Enum,
+    Float,
     ForeignKey,
     MetaData,
     String,
@@ -163,7 +164,7 @@ class Ticket(Base):
     order_number: Mapped[str | None] = mapped_column(String(32))
     #: The customer's latest message, shortened: the queue shows it without the transcript.
     preview: Mapped[str | None] = mapped_column(String(PREVIEW_CHARS))
-    escalated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    escalated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now, index=True)
     first_agent_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Service-level due times in business time (escalation/sla.py); none before migration 0007.
@@ -319,3 +320,39 @@ class Email(Base):
 
     ticket: Mapped[Ticket] = relationship()
     delivery: Mapped[Delivery | None] = relationship()
+
+
+class OutcomeKind(enum.StrEnum):
+    """What the FAQ did with a customer's question."""
+
+    ANSWERED = "answered"
+    #: two entries fit about equally well: the bot asked which was meant
+    CLARIFIED = "clarified"
+    #: nothing fit well enough: the bot said it was not sure
+    DECLINED = "declined"
+
+
+class TurnOutcome(Base):
+    """One FAQ decision, recorded as it happens (escalation/outcomes.py), for analytics and
+    knowledge-gap mining; the customer's "did this help?" lands on the answered row.
+
+    Once per turn: ``turn_key`` (conversation and message id) is unique, so a retried action
+    records nothing twice. Escalations are the tickets table's.
+    """
+
+    __tablename__ = "turn_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    turn_key: Mapped[str] = mapped_column(String(300), unique=True)
+    conversation_id: Mapped[str] = mapped_column(String(200), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now, index=True)
+    channel: Mapped[str] = mapped_column(String(50))
+    language: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[OutcomeKind] = mapped_column(_enum(OutcomeKind))
+    #: The entry answered with (answered), or the best candidate (clarified, declined).
+    entry_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    #: The customer's words (blanked by the retention period, escalation/privacy.py).
+    question: Mapped[str | None] = mapped_column(Text)
+    #: The answer to "did this help?" (None: not asked or not answered).
+    helped: Mapped[bool | None]

@@ -16,13 +16,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core.settings import Settings
 from escalation import tracker_store
 from escalation.db import reclaim_space, session_factory, session_scope
-from escalation.models import Delivery, Email, Ticket, TicketStatus, TranscriptMessage, utc_now
+from escalation.models import (
+    Delivery,
+    Email,
+    Ticket,
+    TicketStatus,
+    TranscriptMessage,
+    TurnOutcome,
+    utc_now,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +48,18 @@ def export_customer(settings: Settings, *, conversation_id: str) -> dict[str, An
     """All we hold about the conversation, as one JSON document."""
     with session_scope(session_factory(settings.database)) as session:
         tickets = customer_tickets(session, conversation_id=conversation_id)
+        outcomes = [
+            {
+                "at": row.occurred_at.isoformat(),
+                "question": row.question,
+                "decision": row.kind.value,
+                "entry_id": row.entry_id,
+                "helped": row.helped,
+            }
+            for row in session.scalars(
+                select(TurnOutcome).where(TurnOutcome.conversation_id == conversation_id)
+            )
+        ]
     events = tracker_store.conversation_events(
         tracker_store.tracker_url(settings), conversation_id=conversation_id
     )
@@ -47,6 +67,7 @@ def export_customer(settings: Settings, *, conversation_id: str) -> dict[str, An
         "conversation_id": conversation_id,
         "exported_at": utc_now().isoformat(),
         "tickets": tickets,
+        "faq_outcomes": outcomes,
         "conversation": events,
     }
 
@@ -70,6 +91,7 @@ def apply_retention(settings: Settings, *, days: int) -> Erased:
     closed_before = utc_now() - timedelta(days=days)
     with session_scope(session_factory(settings.database)) as session:
         expired = expired_conversations(session, closed_before=closed_before)
+        forget_old_questions(session, before=closed_before)
     erased = erase_customers(settings, expired) if expired else Erased(0, 0, 0)
     logger.info("retention (%s days): %s conversations erased", days, erased.conversations)
     return erased
@@ -103,7 +125,18 @@ def erase_customer_tickets(session: Session, *, conversation_id: str) -> int:
         session.scalars(select(Ticket.id).where(Ticket.conversation_id == conversation_id))
     )
     _delete_tickets(session, ticket_ids)
+    session.execute(delete(TurnOutcome).where(TurnOutcome.conversation_id == conversation_id))
     return len(ticket_ids)
+
+
+def forget_old_questions(session: Session, *, before: datetime) -> None:
+    """Blank the customers' words in FAQ outcomes older than the retention period: the counts
+    stay for analytics, what anyone wrote goes."""
+    session.execute(
+        update(TurnOutcome)
+        .where(TurnOutcome.occurred_at < before, TurnOutcome.question.is_not(None))
+        .values(question=None)
+    )
 
 
 def expired_conversations(session: Session, *, closed_before: datetime) -> list[str]:

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -319,6 +320,73 @@ def customer_retention(
     prepare(settings)
     erased = apply_retention(settings, days=days)
     print(f"erased {erased.conversations} conversation(s) resolved more than {days} days ago")
+
+
+class ReportFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+    PNG = "png"
+
+
+class Bucket(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+
+
+class BreakdownBy(StrEnum):
+    LANGUAGE = "language"
+    CHANNEL = "channel"
+
+
+@app.command("report")
+def report_command(
+    since: Annotated[
+        str, typer.Option(help="7d, 24h, 2w before now, or a date (2026-11-01).")
+    ] = "7d",
+    until: Annotated[str | None, typer.Option(help="A date; default now.")] = None,
+    output_format: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.TABLE,
+    output: Annotated[
+        Path | None, typer.Option(help="Write here (png: default report.png); else stdout.")
+    ] = None,
+    bucket: Annotated[Bucket, typer.Option()] = Bucket.DAY,
+    by: Annotated[BreakdownBy, typer.Option()] = BreakdownBy.LANGUAGE,
+) -> None:
+    """What the bot resolved and how people did: containment, verified deflection, answer
+    acceptance per FAQ entry, response and resolution times, CSAT, escalation reasons."""
+    from escalation import report
+    from escalation.db import prepare, session_scope
+    from escalation.models import utc_now
+    from escalation.sla import load_policy
+
+    settings = get_settings()
+    now = utc_now()
+    try:
+        start = report.parse_since(since, now)
+        end = report.parse_since(until, now) if until else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    with session_scope(prepare(settings)) as session:
+        built = report.build(
+            session,
+            load_policy(settings.sla_path),
+            since=start,
+            until=end,
+            bucket=bucket.value,
+            by=by.value,
+        )
+    if output_format == ReportFormat.PNG:
+        path = output or Path("report.png")
+        report.as_png(built, path)
+        print(f"wrote {path}")
+        return
+    render = {"table": report.as_table, "csv": report.as_csv, "json": report.as_json}
+    text = render[output_format.value](built)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
 
 
 @contextmanager

@@ -1,17 +1,18 @@
 """Prometheus metrics at ``/metrics`` (prometheus-client): request latency per route, and what
-the ticket database says at scrape time (open tickets by status and priority, service-level
-breaches, the delivery queue's depth and age).
+the ticket database says at scrape time (open tickets by status, priority and team,
+service-level breaches and tickets due soon, the delivery queue's depth and age, the FAQ's
+decisions of the last 24 hours by language).
 
 The database figures are read when Prometheus scrapes, by a collector, not counted in this
 process: with several API processes each would only know its own share, and a restart would
-reset them. Three grouped queries on indexed columns per scrape.
+reset them. A few grouped queries on indexed columns per scrape.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
-from escalation.models import Delivery, Ticket, utc_now
+from escalation.models import Delivery, Ticket, TurnOutcome, utc_now
 from escalation.tickets import sla_counts
 
 
@@ -37,6 +38,7 @@ class TicketCollector(Collector):
             yield self._tickets(session)
             yield from self._service_levels(session, now)
             yield from self._deliveries(session, now)
+            yield self._faq_decisions(session, now)
 
     def _tickets(self, session: Session) -> Metric:
         family = GaugeMetricFamily(
@@ -61,6 +63,22 @@ class TicketCollector(Collector):
             for target, count in counts[state].items():
                 family.add_metric([target], count)
             yield family
+
+    def _faq_decisions(self, session: Session, now: datetime) -> Metric:
+        """Of every action server (the outcomes they recorded), through the index on time."""
+        family = GaugeMetricFamily(
+            "helpdesk_faq_decisions_last_24h",
+            "FAQ decisions in the last 24 hours: answered, clarified, declined",
+            labels=["decision", "language"],
+        )
+        query = (
+            select(TurnOutcome.kind, TurnOutcome.language, func.count())
+            .where(TurnOutcome.occurred_at >= now - timedelta(hours=24))
+            .group_by(TurnOutcome.kind, TurnOutcome.language)
+        )
+        for kind, language, count in session.execute(query):
+            family.add_metric([kind.value, language], count)
+        return family
 
     def _deliveries(self, session: Session, now: datetime) -> Iterator[Metric]:
         count, oldest = session.execute(

@@ -207,3 +207,62 @@ class BotMessage(BaseModel):
     text: str | None
     buttons: list[dict[str, Any]]
     timestamp: float
+
+
+class DurationsOut(BaseModel):
+    """p50 and p90 in seconds (nearest rank; null without any)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    count: int
+    p50_seconds: float | None
+    p90_seconds: float | None
+
+
+class SummaryOut(BaseModel):
+    """What the bot resolved and how people did, over a period (escalation/analytics.py)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    conversations: int = Field(description="With an FAQ decision or a ticket in the period.")
+    contained: int = Field(description="Of those, without a ticket.")
+    containment_rate: float | None
+    verified_deflections: int = Field(
+        description="Answered, no ticket, no 'did not help', not asked about the same entry "
+        "again within 24 h."
+    )
+    verified_deflection_rate: float | None
+    answered: int
+    clarified: int
+    declined: int
+    rated_helped: int
+    rated_not_helped: int
+    escalations: int
+    escalation_reasons: dict[str, int]
+    first_response: DurationsOut
+    first_response_business: DurationsOut = Field(description="In the SLA calendar's open time.")
+    resolution: DurationsOut
+    resolution_business: DurationsOut
+    csat_count: int
+    csat_average: float | None
+    csat_distribution: dict[int, int]
+
+
+class SeriesPoint(BaseModel):
+    start: datetime
+    summary: SummaryOut
+
+
+class BreakdownRow(BaseModel):
+    value: str = Field(description="The language or channel.")
+    summary: SummaryOut
+
+
+class EntryStatsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    entry_id: str
+    answered: int
+    helped: int
+    not_helped: int
+    acceptance_rate: float | None = Field(description="helped / rated; null when nobody rated.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.faq import ActionAnswerFaq, pick_payload, picked_entry, reply, topic_rule_for
@@ -12,7 +13,7 @@ from actions.state import Question
 from escalation import tickets
 from escalation.auth import create_agent
 from escalation.db import session_scope
-from escalation.models import Author, Ticket, TicketStatus, utc_now
+from escalation.models import Author, OutcomeKind, Ticket, TicketStatus, TurnOutcome, utc_now
 from escalation.tickets import Escalation, TranscriptLine
 from knowledge import KnowledgeBase
 from knowledge.decision import Answer, Choice, Match
@@ -172,3 +173,30 @@ def resolved_ticket(sessions: sessionmaker[Session], *, conversation_id: str) ->
         ticket = tickets.get_ticket(session, ticket_id=ticket_id)
         tickets.change_status(session, ticket=ticket, agent=agent, status=TicketStatus.RESOLVED)
     return ticket_id
+
+
+def test_each_decision_is_recorded_once_and_the_feedback_lands_on_its_answer(
+    faq: KnowledgeBase, ticket_sessions: sessionmaker[Session]
+) -> None:
+    """Outcomes as they happen (escalation/outcomes.py): a retried action records nothing
+    twice; "did this help? no" marks the answer it was asked about."""
+    question = user("how do I reset my password", message_id="m-1")
+    run(ActionAnswerFaq(), tracker([question]))
+    run(ActionAnswerFaq(), tracker([question]))  # Rasa retried the action
+    declined = user("what is the capital of Mongolia", message_id="m-2", timestamp=3.0)
+    run(ActionAnswerFaq(), tracker([question, bot("…"), declined], language="en"))
+    asked_about = {"kind": Question.ANSWER_FEEDBACK, "turn": 1, "entry_id": "reset-password"}
+    thumbs_down = tracker(
+        [question, bot("Did this answer your question?"), user("👎", timestamp=2.0)],
+        awaiting=asked_about,
+    )
+    run(ActionAnswerFaq(), thumbs_down)
+    with ticket_sessions() as session:
+        rows = session.scalars(select(TurnOutcome).order_by(TurnOutcome.id)).all()
+        assert [(r.kind, r.entry_id, r.helped, r.language, r.channel) for r in rows] == [
+            (OutcomeKind.ANSWERED, "reset-password", False, "en", "socketio"),
+            (OutcomeKind.DECLINED, rows[1].entry_id, None, "en", "socketio"),
+        ]
+        assert rows[0].question == "how do I reset my password"
+        assert rows[0].score is not None and 0 < rows[0].score <= 1
+        assert rows[0].turn_key == "conv:m-1"

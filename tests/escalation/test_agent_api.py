@@ -22,12 +22,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.limits import MAX_MESSAGE_CHARS
 from core.settings import get_settings
-from escalation import outbox, ratings, tickets
+from escalation import outbox, outcomes, ratings, tickets
 from escalation.api.deps import get_sla_policy
 from escalation.auth import create_agent
 from escalation.canned import CannedRepliesError, load_canned_replies
 from escalation.db import session_scope
-from escalation.models import Agent, Author, Delivery, DeliveryKind, Priority, Ticket
+from escalation.models import (
+    Agent,
+    Author,
+    Delivery,
+    DeliveryKind,
+    OutcomeKind,
+    Priority,
+    Ticket,
+)
 from escalation.sla import Deadlines
 from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
 from tests.conftest import free_port, sla_file
@@ -657,6 +665,23 @@ def test_metrics_parse_as_prometheus_text_and_move_when_a_ticket_is_made(
     assert after[waiting] == before + 1
     assert after[("helpdesk_sla_breached_tickets", (("target", "first_response"),))] >= 1
     assert after[("helpdesk_delivery_queue_depth", ())] >= 0
+    answered = ("helpdesk_faq_decisions_last_24h", (("decision", "answered"), ("language", "el")))
+    assert answered not in after
+    outcomes.record_decision(
+        sessions,
+        outcomes.Decision(
+            turn_key="conv:1",
+            conversation_id="conv",
+            channel="socketio",
+            language="el",
+            kind=OutcomeKind.ANSWERED,
+            entry_id="reset-password",
+            score=0.91,
+            question="ξέχασα τον κωδικό",
+            occurred_at=datetime.now(UTC),
+        ),
+    )
+    assert samples()[answered] == 1
     route = ("method", "GET"), ("route", "/api/tickets"), ("status", "200")
     assert after[("helpdesk_api_request_seconds_count", tuple(sorted(route)))] >= 1
 

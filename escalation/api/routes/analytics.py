@@ -1,0 +1,87 @@
+"""Analytics for the team: containment, verified deflection, answer acceptance per FAQ
+entry, response and resolution times, CSAT, escalation reasons (escalation/analytics.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from escalation import analytics
+from escalation.analytics import Scope
+from escalation.api.deps import CurrentAgent, SessionDep, SlaDep
+from escalation.api.responses import UNAUTHORIZED
+from escalation.api.schemas import BreakdownRow, EntryStatsOut, SeriesPoint, SummaryOut
+from escalation.models import utc_now
+
+router = APIRouter(prefix="/api/analytics", tags=["analytics"], responses=UNAUTHORIZED)
+
+#: The longest period one request reads (a year of days is 366 points).
+MAX_PERIOD = timedelta(days=366)
+DEFAULT_PERIOD = timedelta(days=7)
+
+
+def scope(
+    since: Annotated[
+        datetime | None,
+        Query(description="Start (ISO 8601, UTC unless given); default 7 days ago."),
+    ] = None,
+    until: Annotated[datetime | None, Query(description="End, excluded; default now.")] = None,
+    language: Annotated[str | None, Query(max_length=16)] = None,
+    channel: Annotated[str | None, Query(max_length=50)] = None,
+) -> Scope:
+    """The period asked for, read as at most the 366 days before ``until`` (a longer one is
+    cut there; an empty one gives zeros)."""
+    end = _aware(until) if until else utc_now()
+    start = _aware(since) if since else end - DEFAULT_PERIOD
+    return Scope(max(start, end - MAX_PERIOD), end, language, channel)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+ScopeDep = Annotated[Scope, Depends(scope)]
+
+
+@router.get("/summary")
+def read_summary(session: SessionDep, _: CurrentAgent, sla: SlaDep, period: ScopeDep) -> SummaryOut:
+    """The period's figures, for one language or channel when given."""
+    return SummaryOut.model_validate(analytics.summary(session, period, sla))
+
+
+@router.get("/series")
+def read_series(
+    session: SessionDep,
+    _: CurrentAgent,
+    sla: SlaDep,
+    period: ScopeDep,
+    bucket: Literal["day", "week"] = "day",
+) -> list[SeriesPoint]:
+    """The figures per day or per week of the period."""
+    return [
+        SeriesPoint(start=start, summary=SummaryOut.model_validate(figures))
+        for start, figures in analytics.series(session, period, sla, bucket=bucket)
+    ]
+
+
+@router.get("/breakdown")
+def read_breakdown(
+    session: SessionDep,
+    _: CurrentAgent,
+    sla: SlaDep,
+    period: ScopeDep,
+    by: Literal["language", "channel"] = "language",
+) -> list[BreakdownRow]:
+    """The figures per language or per channel, busiest first."""
+    return [
+        BreakdownRow(value=value, summary=SummaryOut.model_validate(figures))
+        for value, figures in analytics.breakdown(session, period, sla, by=by)
+    ]
+
+
+@router.get("/entries")
+def read_entries(session: SessionDep, _: CurrentAgent, period: ScopeDep) -> list[EntryStatsOut]:
+    """Per FAQ entry answered in the period: answers, helped, not helped, acceptance."""
+    return [EntryStatsOut.model_validate(row) for row in analytics.entries(session, period)]

@@ -1,0 +1,77 @@
+"""Conversation outcomes, recorded as they happen: each FAQ decision (answered, clarified,
+declined) with its entry, score, language and channel, and the customer's "did this help?".
+
+Written by the action server in its own short transaction; analytics (escalation/analytics.py)
+and knowledge-gap mining read them without going back to Rasa's tracker. A retried action
+records nothing twice: the turn's key is unique, and a second insert is a no-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalation.db import session_scope
+from escalation.models import OutcomeKind, TurnOutcome
+
+#: The customer's words kept per outcome: enough to read and to cluster.
+QUESTION_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One FAQ decision on one customer message."""
+
+    turn_key: str
+    conversation_id: str
+    channel: str
+    language: str
+    kind: OutcomeKind
+    entry_id: str | None
+    score: float | None
+    question: str
+    occurred_at: datetime
+
+
+def record_decision(sessions: sessionmaker[Session], decision: Decision) -> bool:
+    """Store the decision unless its turn has one; whether it was stored."""
+    row = TurnOutcome(
+        turn_key=decision.turn_key[:300],
+        conversation_id=decision.conversation_id,
+        channel=decision.channel[:50],
+        language=decision.language[:16],
+        kind=decision.kind,
+        entry_id=decision.entry_id,
+        score=decision.score,
+        question=decision.question[:QUESTION_CHARS],
+        occurred_at=decision.occurred_at,
+    )
+    try:
+        with session_scope(sessions) as session:
+            session.add(row)
+    except IntegrityError:
+        return False  # this turn's decision is recorded already (a retried action)
+    return True
+
+
+def record_feedback(
+    sessions: sessionmaker[Session], *, conversation_id: str, entry_id: str | None, helped: bool
+) -> bool:
+    """The customer's "did this help?" on the conversation's latest answer (with that entry,
+    when known); whether an answer took it. A second reaction to the same answer wins."""
+    with session_scope(sessions) as session:
+        query = select(TurnOutcome).where(
+            TurnOutcome.conversation_id == conversation_id,
+            TurnOutcome.kind == OutcomeKind.ANSWERED,
+        )
+        if entry_id:
+            query = query.where(TurnOutcome.entry_id == entry_id)
+        latest = session.scalars(query.order_by(TurnOutcome.id.desc()).limit(1)).first()
+        if latest is None:
+            return False
+        latest.helped = helped
+        return True

@@ -1,0 +1,233 @@
+"""Every analytics figure on a fixture of known conversations equals the value worked out by
+hand (in the comments), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.settings import get_settings
+from escalation import analytics
+from escalation.analytics import Durations, Scope
+from escalation.auth import create_agent
+from escalation.db import session_scope
+from escalation.models import OutcomeKind, Ticket, TicketStatus, TurnOutcome
+from escalation.sla import load_policy
+from tests.conftest import PROJECT_ROOT, free_port
+
+#: Amsterdam, Monday to Friday 09:00-17:30 (08:00-16:30 UTC in November).
+SHIPPED = load_policy(PROJECT_ROOT / "escalation" / "sla.yml")
+MONDAY = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+def at(hour: int, minute: int = 0, day: int = 0) -> datetime:
+    return MONDAY + timedelta(days=day, hours=hour, minutes=minute)
+
+
+OUTCOMES = [
+    # conversation, language, channel, kind, entry, helped, when
+    ("c1", "en", "socketio", OutcomeKind.ANSWERED, "reset-password", True, at(9)),
+    ("c2", "en", "socketio", OutcomeKind.ANSWERED, "refund-time", None, at(10)),
+    ("c2", "en", "socketio", OutcomeKind.ANSWERED, "refund-time", None, at(11)),  # came back
+    ("c3", "nl", "telegram", OutcomeKind.ANSWERED, "shipping-cost", False, at(12)),
+    ("c4", "nl", "telegram", OutcomeKind.DECLINED, "shipping-cost", None, at(13)),
+    ("c4", "nl", "telegram", OutcomeKind.DECLINED, None, None, at(13, 1)),
+    ("c5", "en", "rest", OutcomeKind.CLARIFIED, "refund-time", None, at(15)),
+    ("c6", "en", "socketio", OutcomeKind.ANSWERED, "reset-password", None, at(23, 30)),
+    ("c6", "en", "socketio", OutcomeKind.ANSWERED, "reset-password", None, at(10, day=1)),
+    ("c7", "en", "socketio", OutcomeKind.ANSWERED, "reset-password", True, at(9, day=-1)),
+]
+TICKETS = [
+    # conversation, language, channel, reason, escalated, first response, resolved, csat
+    ("c3", "nl", "telegram", "answer_did_not_help", at(12, 5), at(12, 35), at(14, 5), 4),
+    ("c4", "nl", "telegram", "bot_could_not_answer", at(13, 2), at(13, 12), None, None),
+    ("c8", "en", "socketio", "customer_request", at(16), at(17), at(18), 2),
+]
+
+
+@pytest.fixture
+def known(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    with session_scope(sessions) as session:
+        for number, (conversation, language, channel, kind, entry, helped, when) in enumerate(
+            OUTCOMES
+        ):
+            session.add(
+                TurnOutcome(
+                    turn_key=f"{conversation}:{number}",
+                    conversation_id=conversation,
+                    language=language,
+                    channel=channel,
+                    kind=kind,
+                    entry_id=entry,
+                    helped=helped,
+                    occurred_at=when,
+                    question="…",
+                )
+            )
+        for conversation, language, channel, reason, escalated, first, resolved, csat in TICKETS:
+            session.add(
+                Ticket(
+                    escalation_key=f"{conversation}:t",
+                    conversation_id=conversation,
+                    channel=channel,
+                    language=language,
+                    language_confidence=0.9,
+                    reason=reason,
+                    status=TicketStatus.RESOLVED if resolved else TicketStatus.OPEN,
+                    escalated_at=escalated,
+                    first_agent_response_at=first,
+                    resolved_at=resolved,
+                    csat=csat,
+                )
+            )
+    return sessions
+
+
+def test_the_day_s_summary(known: sessionmaker[Session]) -> None:
+    with known() as session:
+        day = analytics.summary(session, Scope(MONDAY, at(0, day=1)), SHIPPED)
+    assert day.conversations == 7  # c1-c6 and c8 (c7 is the day before)
+    assert day.contained == 4  # c1, c2, c5, c6: no ticket
+    assert day.containment_rate == pytest.approx(4 / 7)
+    # c1 only: c2 asked again, c5 was never answered, c6 came back the next morning
+    assert day.verified_deflections == 1
+    assert (day.answered, day.clarified, day.declined) == (5, 1, 2)
+    assert (day.rated_helped, day.rated_not_helped) == (1, 1)
+    assert day.escalations == 3
+    assert day.escalation_reasons == {
+        "answer_did_not_help": 1,
+        "bot_could_not_answer": 1,
+        "customer_request": 1,
+    }
+    # first responses 30, 10, 60 min; nearest rank: p50 the 2nd of 3, p90 the 3rd
+    assert day.first_response == Durations(3, 1800.0, 3600.0)
+    # in business time c8 (17:00-18:00 local, closing 17:30) took 30 min: 10, 30, 30 min
+    assert day.first_response_business == Durations(3, 1800.0, 1800.0)
+    assert day.resolution == Durations(2, 7200.0, 7200.0)
+    assert day.resolution_business == Durations(2, 1800.0, 7200.0)  # c8: 30 open minutes
+    assert (day.csat_count, day.csat_average) == (2, 3.0)
+    assert day.csat_distribution == {1: 0, 2: 1, 3: 0, 4: 1, 5: 0}
+
+
+def test_per_language_per_day_and_per_entry(known: sessionmaker[Session]) -> None:
+    two_days = Scope(MONDAY, at(0, day=2))
+    with known() as session:
+        languages = dict(
+            analytics.breakdown(session, Scope(MONDAY, at(0, day=1)), SHIPPED, by="language")
+        )
+        days = analytics.series(session, two_days, SHIPPED, bucket="day")
+        per_entry = {row.entry_id: row for row in analytics.entries(session, two_days)}
+        telegram = analytics.summary(
+            session, Scope(MONDAY, at(0, day=1), channel="telegram"), SHIPPED
+        )
+    assert (languages["en"].conversations, languages["en"].contained) == (5, 4)
+    assert (languages["nl"].conversations, languages["nl"].contained) == (2, 0)
+    assert [start for start, _ in days] == [MONDAY, at(0, day=1)]
+    tuesday = days[1][1]
+    assert (tuesday.conversations, tuesday.verified_deflections) == (1, 1)  # c6's second answer
+    assert (telegram.conversations, telegram.escalations) == (2, 2)
+    assert per_entry["reset-password"].answered == 3  # c1, and c6 on Monday and on Tuesday
+    assert per_entry["reset-password"].acceptance_rate == 1.0
+    assert per_entry["refund-time"].acceptance_rate is None  # nobody rated it
+    assert per_entry["shipping-cost"].acceptance_rate == 0.0
+
+
+def test_the_api_serves_the_same_figures(
+    known: sessionmaker[Session],
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", database_url)
+    monkeypatch.setenv("HELPDESK_RASA_PORT", str(free_port()))
+    with session_scope(known) as session:
+        create_agent(session, email="lea@shop.nl", name="Lea", password="long enough secret")
+    get_settings.cache_clear()
+    from escalation.api.main import app
+
+    day = {"since": "2026-11-30T00:00:00Z", "until": "2026-12-01T00:00:00Z"}
+    with TestClient(app) as client:
+        assert client.get("/api/analytics/summary", params=day).status_code == 401
+        token = client.post(
+            "/api/auth/token", json={"email": "lea@shop.nl", "password": "long enough secret"}
+        ).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        summary = client.get("/api/analytics/summary", params=day).json()
+        by_channel = client.get("/api/analytics/breakdown", params={**day, "by": "channel"}).json()
+        weeks = client.get("/api/analytics/series", params={**day, "bucket": "week"}).json()
+        entries = client.get("/api/analytics/entries", params=day).json()
+        upside_down = client.get(
+            "/api/analytics/summary", params={"since": day["until"], "until": day["since"]}
+        )
+    get_settings.cache_clear()
+    assert (summary["conversations"], summary["contained"], summary["verified_deflections"]) == (
+        7,
+        4,
+        1,
+    )
+    assert summary["containment_rate"] == pytest.approx(4 / 7)
+    assert summary["first_response"] == {"count": 3, "p50_seconds": 1800.0, "p90_seconds": 3600.0}
+    assert summary["csat_distribution"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 0}
+    assert [(row["value"], row["summary"]["conversations"]) for row in by_channel] == [
+        ("socketio", 4),  # c1, c2, c6, c8
+        ("telegram", 2),
+        ("rest", 1),
+    ]
+    assert len(weeks) == 1 and weeks[0]["summary"]["conversations"] == 7
+    assert entries[0] == {
+        "entry_id": "refund-time",
+        "answered": 2,
+        "helped": 0,
+        "not_helped": 0,
+        "acceptance_rate": None,
+    }
+    assert upside_down.status_code == 200 and upside_down.json()["conversations"] == 0
+
+
+def test_the_report_command_writes_csv_json_and_a_real_png(
+    known: sessionmaker[Session],
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from PIL import Image
+
+    from helpdesk.cli import main
+
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    period = ["--since", "2026-11-30", "--until", "2026-12-02"]
+    assert main(["report", *period, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    monday, tuesday = rows[0], rows[1]
+    assert (monday["scope"], monday["conversations"], monday["contained"]) == ("day", "7", "4")
+    assert (tuesday["conversations"], tuesday["verified_deflections"]) == ("1", "1")
+    assert {row["value"] for row in rows if row["scope"] == "language"} == {"en", "nl"}
+
+    assert main(["report", *period, "--format", "json", "--by", "channel"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["summary"]["conversations"] == 7  # c6 on both days counts once
+    assert document["by_channel"]["telegram"]["escalations"] == 2
+
+    assert main(["report", *period]) == 0
+    assert "conversations 7, contained 4 (57%)" in capsys.readouterr().out
+
+    picture = tmp_path / "week.png"
+    assert main(["report", *period, "--format", "png", "--output", str(picture)]) == 0
+    with Image.open(picture) as image:
+        assert image.format == "PNG" and image.size == (1500, 975)  # 10 x 6.5 in at 150 dpi
+        assert (
+            len(image.convert("RGB").getcolors(maxcolors=100_000) or []) > 50
+        )  # drawn on, not a blank canvas
+    assert main(["report", "--since", "yesterday-ish"]) == 2  # a usage mistake, no traceback
+    get_settings.cache_clear()
