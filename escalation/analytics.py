@@ -99,7 +99,7 @@ def summary(session: Session, scope: Scope, policy: Policy) -> Summary:
     kinds = _outcome_counts(session, scope)
     tickets = list(session.scalars(_tickets_in(scope)))
     escalated = {ticket.conversation_id for ticket in tickets}
-    conversations = set(session.scalars(_outcomes_in(scope, TurnOutcome.conversation_id)))
+    conversations = set(session.scalars(outcomes_in(scope, TurnOutcome.conversation_id)))
     conversations |= escalated
     ratings = [ticket.csat for ticket in tickets if ticket.csat is not None]
     return Summary(
@@ -151,7 +151,7 @@ def breakdown(
     """The summary per language or per channel seen in the period, busiest first."""
     column = TurnOutcome.language if by == "language" else TurnOutcome.channel
     ticket_column = Ticket.language if by == "language" else Ticket.channel
-    values = set(session.scalars(_outcomes_in(scope, column).distinct()))
+    values = set(session.scalars(outcomes_in(scope, column).distinct()))
     values |= set(session.scalars(_tickets_in(scope, ticket_column).distinct()))
     rows = [
         (value, summary(session, _narrowed(scope, by, value), policy)) for value in sorted(values)
@@ -162,7 +162,7 @@ def breakdown(
 def entries(session: Session, scope: Scope) -> list[EntryStats]:
     """Per FAQ entry answered in the period: answers and how customers rated them."""
     query = (
-        _outcomes_in(
+        outcomes_in(
             scope,
             TurnOutcome.entry_id,
             func.count(),
@@ -180,7 +180,7 @@ def entries(session: Session, scope: Scope) -> list[EntryStats]:
     ]
 
 
-def _outcomes_in(scope: Scope, *columns: Any) -> Select[Any]:
+def outcomes_in(scope: Scope, *columns: Any) -> Select[Any]:
     """``columns`` of the scope's outcomes (through the index on ``occurred_at``)."""
     query = select(*columns).where(
         TurnOutcome.occurred_at >= scope.since, TurnOutcome.occurred_at < scope.until
@@ -206,7 +206,7 @@ def _tickets_in(scope: Scope, column: Any = Ticket) -> Select[Any]:
 
 def _outcome_counts(session: Session, scope: Scope) -> Counter[str]:
     counts: Counter[str] = Counter()
-    query = _outcomes_in(scope, TurnOutcome.kind, TurnOutcome.helped, func.count()).group_by(
+    query = outcomes_in(scope, TurnOutcome.kind, TurnOutcome.helped, func.count()).group_by(
         TurnOutcome.kind, TurnOutcome.helped
     )
     for kind, helped, count in session.execute(query):
@@ -228,7 +228,7 @@ def _verified_deflections(session: Session, scope: Scope, escalated: set[str]) -
     period are read too, for questions that came back."""
     later = Scope(scope.since, scope.until + CAME_BACK_WITHIN, scope.language, scope.channel)
     rows = session.execute(
-        _outcomes_in(
+        outcomes_in(
             later,
             TurnOutcome.conversation_id,
             TurnOutcome.kind,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -356,3 +357,9 @@ class TurnOutcome(Base):
     question: Mapped[str | None] = mapped_column(Text)
     #: The answer to "did this help?" (None: not asked or not answered).
     helped: Mapped[bool | None]
+    #: For a question the FAQ did not settle (declined, clarified, "did not help"): its
+    #: vector (float16) from ``vector_model``, and the cosine at which that FAQ and model
+    #: take two questions for the same one (knowledge/paraphrase.py): gap mining groups by it.
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    vector_model: Mapped[str | None] = mapped_column(String(200))
+    same_question_bar: Mapped[float | None] = mapped_column(Float)

@@ -35,6 +35,18 @@ class Decision:
     score: float | None
     question: str
     occurred_at: datetime
+    #: For a question the FAQ did not settle: its vector and how to group it (GapVector).
+    gap_vector: GapVector | None = None
+
+
+@dataclass(frozen=True)
+class GapVector:
+    """A question's vector (float16 bytes) from ``model``, and the cosine at which that model
+    and FAQ take two questions for the same one (knowledge/paraphrase.py)."""
+
+    vector: bytes
+    model: str
+    same_question_bar: float | None
 
 
 def record_decision(sessions: sessionmaker[Session], decision: Decision) -> bool:
@@ -50,6 +62,8 @@ def record_decision(sessions: sessionmaker[Session], decision: Decision) -> bool
         question=decision.question[:QUESTION_CHARS],
         occurred_at=decision.occurred_at,
     )
+    if decision.gap_vector is not None:
+        _attach(row, decision.gap_vector)
     try:
         with session_scope(sessions) as session:
             session.add(row)
@@ -60,9 +74,10 @@ def record_decision(sessions: sessionmaker[Session], decision: Decision) -> bool
 
 def record_feedback(
     sessions: sessionmaker[Session], *, conversation_id: str, entry_id: str | None, helped: bool
-) -> bool:
+) -> tuple[int, str] | None:
     """The customer's "did this help?" on the conversation's latest answer (with that entry,
-    when known); whether an answer took it. A second reaction to the same answer wins."""
+    when known). For "it did not help": the row and its question, to be given its vector
+    (:func:`attach_gap_vector`); None otherwise. A second reaction to the same answer wins."""
     with session_scope(sessions) as session:
         query = select(TurnOutcome).where(
             TurnOutcome.conversation_id == conversation_id,
@@ -72,6 +87,24 @@ def record_feedback(
             query = query.where(TurnOutcome.entry_id == entry_id)
         latest = session.scalars(query.order_by(TurnOutcome.id.desc()).limit(1)).first()
         if latest is None:
-            return False
+            return None
         latest.helped = helped
-        return True
+        if helped or latest.vector is not None or not latest.question:
+            return None
+        return latest.id, latest.question
+
+
+def attach_gap_vector(sessions: sessionmaker[Session], *, outcome_id: int, gap: GapVector) -> None:
+    """An answer the customer said did not help becomes a knowledge gap with its vector."""
+    with session_scope(sessions) as session:
+        row = session.get(TurnOutcome, outcome_id)
+        if row is not None:
+            _attach(row, gap)
+
+
+def _attach(row: TurnOutcome, gap: GapVector) -> None:
+    row.vector, row.vector_model, row.same_question_bar = (
+        gap.vector,
+        gap.model[:200],
+        gap.same_question_bar,
+    )

@@ -410,6 +410,41 @@ def _read_password(email: str, *, from_stdin: bool) -> str:
     return getpass.getpass(f"password for {email}: ")
 
 
+@kb_app.command("gaps")
+def kb_gaps(
+    since: Annotated[str, typer.Option(help="7d, 30d, 2w before now, or a date.")] = "30d",
+    language: Annotated[str | None, typer.Option(help="Only this language.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Groups shown.")] = 20,
+) -> None:
+    """The questions the bot could not settle (declined, asked which, "did not help"),
+    grouped by meaning per language, largest first: what the FAQ is missing."""
+    from escalation.analytics import Scope
+    from escalation.db import prepare, session_scope
+    from escalation.gaps import gap_clusters
+    from escalation.models import utc_now
+    from escalation.report import parse_since
+
+    now = utc_now()
+    try:
+        start = parse_since(since, now)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    with session_scope(prepare(get_settings())) as session:
+        clusters = gap_clusters(session, Scope(start, now, language))
+    if not clusters:
+        print("no knowledge gaps recorded in that period")
+    for cluster in clusters[:limit]:
+        print(
+            f"[{cluster.language}] {cluster.size} question(s) in {cluster.conversations}"
+            f" conversation(s): declined {cluster.declined}, asked which {cluster.clarified},"
+            f" did not help {cluster.not_helped}; closest entry: {cluster.closest_entry or '-'}"
+        )
+        for question in cluster.questions:
+            print(f"    “{question}”")
+        for reply in cluster.agent_replies:
+            print(f"    agent: {reply}")
+
+
 def _knowledge_base(settings: Settings) -> KnowledgeBase:
     from knowledge.factory import knowledge_base_from
 

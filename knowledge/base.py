@@ -9,12 +9,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from knowledge.decision import Answer, AnswerPolicy, Choice, entry_dense_scores, fused_hits
-from knowledge.embedder import Embedder
+from knowledge.embedder import Embedder, Vectors
 from knowledge.index import FaqIndex, load_or_build
 from knowledge.language import DetectedLanguage, LanguageIdentifier
 from knowledge.lexical import LexicalIndex
 from knowledge.models import FaqEntry, IndexedText, SearchHit
+from knowledge.paraphrase import same_question_bar
 from knowledge.policy_store import stored_calibration
 from knowledge.tuning import DENSE_DEPTH, IDENTIFIER_MIN_DIGITS
 
@@ -49,6 +52,8 @@ class KnowledgeBase:
         self.languages = frozenset(lang for entry in entries for lang in entry.languages)
         self.language_identifier = LanguageIdentifier(entries, default_language)
         self._index: FaqIndex | None = None
+        self._bar: float | None = None
+        self._bar_digest: str | None = None
         self._lock = threading.Lock()
 
     def warm_up(self, *, progress: bool = True) -> bool:
@@ -147,6 +152,19 @@ class KnowledgeBase:
         entry = self.entries[entry_id]
         variant = entry.variant_for(language.lang, self.default_language)
         return Answer(variant.answer, entry.id, variant.lang, language, hits)
+
+    def embed_question(self, text: str) -> Vectors:
+        """The question's vector as a search would embed it (to group unanswered questions)."""
+        vectors: Vectors = self.embedder.encode([searchable(text)], role="query")
+        return np.asarray(vectors[0], dtype=np.float32)
+
+    def same_question_bar(self) -> float | None:
+        """The cosine at which two questions count as the same one, learnt from this FAQ
+        (knowledge/paraphrase.py); computed once per loaded index."""
+        index = self._ready_index()
+        if self._bar_digest != index.digest:
+            self._bar, self._bar_digest = same_question_bar(index), index.digest
+        return self._bar
 
     def title(self, entry_id: str, lang: str) -> str:
         """The entry's question in ``lang`` (else the default language): what it is about."""

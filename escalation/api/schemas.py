@@ -266,3 +266,19 @@ class EntryStatsOut(BaseModel):
     helped: int
     not_helped: int
     acceptance_rate: float | None = Field(description="helped / rated; null when nobody rated.")
+
+
+class GapClusterOut(BaseModel):
+    """Questions the FAQ did not settle that mean the same, in one language."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    language: str
+    size: int = Field(description="Questions in the group (declined, clarified, did not help).")
+    conversations: int
+    questions: list[str] = Field(description="Examples, latest first.")
+    closest_entry: str | None = Field(description="The FAQ entry most of them came closest to.")
+    declined: int
+    clarified: int
+    not_helped: int
+    agent_replies: list[str] = Field(description="What agents answered in those conversations.")

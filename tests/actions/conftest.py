@@ -35,7 +35,8 @@ def faq(sample_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> KnowledgeB
     """The sample FAQ as the actions' knowledge base (instead of the one built from settings)."""
     import actions.faq
     import actions.language
+    import actions.outcomes
 
-    for module in (actions.faq, actions.language):
+    for module in (actions.faq, actions.language, actions.outcomes):
         monkeypatch.setattr(module, "get_knowledge_base", lambda: sample_kb)
     return sample_kb

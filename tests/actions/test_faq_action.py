@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.faq import ActionAnswerFaq, pick_payload, picked_entry, reply, topic_rule_for
 from actions.state import Question
+from core.settings import get_settings
 from escalation import tickets
 from escalation.auth import create_agent
 from escalation.db import session_scope
@@ -115,8 +116,6 @@ def test_a_topic_rule_offers_a_person_with_its_category_and_priority(
 def test_topic_rules_are_off_when_their_trigger_is(
     settings_env: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core.settings import get_settings
-
     monkeypatch.setenv("HELPDESK_ESCALATION_TRIGGERS", '["customer_request"]')
     get_settings.cache_clear()
     assert topic_rule_for("you charged me twice") is None
@@ -200,3 +199,6 @@ def test_each_decision_is_recorded_once_and_the_feedback_lands_on_its_answer(
         assert rows[0].question == "how do I reset my password"
         assert rows[0].score is not None and 0 < rows[0].score <= 1
         assert rows[0].turn_key == "conv:m-1"
+        # Both are knowledge gaps (declined; "did not help"): each has its vector and bar.
+        assert all(row.vector and row.same_question_bar for row in rows)
+        assert {row.vector_model for row in rows} == {get_settings().embedding_model}

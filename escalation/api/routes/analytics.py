@@ -1,5 +1,6 @@
 """Analytics for the team: containment, verified deflection, answer acceptance per FAQ
-entry, response and resolution times, CSAT, escalation reasons (escalation/analytics.py)."""
+entry, response and resolution times, CSAT, escalation reasons (escalation/analytics.py),
+and the knowledge gaps (escalation/gaps.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from escalation import analytics
 from escalation.analytics import Scope
 from escalation.api.deps import CurrentAgent, SessionDep, SlaDep
 from escalation.api.responses import UNAUTHORIZED
-from escalation.api.schemas import BreakdownRow, EntryStatsOut, SeriesPoint, SummaryOut
+from escalation.api.schemas import (
+    BreakdownRow,
+    EntryStatsOut,
+    GapClusterOut,
+    SeriesPoint,
+    SummaryOut,
+)
+from escalation.gaps import gap_clusters
 from escalation.models import utc_now
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"], responses=UNAUTHORIZED)
@@ -85,3 +93,10 @@ def read_breakdown(
 def read_entries(session: SessionDep, _: CurrentAgent, period: ScopeDep) -> list[EntryStatsOut]:
     """Per FAQ entry answered in the period: answers, helped, not helped, acceptance."""
     return [EntryStatsOut.model_validate(row) for row in analytics.entries(session, period)]
+
+
+@router.get("/gaps")
+def read_gaps(session: SessionDep, _: CurrentAgent, period: ScopeDep) -> list[GapClusterOut]:
+    """Knowledge gaps: the questions the FAQ did not settle, grouped by meaning per language,
+    largest first, with the entry they came closest to and what agents answered."""
+    return [GapClusterOut.model_validate(cluster) for cluster in gap_clusters(session, period)]
