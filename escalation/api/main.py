@@ -37,6 +37,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 WIDGET_SCRIPT = PROJECT_ROOT / "bot" / "widget" / "widget.js"
 #: The socket.io client the widget loads, installed from package-lock.json by scripts/setup.sh.
 SOCKET_IO_CLIENT = PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+#: Chart.js for the console's analytics page, from the same lock file.
+CHART_JS = PROJECT_ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
 #: Swagger UI for /docs, from the same lock file: no CDN, so the page works offline.
 SWAGGER_UI = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"
 
@@ -165,6 +167,17 @@ async def api_docs() -> FileResponse:
 async def console_page() -> FileResponse:
     """The agent console (a page on top of the agent API)."""
     return FileResponse(STATIC_DIR / "console.html")
+
+
+@app.get("/console/analytics", include_in_schema=False)
+async def analytics_page() -> FileResponse:
+    """The analytics page of the console: charts of /api/analytics/*."""
+    return FileResponse(STATIC_DIR / "analytics.html")
+
+
+@app.get("/console/chart.umd.min.js", include_in_schema=False)
+async def chart_library() -> FileResponse:
+    return FileResponse(CHART_JS, media_type="text/javascript")
 
 
 @app.get("/widget/widget.js", include_in_schema=False)

@@ -169,6 +169,40 @@ def test_customer_in_widget_agent_in_console(
     customer.close()
 
 
+def test_the_analytics_page_draws_its_charts_from_what_happened(
+    running_stack: Settings, browser: Browser, artifacts: Path
+) -> None:
+    """After the story above (an FAQ answer, a ticket, a rating), the page shows it: tiles,
+    four charts drawn by Chart.js from node_modules, tables, and no CSP refusal."""
+    ensure_agent(running_stack)
+    site = f"http://{running_stack.host}:{running_stack.api_port}"
+    page = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if m.type == "error" else None)
+    page.goto(f"{site}/console")
+    page.get_by_label("Email").fill("maria@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Maria Lopes · maria@example.com")).to_be_visible()
+    page.get_by_role("link", name="Analytics").click()
+    expect(page.get_by_role("heading", name="Analytics", level=1)).to_be_visible()
+    kpis = page.locator("#kpis")
+    expect(kpis).to_contain_text("Conversations")
+    conversations = int(kpis.locator(".kpi dd").first.inner_text())
+    assert conversations >= 1
+    expect(kpis).to_contain_text("from 1 ratings")  # the 4 stars given in the widget
+    for chart in ("volume-chart", "rates-chart", "csat-chart", "reasons-chart"):
+        drawn = page.evaluate("id => Chart.getChart(id)?.data.datasets.length ?? 0", chart)
+        assert drawn >= 1, chart
+    csat = page.evaluate("() => Chart.getChart('csat-chart').data.datasets[0].data")
+    assert csat == [0, 0, 0, 1, 0]
+    expect(page.locator("#entries")).to_contain_text("shipping-time")
+    expect(page.locator("#languages")).to_contain_text("en")
+    page.screenshot(path=str(artifacts / "console-analytics.png"), full_page=True)
+    assert serious_accessibility_violations(page) == []
+    assert refused == []
+
+
 def test_widget_fills_a_phone_screen_and_works_by_keyboard(
     running_stack: Settings, browser: Browser, artifacts: Path
 ) -> None:

@@ -6,7 +6,6 @@
 (function () {
   "use strict";
 
-  var TOKEN_KEY = "helpdesk-agent-token";
   var ACTIVE = ["waiting_for_agent", "open", "pending_customer"];
   var LABELS = {
     waiting_for_agent: "Waiting for agent", open: "Open", pending_customer: "Pending customer",
@@ -15,36 +14,14 @@
   var AUTHORS = { customer: "Customer", bot: "Bot", agent: "Agent", note: "Internal note", system: "Ticket" };
 
   var $ = function (id) { return document.getElementById(id); };
-  var token = sessionStorage.getItem(TOKEN_KEY);
+  var el = Helpdesk.el;
+  var api = Helpdesk.api;
+  var token = Helpdesk.token();
   var me = null;
   var currentTicket = null;
   var events = null;
   var relisten = null;  // the timer that opens the stream again
   var clock = null;  // the timer that refreshes the queue's service-level clocks
-
-  function el(tag, attributes, text) {
-    var node = document.createElement(tag);
-    Object.keys(attributes || {}).forEach(function (name) { node.setAttribute(name, attributes[name]); });
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function api(path, options) {
-    options = options || {};
-    var headers = { "Content-Type": "application/json" };
-    if (token) headers.Authorization = "Bearer " + token;
-    return fetch(path, {
-      method: options.method || "GET",
-      headers: headers,
-      body: options.body ? JSON.stringify(options.body) : undefined,
-    }).then(function (response) {
-      if (response.status === 401 && path !== "/api/auth/token") { signedOut(); throw new Error("signed out"); }
-      return response.json().catch(function () { return null; }).then(function (data) {
-        if (!response.ok) throw new Error((data && data.detail && String(data.detail)) || response.statusText);
-        return data;
-      });
-    });
-  }
 
   /* Service level: said in words (colour only repeats it) */
   var SLA_TARGETS = { first_response: "First response", resolution: "Resolution" };
@@ -76,7 +53,7 @@
 
   function signedOut() {
     token = null;
-    sessionStorage.removeItem(TOKEN_KEY);
+    Helpdesk.forgetToken();
     if (events) events.close();
     clearTimeout(relisten);
     clearInterval(clock);
@@ -112,7 +89,7 @@
     api("/api/auth/token", { method: "POST", body: { email: $("email").value, password: $("password").value } })
       .then(function (data) {
         token = data.access_token;
-        sessionStorage.setItem(TOKEN_KEY, token);
+        Helpdesk.keepToken(token);
         $("password").value = "";
         signedIn(data.agent);
       })
@@ -387,6 +364,7 @@
     if (error && error.message !== "signed out") $("ticket-error").textContent = error.message;
   }
 
+  Helpdesk.whenSignedOut(signedOut);
   if (token) api("/api/auth/me").then(signedIn).catch(function () {});
   else signedOut();
 })();
