@@ -18,20 +18,17 @@ channel, and reads only that period's rows through the indexes on ``occurred_at`
 from __future__ import annotations
 
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from escalation.models import OutcomeKind, Ticket, TurnOutcome
 from escalation.sla import Policy
-
-#: An answer followed by a question about the same entry this soon was not the end of it.
-CAME_BACK_WITHIN = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -97,15 +94,28 @@ class EntryStats:
 
 def summary(session: Session, scope: Scope, policy: Policy) -> Summary:
     kinds = _outcome_counts(session, scope)
-    tickets = list(session.scalars(_tickets_in(scope)))
-    escalated = {ticket.conversation_id for ticket in tickets}
-    conversations = set(session.scalars(outcomes_in(scope, TurnOutcome.conversation_id)))
-    conversations |= escalated
+    tickets = session.execute(
+        _tickets_in(
+            scope,
+            Ticket.reason,
+            Ticket.team,
+            Ticket.escalated_at,
+            Ticket.first_agent_response_at,
+            Ticket.resolved_at,
+            Ticket.csat,
+        )
+    ).all()
+    escalated = _tickets_in(scope, Ticket.conversation_id)
+    conversations = _count(
+        session, union(outcomes_in(scope, TurnOutcome.conversation_id), escalated)
+    )
     ratings = [ticket.csat for ticket in tickets if ticket.csat is not None]
+    answered = [t for t in tickets if t.first_agent_response_at]
+    resolved = [t for t in tickets if t.resolved_at]
     return Summary(
-        conversations=len(conversations),
-        contained=len(conversations - escalated),
-        verified_deflections=_verified_deflections(session, scope, escalated),
+        conversations=conversations,
+        contained=conversations - _count(session, escalated.distinct()),
+        verified_deflections=_verified_deflections(session, scope),
         answered=kinds[OutcomeKind.ANSWERED],
         clarified=kinds[OutcomeKind.CLARIFIED],
         declined=kinds[OutcomeKind.DECLINED],
@@ -113,19 +123,13 @@ def summary(session: Session, scope: Scope, policy: Policy) -> Summary:
         rated_not_helped=kinds["not_helped"],
         escalations=len(tickets),
         escalation_reasons=dict(Counter(ticket.reason for ticket in tickets).most_common()),
-        first_response=_durations(
-            (t.first_agent_response_at - t.escalated_at)
-            for t in tickets
-            if t.first_agent_response_at
-        ),
+        first_response=_durations(t.first_agent_response_at - t.escalated_at for t in answered),
         first_response_business=_durations(
-            _business(policy, t, t.first_agent_response_at)
-            for t in tickets
-            if t.first_agent_response_at
+            _business(policy, t.team, t.escalated_at, t.first_agent_response_at) for t in answered
         ),
-        resolution=_durations((t.resolved_at - t.escalated_at) for t in tickets if t.resolved_at),
+        resolution=_durations(t.resolved_at - t.escalated_at for t in resolved),
         resolution_business=_durations(
-            _business(policy, t, t.resolved_at) for t in tickets if t.resolved_at
+            _business(policy, t.team, t.escalated_at, t.resolved_at) for t in resolved
         ),
         csat_count=len(ratings),
         csat_average=round(statistics.fmean(ratings), 2) if ratings else None,
@@ -192,9 +196,9 @@ def outcomes_in(scope: Scope, *columns: Any) -> Select[Any]:
     return query
 
 
-def _tickets_in(scope: Scope, column: Any = Ticket) -> Select[Any]:
-    """The scope's tickets (through the index on ``escalated_at``), or one column of them."""
-    query = select(column).where(
+def _tickets_in(scope: Scope, *columns: Any) -> Select[Any]:
+    """``columns`` of the scope's tickets (through the index on ``escalated_at``)."""
+    query = select(*columns).where(
         Ticket.escalated_at >= scope.since, Ticket.escalated_at < scope.until
     )
     if scope.language:
@@ -216,55 +220,28 @@ def _outcome_counts(session: Session, scope: Scope) -> Counter[str]:
     return counts
 
 
-class Turn(NamedTuple):
-    kind: OutcomeKind
-    entry_id: str | None
-    helped: bool | None
-    at: datetime
-
-
-def _verified_deflections(session: Session, scope: Scope, escalated: set[str]) -> int:
-    """Conversations whose answers held (the module's docstring); the 24 hours after the
-    period are read too, for questions that came back."""
-    later = Scope(scope.since, scope.until + CAME_BACK_WITHIN, scope.language, scope.channel)
-    rows = session.execute(
-        outcomes_in(
-            later,
-            TurnOutcome.conversation_id,
-            TurnOutcome.kind,
-            TurnOutcome.entry_id,
-            TurnOutcome.helped,
-            TurnOutcome.occurred_at,
-        ).order_by(TurnOutcome.conversation_id, TurnOutcome.occurred_at, TurnOutcome.id)
+def _verified_deflections(session: Session, scope: Scope) -> int:
+    """Conversations of the period with an answer, none of whose outcomes the customer said
+    did not help or came back about (``came_back``, set as it happens), and no ticket."""
+    held = (
+        outcomes_in(scope, TurnOutcome.conversation_id)
+        .group_by(TurnOutcome.conversation_id)
+        .having(
+            func.count().filter(TurnOutcome.kind == OutcomeKind.ANSWERED) > 0,
+            func.count().filter(or_(TurnOutcome.helped.is_(False), TurnOutcome.came_back.is_(True)))
+            == 0,
+        )
     )
-    by_conversation: dict[str, list[Turn]] = defaultdict(list)
-    for conversation_id, *turn in rows:
-        by_conversation[conversation_id].append(Turn(*turn))
-    return sum(
-        1
-        for conversation_id, turns in by_conversation.items()
-        if conversation_id not in escalated and _held(turns, scope.until)
-    )
+    escalated = _tickets_in(scope, Ticket.conversation_id)
+    return _count(session, held.where(TurnOutcome.conversation_id.not_in(escalated)))
 
 
-def _held(turns: list[Turn], until: datetime) -> bool:
-    """Answered in the period, never "it did not help", never asked about again soon."""
-    in_period = [turn for turn in turns if turn.at < until]
-    if all(turn.kind != OutcomeKind.ANSWERED for turn in in_period):
-        return False
-    if any(turn.helped is False for turn in in_period):
-        return False
-    return not any(
-        later.entry_id == turn.entry_id and later.at - turn.at <= CAME_BACK_WITHIN
-        for index, turn in enumerate(in_period)
-        if turn.kind == OutcomeKind.ANSWERED
-        for later in turns[index + 1 :]
-    )
+def _count(session: Session, query: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
-def _business(policy: Policy, ticket: Ticket, until: datetime | None) -> timedelta:
-    assert until is not None
-    return policy.calendar_for(ticket.team).open_time_between(ticket.escalated_at, until)
+def _business(policy: Policy, team: str | None, since: datetime, until: datetime) -> timedelta:
+    return policy.calendar_for(team).open_time_between(since, until)
 
 
 def _durations(values: Iterable[timedelta]) -> Durations:

@@ -17,12 +17,14 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     LargeBinary,
     MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -342,6 +344,19 @@ class TurnOutcome(Base):
     """
 
     __tablename__ = "turn_outcomes"
+    # Covers what a period's figures read (escalation/analytics.py): no table lookups.
+    __table_args__ = (
+        Index(
+            "ix_turn_outcomes_period",
+            "occurred_at",
+            "conversation_id",
+            "kind",
+            "helped",
+            "came_back",
+            "language",
+            "channel",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     turn_key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -357,6 +372,9 @@ class TurnOutcome(Base):
     question: Mapped[str | None] = mapped_column(Text)
     #: The answer to "did this help?" (None: not asked or not answered).
     helped: Mapped[bool | None]
+    #: An answer the same conversation asked about again (same entry) within 24 hours: it
+    #: did not settle the question. Set when the later question is recorded.
+    came_back: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: For a question the FAQ did not settle (declined, clarified, "did not help"): its
     #: vector (float16) from ``vector_model``, and the cosine at which that FAQ and model
     #: take two questions for the same one (knowledge/paraphrase.py): gap mining groups by it.

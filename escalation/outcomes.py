@@ -9,9 +9,9 @@ records nothing twice: the turn's key is unique, and a second insert is a no-op.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +20,8 @@ from escalation.models import OutcomeKind, TurnOutcome
 
 #: The customer's words kept per outcome: enough to read and to cluster.
 QUESTION_CHARS = 1000
+#: An answer asked about again this soon did not settle the question (verified deflection).
+CAME_BACK_WITHIN = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,30 @@ def record_decision(sessions: sessionmaker[Session], decision: Decision) -> bool
     try:
         with session_scope(sessions) as session:
             session.add(row)
+            session.flush()
+            _mark_came_back(session, row)
     except IntegrityError:
         return False  # this turn's decision is recorded already (a retried action)
     return True
+
+
+def _mark_came_back(session: Session, row: TurnOutcome) -> None:
+    """Earlier answers with the same entry in the same conversation, within 24 hours: the
+    customer is back with the same question, so they did not settle it."""
+    if row.entry_id is None:
+        return
+    session.execute(
+        update(TurnOutcome)
+        .where(
+            TurnOutcome.conversation_id == row.conversation_id,
+            TurnOutcome.entry_id == row.entry_id,
+            TurnOutcome.kind == OutcomeKind.ANSWERED,
+            TurnOutcome.id != row.id,
+            TurnOutcome.occurred_at <= row.occurred_at,
+            TurnOutcome.occurred_at >= row.occurred_at - CAME_BACK_WITHIN,
+        )
+        .values(came_back=True)
+    )
 
 
 def record_feedback(

@@ -140,14 +140,24 @@ class Calendar:
     hours: dict[int, tuple[tuple[time, time | None], ...]]  # weekday -> (open, close or midnight)
     closed_dates: frozenset[date]
     country_holidays: holidays.HolidayBase | None
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def is_closed_day(self, day: date) -> bool:
         return day in self.closed_dates or (
             self.country_holidays is not None and day in self.country_holidays
         )
 
-    def open_intervals(self, day: date) -> Iterator[tuple[datetime, datetime]]:
-        """The day's open intervals, in UTC."""
+    def open_intervals(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The day's open intervals, in UTC (worked out once per day: analytics asks for the
+        same days for thousands of tickets)."""
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = tuple(self._work_out(day))
+        return known
+
+    def _work_out(self, day: date) -> Iterator[tuple[datetime, datetime]]:
         if self.is_closed_day(day):
             return
         for opens, closes in self.hours.get(day.weekday(), ()):

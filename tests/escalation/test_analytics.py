@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import get_settings
-from escalation import analytics
+from escalation import analytics, outcomes
 from escalation.analytics import Durations, Scope
 from escalation.auth import create_agent
 from escalation.db import session_scope
-from escalation.models import OutcomeKind, Ticket, TicketStatus, TurnOutcome
+from escalation.models import OutcomeKind, Ticket, TicketStatus
 from escalation.sla import load_policy
 from tests.conftest import PROJECT_ROOT, free_port
 
@@ -54,23 +54,27 @@ TICKETS = [
 
 @pytest.fixture
 def known(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
-    with session_scope(sessions) as session:
-        for number, (conversation, language, channel, kind, entry, helped, when) in enumerate(
-            OUTCOMES
-        ):
-            session.add(
-                TurnOutcome(
-                    turn_key=f"{conversation}:{number}",
-                    conversation_id=conversation,
-                    language=language,
-                    channel=channel,
-                    kind=kind,
-                    entry_id=entry,
-                    helped=helped,
-                    occurred_at=when,
-                    question="…",
-                )
+    for number, (conversation, language, channel, kind, entry, helped, when) in enumerate(
+        OUTCOMES
+    ):  # as the action server records them: "came back" is marked as it happens
+        decision = outcomes.Decision(
+            turn_key=f"{conversation}:{number}",
+            conversation_id=conversation,
+            channel=channel,
+            language=language,
+            kind=kind,
+            entry_id=entry,
+            score=0.9,
+            question="…",
+            occurred_at=when,
+        )
+        assert outcomes.record_decision(sessions, decision)
+        assert not outcomes.record_decision(sessions, decision)  # once per turn
+        if helped is not None:
+            outcomes.record_feedback(
+                sessions, conversation_id=conversation, entry_id=entry, helped=helped
             )
+    with session_scope(sessions) as session:
         for conversation, language, channel, reason, escalated, first, resolved, csat in TICKETS:
             session.add(
                 Ticket(
