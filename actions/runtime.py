@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.live_faq import LiveFaq
 from core.settings import EscalationTrigger, get_settings
 from escalation.db import session_factory
 from escalation.sla import Policy, cached_policy
@@ -15,9 +16,14 @@ from knowledge.factory import knowledge_base_from
 
 
 @lru_cache
+def get_live_faq() -> LiveFaq:
+    """The process's FAQ: the files' plus the entries published in the console."""
+    return LiveFaq(knowledge_base_from(get_settings()), get_ticket_sessions())
+
+
 def get_knowledge_base() -> KnowledgeBase:
-    """The process's knowledge base (FAQ parsed; model and index loaded on warm-up)."""
-    return knowledge_base_from(get_settings())
+    """The knowledge base to answer from now (the live FAQ's current one)."""
+    return get_live_faq().current
 
 
 def get_ticket_sessions() -> sessionmaker[Session]:

@@ -23,14 +23,21 @@ def main(argv: list[str] | None = None) -> None:
     from rasa_sdk.plugin import plugin_manager
 
     from actions.metrics import MetricsRoute
-    from actions.runtime import get_keyword_rules, get_knowledge_base, get_sla_policy
+    from actions.runtime import (
+        get_keyword_rules,
+        get_knowledge_base,
+        get_live_faq,
+        get_sla_policy,
+    )
     from escalation.db import prepare
 
     # Load the model and index before accepting calls: the first customer does not wait.
     get_knowledge_base().warm_up(progress=False)
+    prepare(settings)  # idempotent; the API does the same
+    get_live_faq().refresh()  # the entries published in the console, then every second
+    get_live_faq().watch()
     get_keyword_rules()  # a malformed rules file stops the start, not a conversation
     get_sla_policy()
-    prepare(settings)  # idempotent; the API does the same
     plugin_manager().register(MetricsRoute())  # GET /metrics (actions/metrics.py)
     executor = ActionExecutor()
     executor.register_package("actions")

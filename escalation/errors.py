@@ -41,6 +41,10 @@ class SlaConfigError(EscalationError):
     """The SLA policy file is malformed; the message names the file and the line."""
 
 
+class NotAnEditor(EscalationError):
+    """Only FAQ editors (and admins) write, publish and unpublish FAQ entries."""
+
+
 class MailConfigError(EscalationError):
     """E-mail to customers is configured halfway; the message says what is missing."""
 

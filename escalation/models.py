@@ -121,9 +121,12 @@ class Author(enum.StrEnum):
 
 
 class Role(enum.StrEnum):
-    """What an agent may do: answer tickets, or also manage agents and customers' data."""
+    """What an agent may do: answer tickets; also edit the live FAQ (editor); also manage
+    agents and customers' data (admin, who may edit the FAQ too)."""
 
     AGENT = "agent"
+    #: an agent who may also write, publish and unpublish FAQ entries
+    EDITOR = "editor"
     ADMIN = "admin"
 
 
@@ -381,3 +384,59 @@ class TurnOutcome(Base):
     vector: Mapped[bytes | None] = mapped_column(LargeBinary)
     vector_model: Mapped[str | None] = mapped_column(String(200))
     same_question_bar: Mapped[float | None] = mapped_column(Float)
+
+
+class FaqEntryStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    #: taken back: the bot no longer answers with it (a YAML entry of the same id returns)
+    UNPUBLISHED = "unpublished"
+
+
+class LiveFaqEntry(Base):
+    """An FAQ entry written in the console (often from an agent's answer or a knowledge
+    gap), answered with by the running bot once published (escalation/faq_entries.py).
+
+    ``variants`` has the YAML files' shape: ``{lang: {question, alternatives, answer}}``. A
+    published entry with the id of a YAML entry takes its place until it is unpublished.
+    """
+
+    __tablename__ = "faq_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[FaqEntryStatus] = mapped_column(
+        _enum(FaqEntryStatus), default=FaqEntryStatus.DRAFT, index=True
+    )
+    variants: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: The ticket whose agent reply it was drafted from, if any.
+    source_ticket_id: Mapped[int | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    #: Moves on every change: the action servers reload the live FAQ when it does.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now, index=True)
+
+    revisions: Mapped[list[FaqEntryRevision]] = relationship(
+        back_populates="entry", order_by="FaqEntryRevision.id", cascade="all, delete-orphan"
+    )
+
+
+class FaqEntryRevision(Base):
+    """Who changed a live FAQ entry, when, how (drafted, edited, published, unpublished),
+    and the entry as it was after."""
+
+    __tablename__ = "faq_entry_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    faq_entry_id: Mapped[int] = mapped_column(
+        ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    action: Mapped[str] = mapped_column(String(20))
+    status: Mapped[FaqEntryStatus] = mapped_column(_enum(FaqEntryStatus))
+    variants: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    entry: Mapped[LiveFaqEntry] = relationship(back_populates="revisions")
+    agent: Mapped[Agent | None] = relationship()

@@ -187,14 +187,27 @@ def agent_add(
 @agent_app.command("role")
 def agent_role(
     email: Annotated[str, typer.Argument(help="The agent's sign-in email.")],
-    admin: Annotated[bool, typer.Option("--admin/--agent", help="The new role.")],
+    admin: Annotated[
+        bool, typer.Option("--admin", help="Manage agents and data; edit the FAQ.")
+    ] = False,
+    editor: Annotated[
+        bool, typer.Option("--editor", help="Write and publish FAQ entries.")
+    ] = False,
+    agent: Annotated[bool, typer.Option("--agent", help="Answer tickets only.")] = False,
 ) -> None:
-    """Make an agent an admin, or an admin an agent again."""
+    """Make an agent an admin, an FAQ editor, or a plain agent again."""
     from escalation.models import Role
 
-    with _agent_session(email) as (_, agent):
-        agent.role = Role.ADMIN if admin else Role.AGENT
-        print(f"{agent.email} is now {agent.role.value}")
+    chosen = [
+        role
+        for role, flag in ((Role.ADMIN, admin), (Role.EDITOR, editor), (Role.AGENT, agent))
+        if flag
+    ]
+    if len(chosen) != 1:
+        raise typer.BadParameter("give one of --admin, --editor, --agent")
+    with _agent_session(email) as (_, account):
+        account.role = chosen[0]
+        print(f"{account.email} is now {account.role.value}")
 
 
 @agent_app.command("skills")
@@ -477,13 +490,25 @@ def kb_search(text: Annotated[str, typer.Argument(help="A customer's message.")]
 
 @kb_app.command("export")
 def kb_export(
-    out: Annotated[Path, typer.Option(help="The CSV file to write.")],
+    out: Annotated[
+        Path, typer.Option(help="The file to write: .yaml (the FAQ files' format) or .csv.")
+    ],
 ) -> None:
-    """Write the configured FAQ as CSV (the format `kb eval` reads)."""
-    from knowledge.loader import dump_csv, load_faq
+    """Write the live FAQ, the FAQ files with the entries published in the console, as one
+    YAML file (to become the FAQ files of a fresh install) or as CSV (what `kb eval` reads)."""
+    from escalation.db import prepare, session_scope
+    from escalation.faq_entries import published_documents
+    from knowledge.loader import dump_csv, dump_yaml, load_faq, with_live_entries
 
-    rows = dump_csv(load_faq(get_settings().faq_path), out)
-    print(f"{rows} rows written to {out}")
+    settings = get_settings()
+    with session_scope(prepare(settings)) as session:
+        documents = published_documents(session)
+    entries = with_live_entries(load_faq(settings.faq_path), documents)
+    if out.suffix.lower() in (".yaml", ".yml"):
+        written = f"{dump_yaml(entries, out)} entries"
+    else:
+        written = f"{dump_csv(entries, out)} rows"
+    print(f"{written} ({len(documents)} entries from the console) written to {out}")
 
 
 @kb_app.command("eval")

@@ -56,15 +56,15 @@ class KnowledgeBase:
         self._bar_digest: str | None = None
         self._lock = threading.Lock()
 
-    def warm_up(self, *, progress: bool = True) -> bool:
+    def warm_up(self, *, progress: bool = True, reuse: FaqIndex | None = None) -> bool:
         """Load the model, load or build the index and its calibration; returns whether the
-        index was rebuilt."""
+        index was rebuilt. Vectors of phrasings ``reuse`` holds are not embedded again."""
         with self._lock:
             if self._index is not None:
                 return False
             entries = list(self.entries.values())
             index, rebuilt = load_or_build(
-                entries, self.embedder, self.index_dir, progress=progress
+                entries, self.embedder, self.index_dir, progress=progress, reuse=reuse
             )
             self.embedder.warm_up()
             self._policy = self._resolve_policy(entries, index)

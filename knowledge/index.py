@@ -86,9 +86,16 @@ class FaqIndex:
 
 
 def load_or_build(
-    entries: Sequence[FaqEntry], embedder: Embedder, index_dir: Path, *, progress: bool = True
+    entries: Sequence[FaqEntry],
+    embedder: Embedder,
+    index_dir: Path,
+    *,
+    progress: bool = True,
+    reuse: FaqIndex | None = None,
 ) -> tuple[FaqIndex, bool]:
-    """Load the persisted index if its hash matches, else build and persist it.
+    """Load the persisted index if its hash matches, else build and persist it. Phrasings
+    ``reuse`` (an index of the same model) holds keep their vectors: an FAQ with one entry
+    more embeds that entry only (the live FAQ is updated in seconds).
 
     Returns:
         The index and whether it was (re)built.
@@ -99,12 +106,29 @@ def load_or_build(
     if existing is not None:
         return existing, False
     logger.info("building FAQ index: %d phrasings, model %s", len(texts), embedder.model_name)
-    vectors = embedder.encode([text.text for text in texts], role="passage", progress=progress)
+    vectors = _vectors(texts, embedder, reuse, progress=progress)
     index = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dimension))
     if len(texts):
         index.add_with_ids(vectors, np.arange(len(texts), dtype=np.int64))
     _save(index_dir, index, texts, digest, embedder.model_name)
     return FaqIndex(index, texts, digest), True
+
+
+def _vectors(
+    texts: list[IndexedText], embedder: Embedder, reuse: FaqIndex | None, *, progress: bool
+) -> Vectors:
+    """Every phrasing's vector: from ``reuse`` where it has the same words, else embedded."""
+    known = {text.text: row for row, text in enumerate(reuse.texts)} if reuse is not None else {}
+    missing = list(dict.fromkeys(text.text for text in texts if text.text not in known))
+    if reuse is None or len(missing) == len({text.text for text in texts}):
+        return embedder.encode([text.text for text in texts], role="passage", progress=progress)
+    old = reuse.vectors()
+    fresh: dict[str, Vectors] = {}
+    if missing:
+        embedded = embedder.encode(missing, role="passage", progress=False)
+        fresh = dict(zip(missing, embedded, strict=True))
+    rows = [old[known[t.text]] if t.text in known else fresh[t.text] for t in texts]
+    return np.asarray(np.stack(rows), dtype=np.float32)
 
 
 def _load(index_dir: Path, digest: str) -> FaqIndex | None:

@@ -19,8 +19,9 @@ CSV: columns ``id,lang,question,answer`` (UTF-8, quoted fields allowed), an opti
 from __future__ import annotations
 
 import csv
+import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ import yaml
 
 from knowledge.errors import FaqFormatError
 from knowledge.models import FaqEntry, FaqVariant
+
+logger = logging.getLogger(__name__)
 
 REQUIRED_CSV_COLUMNS = ("id", "lang", "question", "answer")
 ENTRY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
@@ -221,3 +224,47 @@ def _merge(entries: Iterable[FaqEntry]) -> list[FaqEntry]:
             raise FaqFormatError(entry.id, "entry id defined more than once")
         merged[entry.id] = entry
     return list(merged.values())
+
+
+def with_live_entries(entries: Sequence[FaqEntry], documents: Iterable[Any]) -> list[FaqEntry]:
+    """The FAQ files' entries with the ones published in the console (documents in the YAML
+    files' shape: id, tags, variants); a live entry with a file entry's id takes its place.
+    A malformed document is skipped with a warning: one bad entry never stops the bot."""
+    merged = {entry.id: entry for entry in entries}
+    for position, document in enumerate(documents, 1):
+        try:
+            entry = _entry_from_yaml(Path("live FAQ"), position, document)
+        except FaqFormatError as error:
+            logger.warning("live FAQ entry skipped: %s", error)
+            continue
+        merged[entry.id] = entry
+    return list(merged.values())
+
+
+def dump_yaml(entries: Iterable[FaqEntry], path: Path) -> int:
+    """Write ``entries`` as one native YAML file (what `load_faq` reads); returns how many."""
+    document = {
+        "entries": [
+            {
+                "id": entry.id,
+                **({"tags": list(entry.tags)} if entry.tags else {}),
+                "variants": {
+                    lang: {
+                        "question": variant.question,
+                        **(
+                            {"alternatives": list(variant.alternatives)}
+                            if variant.alternatives
+                            else {}
+                        ),
+                        "answer": variant.answer,
+                    }
+                    for lang, variant in sorted(entry.variants.items())
+                },
+            }
+            for entry in entries
+        ]
+    }
+    path.write_text(
+        yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8"
+    )
+    return len(document["entries"])

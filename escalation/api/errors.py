@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from core.errors import HelpdeskError
 from escalation.errors import (
     AccountError,
+    NotAnEditor,
     NotFoundError,
     RasaUnavailable,
     SignInLocked,
@@ -30,6 +31,7 @@ STATUS_BY_ERROR: dict[type[HelpdeskError], int] = {
     AccountError: status.HTTP_409_CONFLICT,
     RasaUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     SignInLocked: status.HTTP_429_TOO_MANY_REQUESTS,
+    NotAnEditor: status.HTTP_403_FORBIDDEN,
 }
 #: What a client is told when Rasa is down: the cause is for our logs, not for them.
 RASA_UNAVAILABLE = "The chat service is unavailable; retry shortly."

@@ -21,7 +21,7 @@ from escalation.api.deps import SettingsDep, get_rasa
 from escalation.api.errors import register_error_handlers
 from escalation.api.metrics import metrics_registry, timed
 from escalation.api.ratelimit import limiter, rate_limit_exceeded_handler
-from escalation.api.routes import admin, analytics, auth, conversations, events, tickets
+from escalation.api.routes import admin, analytics, auth, conversations, events, faq, tickets
 from escalation.api.security import SecurityHeaders
 from escalation.canned import load_canned_replies
 from escalation.db import prepare, session_factory
@@ -114,6 +114,7 @@ app.include_router(conversations.router)
 app.include_router(events.router)
 app.include_router(admin.router)
 app.include_router(analytics.router)
+app.include_router(faq.router)
 app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 app.mount("/swagger", StaticFiles(directory=SWAGGER_UI, check_dir=False), name="swagger")
 

@@ -22,6 +22,7 @@ UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
 }
 FORBIDDEN: dict[int | str, dict[str, Any]] = {403: _error("Not a signed conversation id.")}
 FORBIDDEN_ROLE: dict[int | str, dict[str, Any]] = {403: _error("Only an admin may do this.")}
+NOT_EDITOR: dict[int | str, dict[str, Any]] = {403: _error("Only an FAQ editor may do this.")}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("No such ticket or agent.")}
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: _error("Not possible in the ticket's current state.")

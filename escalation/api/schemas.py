@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.limits import MAX_MESSAGE_CHARS
-from escalation.models import Author, EmailKind, Priority, Role, TicketStatus
+from escalation.models import Author, EmailKind, FaqEntryStatus, Priority, Role, TicketStatus
 
 MAX_ID = 2**31 - 1
 #: Some visible character (the schema says so too: a client is never refused a text the
@@ -282,3 +282,67 @@ class GapClusterOut(BaseModel):
     clarified: int
     not_helped: int
     agent_replies: list[str] = Field(description="What agents answered in those conversations.")
+
+
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
+Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class FaqVariantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: Phrase
+    alternatives: list[Phrase] = Field([], max_length=50)
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class FaqEntryIn(BaseModel):
+    """An FAQ entry as the YAML files have it: one variant per language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entry_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,99}$")] = Field(
+        description="The entry's id; a YAML entry's id replaces that entry while published."
+    )
+    variants: dict[LanguageCode, FaqVariantIn] = Field(min_length=1, max_length=20)
+    tags: list[Annotated[str, StringConstraints(max_length=50)]] = Field([], max_length=10)
+
+
+class FaqEditIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    variants: dict[LanguageCode, FaqVariantIn] = Field(min_length=1, max_length=20)
+    tags: list[Annotated[str, StringConstraints(max_length=50)]] | None = Field(None, max_length=10)
+
+
+class FromReplyIn(BaseModel):
+    message_id: int = Field(ge=1, le=MAX_ID, description="An agent reply in a ticket.")
+
+
+class FromGapIn(BaseModel):
+    language: LanguageCode
+    questions: list[Phrase] = Field(min_length=1, max_length=20)
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class FaqEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    entry_id: str
+    status: FaqEntryStatus
+    variants: dict[str, Any]
+    tags: list[str]
+    source_ticket_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class FaqRevisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    action: str
+    status: FaqEntryStatus
+    agent: AgentOut | None
+    variants: dict[str, Any]

@@ -61,3 +61,25 @@ def test_hash_depends_on_model_and_answer_free_texts() -> None:
     assert content_hash(indexed_texts([entry("a", "Q?", "New answer.")]), "m") == content_hash(
         texts, "m"
     )
+
+
+def test_an_index_to_reuse_spares_embedding_its_phrasings_again(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live FAQ gains an entry: only that entry's phrasings are embedded."""
+    before = [entry("a", "How do I reset my password?"), entry("b", "Where is my order?")]
+    old, _ = load_or_build(before, embedder, tmp_path / "old", progress=False)
+    embedded: list[str] = []
+    encode = embedder.encode
+
+    def counting(texts: list[str], **kwargs: object) -> object:
+        embedded.extend(texts)
+        return encode(texts, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(embedder, "encode", counting)
+    after = [*before[:1], entry("c", "Do you sell gift cards?")]  # b gone, c new
+    new, rebuilt = load_or_build(after, embedder, tmp_path / "new", progress=False, reuse=old)
+    assert rebuilt and embedded == ["Do you sell gift cards?"]  # "another way to ask" reused
+    fresh, _ = load_or_build(after, embedder, tmp_path / "fresh", progress=False)
+    assert new.texts == fresh.texts
+    assert (abs(new.vectors() - fresh.vectors()) < 1e-6).all()  # the same index either way
