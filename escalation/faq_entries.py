@@ -118,7 +118,8 @@ def draft_from_reply(session: Session, *, agent: Agent, message_id: int) -> Live
 def draft_from_questions(
     session: Session, *, agent: Agent, language: str, questions: list[str], answer: str
 ) -> LiveFaqEntry:
-    """A draft from a knowledge gap: its first question, the others as alternatives."""
+    """A draft from a knowledge gap: its first question, the others as alternatives; the
+    answer may be left to write (a draft without one cannot be published)."""
     first, *others = questions
     variant = Variant(question=first, answer=answer, alternatives=tuple(others))
     return create_draft(
@@ -146,7 +147,21 @@ def edit(
 
 
 def publish(session: Session, *, entry: LiveFaqEntry, agent: Agent) -> None:
+    """The bot answers with it (within seconds).
+
+    Raises:
+        TicketStateError: a language has no question or no answer yet.
+    """
     check_editor(agent)
+    for lang, variant in sorted(entry.variants.items()):
+        if (
+            not str(variant.get("question") or "").strip()
+            or not str(variant.get("answer") or "").strip()
+        ):
+            raise TicketStateError(
+                f"FAQ entry '{entry.entry_id}' needs a question and an answer in '{lang}' "
+                "before it is published"
+            )
     entry.status = FaqEntryStatus.PUBLISHED
     _revise(entry, agent, "published")
 

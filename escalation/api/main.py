@@ -176,6 +176,12 @@ async def analytics_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "analytics.html")
 
 
+@app.get("/console/faq", include_in_schema=False)
+async def faq_page() -> FileResponse:
+    """The live FAQ's entries: draft, edit, publish, unpublish, history."""
+    return FileResponse(STATIC_DIR / "faq.html")
+
+
 @app.get("/console/chart.umd.min.js", include_in_schema=False)
 async def chart_library() -> FileResponse:
     return FileResponse(CHART_JS, media_type="text/javascript")

@@ -289,11 +289,13 @@ Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 
 
 class FaqVariantIn(BaseModel):
+    """One language's wording; an answer may be left empty in a draft (not when published)."""
+
     model_config = ConfigDict(extra="forbid")
 
     question: Phrase
     alternatives: list[Phrase] = Field([], max_length=50)
-    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = ""
 
 
 class FaqEntryIn(BaseModel):
@@ -322,7 +324,9 @@ class FromReplyIn(BaseModel):
 class FromGapIn(BaseModel):
     language: LanguageCode
     questions: list[Phrase] = Field(min_length=1, max_length=20)
-    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] = Field(
+        "", description="E.g. an agent's reply from the gap; empty: to be written."
+    )
 
 
 class FaqEntryOut(BaseModel):

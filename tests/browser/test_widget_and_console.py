@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from core.settings import PROJECT_ROOT, Settings
 from escalation.auth import agent_by_email, create_agent
 from escalation.db import make_engine, session_scope
+from escalation.models import Role
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -201,6 +202,56 @@ def test_the_analytics_page_draws_its_charts_from_what_happened(
     page.screenshot(path=str(artifacts / "console-analytics.png"), full_page=True)
     assert serious_accessibility_violations(page) == []
     assert refused == []
+
+
+def test_an_editor_publishes_an_faq_entry_and_the_widget_answers_with_it(
+    running_stack: Settings, browser: Browser, artifacts: Path
+) -> None:
+    engine = make_engine(running_stack.database)
+    with session_scope(sessionmaker(engine)) as session:
+        if agent_by_email(session, email="edith@example.com") is None:
+            create_agent(
+                session,
+                email="edith@example.com",
+                name="Edith",
+                password=PASSWORD,
+                role=Role.EDITOR,
+            )
+    engine.dispose()
+    site = f"http://{running_stack.host}:{running_stack.api_port}"
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{site}/console")
+    page.get_by_label("Email").fill("edith@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Edith · edith@example.com")).to_be_visible()
+    page.get_by_role("link", name="FAQ").click()
+    page.get_by_role("button", name="New entry").click()
+    page.get_by_label("Entry id").fill("loyalty-points")
+    page.get_by_label("Question").fill("Do you have a loyalty programme?")
+    page.get_by_label("Other ways customers ask it").fill("do I collect points\nloyalty card")
+    page.get_by_label("Answer").fill("Yes: every euro is a point, 100 points are 5 euro off.")
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Published: the bot answers with it within seconds."
+    )
+    expect(page.locator("#history")).to_contain_text("published by Edith")
+    page.screenshot(path=str(artifacts / "console-faq.png"), full_page=True)
+    assert serious_accessibility_violations(page) == []
+
+    widget = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US").new_page()
+    widget.goto(site)
+    widget.get_by_role("button", name="Open chat").click()
+    answers = widget.locator(".hdw-bot", has_text="100 points are 5 euro off")
+    for attempt in range(4):  # the action server takes the entry in within a second or two
+        widget.get_by_label("Your message").fill("do you have a loyalty programme")
+        widget.keyboard.press("Enter")
+        asked = widget.locator(".hdw-user", has_text="do you have a loyalty programme")
+        expect(asked).to_have_count(attempt + 1)
+        widget.wait_for_timeout(2000)
+        if answers.count():
+            break
+    expect(answers.last).to_be_visible()
 
 
 def test_widget_fills_a_phone_screen_and_works_by_keyboard(

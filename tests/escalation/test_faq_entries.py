@@ -131,6 +131,10 @@ def test_drafts_from_an_agent_reply_and_from_a_knowledge_gap(
            "answer": "Yes, PayPal works at checkout."}  # fmt: skip
     from_gap = client.post("/api/faq/entries/from-gap", json=gap, headers=editor).json()
     assert from_gap["variants"]["en"]["alternatives"] == ["can I pay with paypal"]
+    unanswered = {**gap, "questions": ["do you ship to mars"], "answer": ""}
+    draft = client.post("/api/faq/entries/from-gap", json=unanswered, headers=editor).json()
+    refused = client.post(f"/api/faq/entries/{draft['id']}/publish", headers=editor)
+    assert refused.status_code == 409 and "needs a question and an answer in 'en'" in refused.text
     assert (
         client.post(
             "/api/faq/entries/from-reply", json={"message_id": 999}, headers=editor

@@ -153,6 +153,14 @@
       cluster.questions.forEach(function (q) { questions.appendChild(el("li", {}, "“" + q + "”")); });
       item.appendChild(questions);
       cluster.agent_replies.forEach(function (reply) { item.appendChild(el("p", { class: "reply" }, "Agent: " + reply)); });
+      var draft = el("button", { type: "button", class: "draft-faq" }, "Draft FAQ entry from these questions");
+      draft.addEventListener("click", function () {
+        var body = { language: cluster.language, questions: cluster.questions, answer: cluster.agent_replies[0] || "" };
+        Helpdesk.api("/api/faq/entries/from-gap", { method: "POST", body: body })
+          .then(function (entry) { location.href = "/console/faq#" + entry.id; })
+          .catch(function (error) { $("analytics-error").textContent = error.message; });
+      });
+      item.appendChild(draft);
       list.appendChild(item);
     });
   }

@@ -276,6 +276,17 @@
       who.appendChild(el("time", { datetime: message.sent_at }, when(message.sent_at)));
       turn.appendChild(who);
       turn.appendChild(document.createTextNode(message.text));
+      if (message.author === "agent" && me && (me.role === "editor" || me.role === "admin")) {
+        // One agent's answer becomes everyone's: a draft FAQ entry to edit and publish.
+        var draft = el("button", { type: "button", class: "draft-faq" }, "Draft FAQ entry");
+        draft.addEventListener("click", function () {
+          api("/api/faq/entries/from-reply", { method: "POST", body: { message_id: message.id } })
+            .then(function (entry) { location.href = "/console/faq#" + entry.id; })
+            .catch(showError);
+        });
+        turn.appendChild(el("br"));
+        turn.appendChild(draft);
+      }
       if (message.delivery && !message.delivery.delivered_at) {
         // Said in words, not by colour alone; the channel's last answer on hover.
         turn.appendChild(el("span", { class: "undelivered", title: message.delivery.last_error || "" },
