@@ -1,18 +1,19 @@
 """What the bot resolved and where it failed, from recorded outcomes and tickets.
 
 Every figure is over a period (``since`` ≤ moment < ``until``), optionally one language or
-channel, and reads only that period's rows through the indexes on ``occurred_at`` and
-``escalated_at`` (no scan of the whole history per chart):
+channel, and reads only that period's rows through indexes (no scan of the whole history):
 
-- *conversations*: those with an FAQ decision or a ticket in the period;
+- *conversations*: those started in the period (their first FAQ decision or ticket), with
+  what happened in them added up as it was recorded (escalation/outcomes.py);
 - *contained*: of those, the ones without a ticket (nobody needed a person);
 - *verified deflections*: conversations answered by the FAQ with no ticket, no "it did not
-  help", and no question about the same entry again within 24 hours of its answer (the
+  help", and no question about the same entry again within 24 hours of an answer (the
   customer came back: the answer did not settle it);
-- *acceptance* per FAQ entry: "helped" among the answers the customer rated;
-- first-response and resolution times of the period's tickets, p50 and p90, in wall-clock
-  time and in business time (the SLA calendar of the ticket's team);
-- CSAT average and distribution; escalation reasons.
+- the FAQ's decisions (answered, clarified, declined) and "did this help?" in them;
+- *acceptance* per FAQ entry: "helped" among its answers the customer rated in the period;
+- first-response and resolution times of the tickets escalated in the period, p50 and p90,
+  in wall-clock time and in business time (the SLA calendar of the ticket's team);
+- CSAT average and distribution; escalation reasons (tickets escalated in the period).
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, union
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from escalation.models import OutcomeKind, Ticket, TurnOutcome
-from escalation.sla import Policy
+from escalation.models import ConversationOutcome, OutcomeKind, Ticket, TurnOutcome
+from escalation.outcomes import COUNTED
 
 
 @dataclass(frozen=True)
@@ -92,74 +93,56 @@ class EntryStats:
         return self.helped / rated if rated else None
 
 
-def summary(session: Session, scope: Scope, policy: Policy) -> Summary:
-    kinds = _outcome_counts(session, scope)
+def summary(session: Session, scope: Scope) -> Summary:
+    totals = _conversation_totals(session, scope)
     tickets = session.execute(
         _tickets_in(
             scope,
             Ticket.reason,
-            Ticket.team,
-            Ticket.escalated_at,
-            Ticket.first_agent_response_at,
-            Ticket.resolved_at,
             Ticket.csat,
+            Ticket.first_response_seconds,
+            Ticket.first_response_business_seconds,
+            Ticket.resolution_seconds,
+            Ticket.resolution_business_seconds,
         )
     ).all()
-    escalated = _tickets_in(scope, Ticket.conversation_id)
-    conversations = _count(
-        session, union(outcomes_in(scope, TurnOutcome.conversation_id), escalated)
-    )
     ratings = [ticket.csat for ticket in tickets if ticket.csat is not None]
-    answered = [t for t in tickets if t.first_agent_response_at]
-    resolved = [t for t in tickets if t.resolved_at]
     return Summary(
-        conversations=conversations,
-        contained=conversations - _count(session, escalated.distinct()),
-        verified_deflections=_verified_deflections(session, scope),
-        answered=kinds[OutcomeKind.ANSWERED],
-        clarified=kinds[OutcomeKind.CLARIFIED],
-        declined=kinds[OutcomeKind.DECLINED],
-        rated_helped=kinds["helped"],
-        rated_not_helped=kinds["not_helped"],
+        conversations=totals["conversations"],
+        contained=totals["contained"],
+        verified_deflections=totals["verified"],
+        answered=totals["answered"],
+        clarified=totals["clarified"],
+        declined=totals["declined"],
+        rated_helped=totals["helped"],
+        rated_not_helped=totals["not_helped"],
         escalations=len(tickets),
         escalation_reasons=dict(Counter(ticket.reason for ticket in tickets).most_common()),
-        first_response=_durations(t.first_agent_response_at - t.escalated_at for t in answered),
-        first_response_business=_durations(
-            _business(policy, t.team, t.escalated_at, t.first_agent_response_at) for t in answered
-        ),
-        resolution=_durations(t.resolved_at - t.escalated_at for t in resolved),
-        resolution_business=_durations(
-            _business(policy, t.team, t.escalated_at, t.resolved_at) for t in resolved
-        ),
+        first_response=_durations(t.first_response_seconds for t in tickets),
+        first_response_business=_durations(t.first_response_business_seconds for t in tickets),
+        resolution=_durations(t.resolution_seconds for t in tickets),
+        resolution_business=_durations(t.resolution_business_seconds for t in tickets),
         csat_count=len(ratings),
         csat_average=round(statistics.fmean(ratings), 2) if ratings else None,
         csat_distribution={score: ratings.count(score) for score in range(1, 6)},
     )
 
 
-def series(
-    session: Session, scope: Scope, policy: Policy, *, bucket: str
-) -> list[tuple[datetime, Summary]]:
+def series(session: Session, scope: Scope, *, bucket: str) -> list[tuple[datetime, Summary]]:
     """The summary per day or week (weeks start on the period's first day)."""
     step = timedelta(days=7 if bucket == "week" else 1)
     starts = _steps(scope.since, scope.until, step)
     return [
-        (start, summary(session, _within(scope, start, min(start + step, scope.until)), policy))
+        (start, summary(session, _within(scope, start, min(start + step, scope.until))))
         for start in starts
     ]
 
 
-def breakdown(
-    session: Session, scope: Scope, policy: Policy, *, by: str
-) -> list[tuple[str, Summary]]:
+def breakdown(session: Session, scope: Scope, *, by: str) -> list[tuple[str, Summary]]:
     """The summary per language or per channel seen in the period, busiest first."""
-    column = TurnOutcome.language if by == "language" else TurnOutcome.channel
-    ticket_column = Ticket.language if by == "language" else Ticket.channel
-    values = set(session.scalars(outcomes_in(scope, column).distinct()))
-    values |= set(session.scalars(_tickets_in(scope, ticket_column).distinct()))
-    rows = [
-        (value, summary(session, _narrowed(scope, by, value), policy)) for value in sorted(values)
-    ]
+    column = ConversationOutcome.language if by == "language" else ConversationOutcome.channel
+    values = set(session.scalars(_conversations_in(scope, column).distinct()))
+    rows = [(value, summary(session, _narrowed(scope, by, value))) for value in sorted(values)]
     return sorted(rows, key=lambda row: -row[1].conversations)
 
 
@@ -208,44 +191,36 @@ def _tickets_in(scope: Scope, *columns: Any) -> Select[Any]:
     return query
 
 
-def _outcome_counts(session: Session, scope: Scope) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    query = outcomes_in(scope, TurnOutcome.kind, TurnOutcome.helped, func.count()).group_by(
-        TurnOutcome.kind, TurnOutcome.helped
+def _conversations_in(scope: Scope, *columns: Any) -> Select[Any]:
+    """``columns`` of the conversations started in the scope (one covering index)."""
+    query = select(*columns).where(
+        ConversationOutcome.started_at >= scope.since, ConversationOutcome.started_at < scope.until
     )
-    for kind, helped, count in session.execute(query):
-        counts[str(kind)] += count
-        if helped is not None:
-            counts["helped" if helped else "not_helped"] += count
-    return counts
+    if scope.language:
+        query = query.where(ConversationOutcome.language == scope.language)
+    if scope.channel:
+        query = query.where(ConversationOutcome.channel == scope.channel)
+    return query
 
 
-def _verified_deflections(session: Session, scope: Scope) -> int:
-    """Conversations of the period with an answer, none of whose outcomes the customer said
-    did not help or came back about (``came_back``, set as it happens), and no ticket."""
-    held = (
-        outcomes_in(scope, TurnOutcome.conversation_id)
-        .group_by(TurnOutcome.conversation_id)
-        .having(
-            func.count().filter(TurnOutcome.kind == OutcomeKind.ANSWERED) > 0,
-            func.count().filter(or_(TurnOutcome.helped.is_(False), TurnOutcome.came_back.is_(True)))
-            == 0,
-        )
+def _conversation_totals(session: Session, scope: Scope) -> dict[str, int]:
+    """The conversations started in the period, added up in one pass: how many, how many
+    without a ticket, how many verified deflections, and the FAQ's decisions in them."""
+    row = ConversationOutcome
+    held = and_(row.escalated.is_(False), row.answered > 0, row.not_helped == 0, row.came_back == 0)
+    query = _conversations_in(
+        scope,
+        func.count(),
+        func.count().filter(row.escalated.is_(False)),
+        func.count().filter(held),
+        *(func.coalesce(func.sum(getattr(row, name)), 0) for name in COUNTED[:5]),
     )
-    escalated = _tickets_in(scope, Ticket.conversation_id)
-    return _count(session, held.where(TurnOutcome.conversation_id.not_in(escalated)))
+    names = ("conversations", "contained", "verified", *COUNTED[:5])
+    return dict(zip(names, (int(value) for value in session.execute(query).one()), strict=True))
 
 
-def _count(session: Session, query: Any) -> int:
-    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-
-
-def _business(policy: Policy, team: str | None, since: datetime, until: datetime) -> timedelta:
-    return policy.calendar_for(team).open_time_between(since, until)
-
-
-def _durations(values: Iterable[timedelta]) -> Durations:
-    seconds = sorted(value.total_seconds() for value in values)
+def _durations(values: Iterable[float | None]) -> Durations:
+    seconds = sorted(value for value in values if value is not None)
     if not seconds:
         return Durations(0, None, None)
     return Durations(len(seconds), _percentile(seconds, 0.5), _percentile(seconds, 0.9))

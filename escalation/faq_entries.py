@@ -29,6 +29,7 @@ from escalation.models import (
 )
 
 EDITORS = frozenset({Role.EDITOR, Role.ADMIN})
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 SLUG = re.compile(r"[^a-z0-9]+")
 MAX_SLUG = 60
 
@@ -38,6 +39,12 @@ class Variant:
     question: str
     answer: str
     alternatives: tuple[str, ...] = ()
+
+    @classmethod
+    def cleaned(cls, question: str, answer: str, alternatives: list[str]) -> Variant:
+        """Words as typed, without surrounding whitespace; blank alternatives dropped."""
+        kept = tuple(text.strip() for text in alternatives if text.strip())
+        return cls(question.strip(), answer.strip(), kept)
 
     def as_document(self) -> dict[str, Any]:
         return {
@@ -71,6 +78,7 @@ def create_draft(
         TicketStateError: an entry with this id exists already.
     """
     check_editor(agent)
+    _check_languages(variants)
     entry = LiveFaqEntry(
         entry_id=entry_id,
         status=FaqEntryStatus.DRAFT,
@@ -140,6 +148,7 @@ def edit(
 ) -> None:
     """New wording; a published entry is answered with as edited at once."""
     check_editor(agent)
+    _check_languages(variants)
     entry.variants = {lang: variant.as_document() for lang, variant in variants.items()}
     if tags is not None:
         entry.tags = list(tags)
@@ -214,6 +223,15 @@ def unique_slug(session: Session, text: str) -> str:
         number += 1
         candidate = f"{base}-{number}"
     return candidate
+
+
+def _check_languages(variants: dict[str, Variant]) -> None:
+    wrong = sorted(lang for lang in variants if not LANGUAGE_CODE.match(lang))
+    if wrong:
+        raise TicketStateError(f"not a language code such as en or pt-BR: {', '.join(wrong)}")
+    blank = sorted(lang for lang, variant in variants.items() if not variant.question)
+    if blank:
+        raise TicketStateError(f"a question is needed in: {', '.join(blank)}")
 
 
 def _revise(entry: LiveFaqEntry, agent: Agent, action: str) -> None:

@@ -179,6 +179,13 @@ class Ticket(Base):
     #: From when each counts as due soon (the policy's warn_at share of it); migration 0010.
     first_response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: How long the first response and the resolution took, wall-clock and in the SLA
+    #: calendar's open time, in seconds: written when they happen (escalation/tickets.py),
+    #: so analytics reads numbers instead of working out calendars per ticket.
+    first_response_seconds: Mapped[float | None] = mapped_column(Float)
+    first_response_business_seconds: Mapped[float | None] = mapped_column(Float)
+    resolution_seconds: Mapped[float | None] = mapped_column(Float)
+    resolution_business_seconds: Mapped[float | None] = mapped_column(Float)
     #: Since when the service-level clock stands still: the ticket waits on the customer.
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When the customer was told their first answer is late (once per ticket).
@@ -347,15 +354,14 @@ class TurnOutcome(Base):
     """
 
     __tablename__ = "turn_outcomes"
-    # Covers what a period's figures read (escalation/analytics.py): no table lookups.
+    # Covers what the per-entry figures of a period read (escalation/analytics.py).
     __table_args__ = (
         Index(
             "ix_turn_outcomes_period",
             "occurred_at",
-            "conversation_id",
             "kind",
+            "entry_id",
             "helped",
-            "came_back",
             "language",
             "channel",
         ),
@@ -440,3 +446,42 @@ class FaqEntryRevision(Base):
 
     entry: Mapped[LiveFaqEntry] = relationship(back_populates="revisions")
     agent: Mapped[Agent | None] = relationship()
+
+
+class ConversationOutcome(Base):
+    """One conversation's outcomes added up as they are recorded (escalation/outcomes.py):
+    a period's conversation figures (containment, verified deflection, the FAQ's decisions)
+    are then one indexed aggregate over the conversations started in it, however many
+    turns they had (a year of a million turns in well under a second)."""
+
+    __tablename__ = "conversation_outcomes"
+    __table_args__ = (
+        Index(
+            "ix_conversation_outcomes_period",
+            "started_at",
+            "language",
+            "channel",
+            "escalated",
+            "answered",
+            "clarified",
+            "declined",
+            "helped",
+            "not_helped",
+            "came_back",
+        ),
+    )
+
+    conversation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: The conversation's first recorded moment; its language and channel then.
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    language: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(50))
+    answered: Mapped[int] = mapped_column(default=0)
+    clarified: Mapped[int] = mapped_column(default=0)
+    declined: Mapped[int] = mapped_column(default=0)
+    helped: Mapped[int] = mapped_column(default=0)
+    not_helped: Mapped[int] = mapped_column(default=0)
+    #: Answers the customer asked about again within 24 hours.
+    came_back: Mapped[int] = mapped_column(default=0)
+    #: A ticket was made: a person was needed.
+    escalated: Mapped[bool] = mapped_column(default=False)

@@ -8,18 +8,22 @@ records nothing twice: the turn's key is unique, and a second insert is a no-op.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalation.db import session_scope
-from escalation.models import OutcomeKind, TurnOutcome
+from escalation.models import ConversationOutcome, OutcomeKind, TurnOutcome
 
 #: The customer's words kept per outcome: enough to read and to cluster.
 QUESTION_CHARS = 1000
+#: What a conversation's row adds up (ConversationOutcome).
+COUNTED = ("answered", "clarified", "declined", "helped", "not_helped", "came_back")
 #: An answer asked about again this soon did not settle the question (verified deflection).
 CAME_BACK_WITHIN = timedelta(hours=24)
 
@@ -70,18 +74,69 @@ def record_decision(sessions: sessionmaker[Session], decision: Decision) -> bool
         with session_scope(sessions) as session:
             session.add(row)
             session.flush()
-            _mark_came_back(session, row)
+            came_back = _mark_came_back(session, row)
+            tally(
+                session,
+                conversation_id=row.conversation_id,
+                at=row.occurred_at,
+                language=row.language,
+                channel=row.channel,
+                counts={str(row.kind): 1, "came_back": came_back},
+            )
     except IntegrityError:
         return False  # this turn's decision is recorded already (a retried action)
     return True
 
 
-def _mark_came_back(session: Session, row: TurnOutcome) -> None:
+def tally(
+    session: Session,
+    *,
+    conversation_id: str,
+    at: datetime,
+    language: str,
+    channel: str,
+    counts: Mapping[str, int] | None = None,
+    escalated: bool = False,
+) -> None:
+    """Add ``counts`` (answered, clarified, declined, helped, not_helped, came_back) to the
+    conversation's row, made on its first outcome or ticket; mark it escalated."""
+    if session.get(ConversationOutcome, conversation_id) is None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    ConversationOutcome(
+                        conversation_id=conversation_id,
+                        started_at=at,
+                        language=language[:16],
+                        channel=channel[:50],
+                        **dict.fromkeys(COUNTED, 0),
+                        escalated=False,
+                    )
+                )
+        except IntegrityError:
+            pass  # another process made it a moment ago
+    changes: dict[str, Any] = {
+        name: getattr(ConversationOutcome, name) + amount
+        for name, amount in (counts or {}).items()
+        if amount
+    }
+    if escalated:
+        changes["escalated"] = True
+    if changes:
+        session.execute(
+            update(ConversationOutcome)
+            .where(ConversationOutcome.conversation_id == conversation_id)
+            .values(**changes)
+        )
+
+
+def _mark_came_back(session: Session, row: TurnOutcome) -> int:
     """Earlier answers with the same entry in the same conversation, within 24 hours: the
-    customer is back with the same question, so they did not settle it."""
+    customer is back with the same question, so they did not settle it. How many were
+    marked now."""
     if row.entry_id is None:
-        return
-    session.execute(
+        return 0
+    marked = session.execute(
         update(TurnOutcome)
         .where(
             TurnOutcome.conversation_id == row.conversation_id,
@@ -90,9 +145,11 @@ def _mark_came_back(session: Session, row: TurnOutcome) -> None:
             TurnOutcome.id != row.id,
             TurnOutcome.occurred_at <= row.occurred_at,
             TurnOutcome.occurred_at >= row.occurred_at - CAME_BACK_WITHIN,
+            TurnOutcome.came_back.is_(False),
         )
         .values(came_back=True)
     )
+    return int(marked.rowcount)  # type: ignore[attr-defined]
 
 
 def record_feedback(
@@ -111,6 +168,17 @@ def record_feedback(
         latest = session.scalars(query.order_by(TurnOutcome.id.desc()).limit(1)).first()
         if latest is None:
             return None
+        if latest.helped != helped:  # a second reaction replaces the first in the totals
+            before = {True: "helped", False: "not_helped"}.get(latest.helped)  # type: ignore[arg-type]
+            counts = {"helped" if helped else "not_helped": 1} | ({before: -1} if before else {})
+            tally(
+                session,
+                conversation_id=conversation_id,
+                at=latest.occurred_at,
+                language=latest.language,
+                channel=latest.channel,
+                counts=counts,
+            )
         latest.helped = helped
         if helped or latest.vector is not None or not latest.question:
             return None

@@ -23,6 +23,7 @@ from core.settings import Settings
 from escalation import tracker_store
 from escalation.db import reclaim_space, session_factory, session_scope
 from escalation.models import (
+    ConversationOutcome,
     Delivery,
     Email,
     Ticket,
@@ -126,6 +127,9 @@ def erase_customer_tickets(session: Session, *, conversation_id: str) -> int:
     )
     _delete_tickets(session, ticket_ids)
     session.execute(delete(TurnOutcome).where(TurnOutcome.conversation_id == conversation_id))
+    session.execute(
+        delete(ConversationOutcome).where(ConversationOutcome.conversation_id == conversation_id)
+    )
     return len(ticket_ids)
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from escalation import analytics
 from escalation.analytics import EntryStats, Scope, Summary
 from escalation.models import utc_now
-from escalation.sla import Policy
 
 SINCE = re.compile(r"^(\d+)\s*([hdw])$")
 COLUMNS = (
@@ -64,21 +63,15 @@ class Report:
 
 
 def build(
-    session: Session,
-    policy: Policy,
-    *,
-    since: datetime,
-    until: datetime | None,
-    bucket: str,
-    by: str,
+    session: Session, *, since: datetime, until: datetime | None, bucket: str, by: str
 ) -> Report:
     scope = Scope(since, until or utc_now())
     return Report(
         scope=scope,
         bucket=bucket,
-        summary=analytics.summary(session, scope, policy),
-        series=analytics.series(session, scope, policy, bucket=bucket),
-        breakdown=analytics.breakdown(session, scope, policy, by=by),
+        summary=analytics.summary(session, scope),
+        series=analytics.series(session, scope, bucket=bucket),
+        breakdown=analytics.breakdown(session, scope, by=by),
         breakdown_by=by,
         entries=analytics.entries(session, scope),
     )

@@ -33,6 +33,7 @@ from escalation.models import (
     preview_of,
     utc_now,
 )
+from escalation.outcomes import tally
 from escalation.routing import route
 from escalation.sla import Deadlines, Policy, RoutingIn
 
@@ -129,6 +130,15 @@ def create_ticket_once(session: Session, *, escalation: Escalation) -> tuple[Tic
         if winner is None:  # the integrity error was something else
             raise
         return winner, False
+    said = [line.sent_at for line in escalation.transcript]
+    tally(  # a person was needed: the conversation is not contained
+        session,
+        conversation_id=escalation.conversation_id,
+        at=min(said) if said else utc_now(),
+        language=escalation.language,
+        channel=escalation.channel,
+        escalated=True,
+    )
     return ticket, True
 
 
@@ -287,8 +297,11 @@ def _resume_clock(ticket: Ticket, sla: Policy | None) -> None:
 WHATSAPP_REPLY_WINDOW = timedelta(hours=24)
 
 
-def add_reply(session: Session, *, ticket: Ticket, agent: Agent, text: str) -> TranscriptMessage:
-    """An agent's answer, queued for delivery to the customer's channel."""
+def add_reply(
+    session: Session, *, ticket: Ticket, agent: Agent, text: str, sla: Policy | None = None
+) -> TranscriptMessage:
+    """An agent's answer, queued for delivery to the customer's channel; the first one sets
+    how long the first response took (in business time too, by ``sla``)."""
     if ticket.status not in HANDOFF_STATUSES:
         raise TicketStateError(f"ticket #{ticket.id} is {ticket.status.value}: it takes no replies")
     now = utc_now()
@@ -301,6 +314,7 @@ def add_reply(session: Session, *, ticket: Ticket, agent: Agent, text: str) -> T
     session.add(Delivery(ticket=ticket, kind=DeliveryKind.AGENT_REPLY, message=message))
     if ticket.first_agent_response_at is None:
         ticket.first_agent_response_at = now
+        settle_durations(ticket, sla)
     logger.info("ticket #%s: reply by agent #%s", ticket.id, agent.id)
     return message
 
@@ -385,11 +399,32 @@ def change_status(
         session.add(Delivery(ticket=ticket, kind=DeliveryKind.WAITING_ON_CUSTOMER))
     if status == TicketStatus.RESOLVED:
         ticket.resolved_at = utc_now()
+        settle_durations(ticket, sla)
         session.add(Delivery(ticket=ticket, kind=DeliveryKind.RESOLVED))
         if ticket.assignee is None:
             ticket.assignee = agent
     ticket.status = status
     record_event(session, ticket=ticket, text=f"{STATUS_EVENTS[status]} by {agent.name}")
+
+
+def settle_durations(ticket: Ticket, sla: Policy | None) -> None:
+    """How long the first response and the resolution took, from the ticket's moments:
+    wall-clock, and in the open time of its team's calendar when ``sla`` is given."""
+    for moment, wall, business in (
+        ("first_agent_response_at", "first_response_seconds", "first_response_business_seconds"),
+        ("resolved_at", "resolution_seconds", "resolution_business_seconds"),
+    ):
+        until = getattr(ticket, moment)
+        if until is None:
+            continue
+        setattr(ticket, wall, (until - ticket.escalated_at).total_seconds())
+        if sla is not None:
+            calendar = sla.calendar_for(ticket.team)
+            setattr(
+                ticket,
+                business,
+                calendar.open_time_between(ticket.escalated_at, until).total_seconds(),
+            )
 
 
 def _reopen(session: Session, *, ticket: Ticket, agent: Agent, sla: Policy | None) -> None:
@@ -402,6 +437,7 @@ def _reopen(session: Session, *, ticket: Ticket, agent: Agent, sla: Policy | Non
             f"ticket #{ticket.id} cannot be reopened: its conversation is in ticket #{other.id}"
         )
     ticket.resolved_at = None
+    ticket.resolution_seconds = ticket.resolution_business_seconds = None
     ticket.assignee = ticket.assignee or agent
     session.add(Delivery(ticket=ticket, kind=DeliveryKind.REOPENED))
     if sla is not None:  # the resolution target runs again from now

@@ -370,7 +370,6 @@ def report_command(
     from escalation import report
     from escalation.db import prepare, session_scope
     from escalation.models import utc_now
-    from escalation.sla import load_policy
 
     settings = get_settings()
     now = utc_now()
@@ -382,7 +381,6 @@ def report_command(
     with session_scope(prepare(settings)) as session:
         built = report.build(
             session,
-            load_policy(settings.sla_path),
             since=start,
             until=end,
             bucket=bucket.value,

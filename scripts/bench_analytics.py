@@ -28,7 +28,14 @@ from core.settings import PROJECT_ROOT
 from escalation import analytics
 from escalation.analytics import Scope
 from escalation.db import make_engine, migrate
-from escalation.models import OutcomeKind, Priority, Ticket, TicketStatus, TurnOutcome
+from escalation.models import (
+    ConversationOutcome,
+    OutcomeKind,
+    Priority,
+    Ticket,
+    TicketStatus,
+    TurnOutcome,
+)
 from escalation.sla import load_policy
 
 LANGUAGES = ["en", "nl", "pt", "el", "ru", "de", "fr", "es"]
@@ -39,10 +46,13 @@ BATCH = 20_000
 
 
 def generate(sessions: sessionmaker[Session], turns: int, seed: int) -> tuple[int, int]:
-    """Outcomes and tickets; how many of each."""
+    """Outcomes, tickets (with the durations the API writes) and the conversations' totals;
+    how many turns and conversations."""
     rng = random.Random(seed)
+    calendar = load_policy(PROJECT_ROOT / "escalation" / "sla.yml").calendar
     rows: list[dict[str, object]] = []
     tickets: list[dict[str, object]] = []
+    conversations: list[dict[str, object]] = []
     made = conversation = 0
     while made < turns:
         conversation += 1
@@ -70,7 +80,25 @@ def generate(sessions: sessionmaker[Session], turns: int, seed: int) -> tuple[in
                 }
             )
         made += count
-        if rng.random() < 0.1:
+        added = rows[-count:]
+        escalated_now = rng.random() < 0.1
+        conversations.append(
+            {
+                "conversation_id": f"c{conversation}",
+                "started_at": start,
+                "language": language,
+                "channel": channel,
+                **{
+                    kind.value: sum(1 for row in added if row["kind"] == kind)
+                    for kind in OutcomeKind
+                },
+                "helped": sum(1 for row in added if row["helped"] is True),
+                "not_helped": sum(1 for row in added if row["helped"] is False),
+                "came_back": sum(1 for row in added if row["came_back"]),
+                "escalated": escalated_now,
+            }
+        )
+        if escalated_now:
             escalated = start + timedelta(minutes=2 * count)
             answered = escalated + timedelta(minutes=rng.randrange(2, 600))
             tickets.append(
@@ -86,26 +114,33 @@ def generate(sessions: sessionmaker[Session], turns: int, seed: int) -> tuple[in
                     "tried_entries": [],
                     "escalated_at": escalated,
                     "first_agent_response_at": answered,
-                    "resolved_at": answered + timedelta(minutes=rng.randrange(5, 3000)),
+                    "resolved_at": (
+                        resolved := answered + timedelta(minutes=rng.randrange(5, 3000))
+                    ),
+                    "first_response_seconds": (answered - escalated).total_seconds(),
+                    "resolution_seconds": (resolved - escalated).total_seconds(),
+                    "first_response_business_seconds": calendar.open_time_between(
+                        escalated, answered
+                    ).total_seconds(),
+                    "resolution_business_seconds": calendar.open_time_between(
+                        escalated, resolved
+                    ).total_seconds(),
                     "csat": rng.choice([None, 1, 2, 3, 4, 5]),
                 }
             )
         if len(rows) >= BATCH:
-            _flush(sessions, rows, tickets)
-    _flush(sessions, rows, tickets)
+            _flush(sessions, rows, tickets, conversations)
+    _flush(sessions, rows, tickets, conversations)
     return made, conversation
 
 
-def _flush(
-    sessions: sessionmaker[Session], rows: list[dict[str, object]], tickets: list[dict[str, object]]
-) -> None:
+def _flush(sessions: sessionmaker[Session], *batches: list[dict[str, object]]) -> None:
+    """Outcomes, tickets and the conversations' totals, as the recording adds them up."""
     with sessions.begin() as session:
-        if rows:
-            session.execute(insert(TurnOutcome), rows)
-        if tickets:
-            session.execute(insert(Ticket), tickets)
-    rows.clear()
-    tickets.clear()
+        for table, batch in zip((TurnOutcome, Ticket, ConversationOutcome), batches, strict=True):
+            if batch:
+                session.execute(insert(table), batch)
+            batch.clear()
 
 
 def timed(label: str, work: Callable[[], object]) -> None:
@@ -134,32 +169,29 @@ def main() -> None:
             f"{turns} turns in {conversations} conversations generated in "
             f"{time.perf_counter() - started:.0f} s ({engine.dialect.name})"
         )
-        policy = load_policy(PROJECT_ROOT / "escalation" / "sla.yml")
         with sessions() as session:
             for days in (7, 30, 365):
                 scope = Scope(END - timedelta(days=days), END)
-                timed(
-                    f"summary, last {days} days", partial(analytics.summary, session, scope, policy)
-                )
+                timed(f"summary, last {days} days", partial(analytics.summary, session, scope))
             month = Scope(END - timedelta(days=30), END)
             dutch_month = Scope(month.since, month.until, language="nl")
             timed(
                 "summary, last 30 days, one language",
-                lambda: analytics.summary(session, dutch_month, policy),
+                lambda: analytics.summary(session, dutch_month),
             )
             timed(
                 "per day, last 30 days",
-                lambda: analytics.series(session, month, policy, bucket="day"),
+                lambda: analytics.series(session, month, bucket="day"),
             )
             timed(
                 "per week, last 365 days",
                 lambda: analytics.series(
-                    session, Scope(END - timedelta(days=365), END), policy, bucket="week"
+                    session, Scope(END - timedelta(days=365), END), bucket="week"
                 ),
             )
             timed(
                 "per language, last 30 days",
-                lambda: analytics.breakdown(session, month, policy, by="language"),
+                lambda: analytics.breakdown(session, month, by="language"),
             )
             timed("per FAQ entry, last 30 days", lambda: analytics.entries(session, month))
             timed(

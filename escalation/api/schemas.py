@@ -285,7 +285,8 @@ class GapClusterOut(BaseModel):
 
 
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
-Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+#: Stripped by escalation/faq_entries.py (Python's whitespace is wider than JSON Schema's).
+Phrase = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
 
 
 class FaqVariantIn(BaseModel):
@@ -306,14 +307,18 @@ class FaqEntryIn(BaseModel):
     entry_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,99}$")] = Field(
         description="The entry's id; a YAML entry's id replaces that entry while published."
     )
-    variants: dict[LanguageCode, FaqVariantIn] = Field(min_length=1, max_length=20)
+    variants: dict[str, FaqVariantIn] = Field(
+        min_length=1, max_length=20, description="Language code (en, pt-BR) -> its wording."
+    )
     tags: list[Annotated[str, StringConstraints(max_length=50)]] = Field([], max_length=10)
 
 
 class FaqEditIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    variants: dict[LanguageCode, FaqVariantIn] = Field(min_length=1, max_length=20)
+    variants: dict[str, FaqVariantIn] = Field(
+        min_length=1, max_length=20, description="Language code (en, pt-BR) -> its wording."
+    )
     tags: list[Annotated[str, StringConstraints(max_length=50)]] | None = Field(None, max_length=10)
 
 

@@ -28,6 +28,8 @@ router = APIRouter(prefix="/api/analytics", tags=["analytics"], responses=UNAUTH
 #: The longest period one request reads (a year of days is 366 points).
 MAX_PERIOD = timedelta(days=366)
 DEFAULT_PERIOD = timedelta(days=7)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def scope(
@@ -41,9 +43,15 @@ def scope(
 ) -> Scope:
     """The period asked for, read as at most the 366 days before ``until`` (a longer one is
     cut there; an empty one gives zeros)."""
-    end = _aware(until) if until else utc_now()
-    start = _aware(since) if since else end - DEFAULT_PERIOD
+    end = _within_reason(_aware(until) if until else utc_now())
+    start = _within_reason(_aware(since) if since else end - DEFAULT_PERIOD)
     return Scope(max(start, end - MAX_PERIOD), end, language, channel)
+
+
+def _within_reason(moment: datetime) -> datetime:
+    """Outside 1970-2200 nothing was recorded: clamped there (date arithmetic never runs
+    off the calendar's ends)."""
+    return min(max(moment, EARLIEST), LATEST)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -56,7 +64,7 @@ ScopeDep = Annotated[Scope, Depends(scope)]
 @router.get("/summary")
 def read_summary(session: SessionDep, _: CurrentAgent, sla: SlaDep, period: ScopeDep) -> SummaryOut:
     """The period's figures, for one language or channel when given."""
-    return SummaryOut.model_validate(analytics.summary(session, period, sla))
+    return SummaryOut.model_validate(analytics.summary(session, period))
 
 
 @router.get("/series")
@@ -70,7 +78,7 @@ def read_series(
     """The figures per day or per week of the period."""
     return [
         SeriesPoint(start=start, summary=SummaryOut.model_validate(figures))
-        for start, figures in analytics.series(session, period, sla, bucket=bucket)
+        for start, figures in analytics.series(session, period, bucket=bucket)
     ]
 
 
@@ -85,7 +93,7 @@ def read_breakdown(
     """The figures per language or per channel, busiest first."""
     return [
         BreakdownRow(value=value, summary=SummaryOut.model_validate(figures))
-        for value, figures in analytics.breakdown(session, period, sla, by=by)
+        for value, figures in analytics.breakdown(session, period, by=by)
     ]
 
 

@@ -31,7 +31,7 @@ EntryKey = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 def variants_of(body: dict[str, FaqVariantIn]) -> dict[str, Variant]:
     return {
-        lang: Variant(variant.question, variant.answer, tuple(variant.alternatives))
+        lang: Variant.cleaned(variant.question, variant.answer, variant.alternatives)
         for lang, variant in body.items()
     }
 

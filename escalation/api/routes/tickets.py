@@ -99,11 +99,16 @@ def with_clock(summary: Summary, now: datetime) -> Summary:
 
 @router.post("/{ticket_id}/replies", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def reply(
-    ticket_id: TicketId, body: TextIn, session: SessionDep, agent: CurrentAgent, worker: WorkerDep
+    ticket_id: TicketId,
+    body: TextIn,
+    session: SessionDep,
+    agent: CurrentAgent,
+    worker: WorkerDep,
+    sla: SlaDep,
 ) -> MessageOut:
     """Answer the customer: stored, then delivered on their channel by the bot."""
     ticket = tickets.get_ticket(session, ticket_id=ticket_id)
-    message = tickets.add_reply(session, ticket=ticket, agent=agent, text=body.text)
+    message = tickets.add_reply(session, ticket=ticket, agent=agent, text=body.text, sla=sla)
     session.commit()
     worker.wake()
     return MessageOut.model_validate(message)
