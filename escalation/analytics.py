@@ -169,37 +169,29 @@ def entries(session: Session, scope: Scope) -> list[EntryStats]:
 
 def outcomes_in(scope: Scope, *columns: Any) -> Select[Any]:
     """``columns`` of the scope's outcomes (through the index on ``occurred_at``)."""
-    query = select(*columns).where(
-        TurnOutcome.occurred_at >= scope.since, TurnOutcome.occurred_at < scope.until
-    )
-    if scope.language:
-        query = query.where(TurnOutcome.language == scope.language)
-    if scope.channel:
-        query = query.where(TurnOutcome.channel == scope.channel)
-    return query
+    table = TurnOutcome
+    return _scoped(scope, table.occurred_at, table.language, table.channel, columns)
 
 
 def _tickets_in(scope: Scope, *columns: Any) -> Select[Any]:
     """``columns`` of the scope's tickets (through the index on ``escalated_at``)."""
-    query = select(*columns).where(
-        Ticket.escalated_at >= scope.since, Ticket.escalated_at < scope.until
-    )
-    if scope.language:
-        query = query.where(Ticket.language == scope.language)
-    if scope.channel:
-        query = query.where(Ticket.channel == scope.channel)
-    return query
+    return _scoped(scope, Ticket.escalated_at, Ticket.language, Ticket.channel, columns)
 
 
 def _conversations_in(scope: Scope, *columns: Any) -> Select[Any]:
     """``columns`` of the conversations started in the scope (one covering index)."""
-    query = select(*columns).where(
-        ConversationOutcome.started_at >= scope.since, ConversationOutcome.started_at < scope.until
-    )
+    table = ConversationOutcome
+    return _scoped(scope, table.started_at, table.language, table.channel, columns)
+
+
+def _scoped(
+    scope: Scope, moment: Any, language: Any, channel: Any, columns: tuple[Any, ...]
+) -> Select[Any]:
+    query = select(*columns).where(moment >= scope.since, moment < scope.until)
     if scope.language:
-        query = query.where(ConversationOutcome.language == scope.language)
+        query = query.where(language == scope.language)
     if scope.channel:
-        query = query.where(ConversationOutcome.channel == scope.channel)
+        query = query.where(channel == scope.channel)
     return query
 
 
