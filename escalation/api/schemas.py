@@ -15,12 +15,15 @@ from core.limits import MAX_MESSAGE_CHARS
 from escalation.models import Author, EmailKind, FaqEntryStatus, Priority, Role, TicketStatus
 
 MAX_ID = 2**31 - 1
-#: Some visible character (the schema says so too: a client is never refused a text the
-#: schema allows); stripped of surrounding whitespace before it is stored.
+#: One character that is whitespace neither to JSON Schema's regular expressions nor to
+#: pydantic's (they differ on U+0085 and U+FEFF): a client is never refused a text the
+#: schema allows.
+VISIBLE = r"[^\s\u0085\ufeff]"
+#: Some visible character; stripped of surrounding whitespace before it is stored.
 MessageText = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=r"\S"
+        strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=VISIBLE
     ),
 ]
 
@@ -286,7 +289,7 @@ class GapClusterOut(BaseModel):
 
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
 #: Stripped by escalation/faq_entries.py (Python's whitespace is wider than JSON Schema's).
-Phrase = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
+Phrase = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=VISIBLE)]
 
 
 class FaqVariantIn(BaseModel):
