@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.settings import get_settings
 from escalation.db import make_engine, migrate
+from tests.conftest import free_port
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -50,3 +53,19 @@ def fresh_rate_limits() -> Iterator[None]:
     limiter.reset()
     yield
     limiter.reset()
+
+
+@pytest.fixture
+def client(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    """The API on this test's database, in process (its Rasa port: nothing listens there)."""
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", database_url)
+    monkeypatch.setenv("HELPDESK_RASA_PORT", str(free_port()))
+    get_settings.cache_clear()
+    from escalation.api.main import app
+
+    with TestClient(app) as test_client:
+        yield test_client
+    get_settings.cache_clear()

@@ -4,7 +4,6 @@ that end every session. On SQLite and PostgreSQL, through the API and the CLI.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,24 +28,8 @@ from escalation.db import session_scope
 from escalation.errors import AccountError
 from escalation.models import AgentToken, Role, StreamTicket, utc_now
 from helpdesk import cli
-from tests.conftest import free_port
 
 PASSWORD = "a long secret phrase"
-
-
-@pytest.fixture
-def client(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TestClient]:
-    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("HELPDESK_DATABASE_URL", database_url)
-    monkeypatch.setenv("HELPDESK_RASA_PORT", str(free_port()))
-    get_settings.cache_clear()
-    from escalation.api.main import app
-
-    with TestClient(app) as test_client:
-        yield test_client
-    get_settings.cache_clear()
 
 
 def sign_in(client: TestClient, password: str = PASSWORD) -> int:

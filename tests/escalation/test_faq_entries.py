@@ -4,11 +4,9 @@ read only. `helpdesk kb export` writes the FAQ files with the published entries.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +18,6 @@ from escalation.models import Author, Role
 from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
 from helpdesk import cli
 from knowledge.loader import load_faq
-from tests.conftest import free_port
 
 PASSWORD = "a long secret phrase"
 ENGLISH = {
@@ -29,21 +26,6 @@ ENGLISH = {
     "answer": "Yes: gift cards of 25, 50 or 100 euro, at checkout.",
 }
 GIFT_CARDS = {"entry_id": "gift-cards", "variants": {"en": ENGLISH}}
-
-
-@pytest.fixture
-def client(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TestClient]:
-    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("HELPDESK_DATABASE_URL", database_url)
-    monkeypatch.setenv("HELPDESK_RASA_PORT", str(free_port()))
-    get_settings.cache_clear()
-    from escalation.api.main import app
-
-    with TestClient(app) as test_client:
-        yield test_client
-    get_settings.cache_clear()
 
 
 def signed_in(
