@@ -9,13 +9,15 @@ call: a quarter of the Rasa server's CPU per message here (py-spy). We validate 
 same schema with one validator built once; invalid responses are still rejected the same way.
 
 Patch: when the action server cannot be reached (it is restarting) or fails, Rasa logs the
-error, drops the action's events and says nothing: a customer got silence. Here the customer
-is told "one moment" (``utter_one_moment``, in the conversation's language) instead. Not for
-``action_deliver``: the delivery worker triggered it and tries again on its own.
+error, drops the action's events and says nothing: a customer got silence. Here the call is
+tried again a few times (another replica takes it, or the restarted server), and then the
+customer is told "one moment" (``utter_one_moment``, in the conversation's language). Not
+for ``action_deliver``: the delivery worker triggered it and tries again on its own.
 
 Patch: each customer message is handled once by its ``metadata.message_id`` (a messaging
-app's retry of a webhook, a REST client sending again), and a bare number after buttons picks
-that button (bot/turns.py): checked on the conversation Rasa has loaded under its lock.
+app's retry of a webhook, a REST client sending again: it gets the first answer again), and
+a bare number after buttons picks that button (bot/turns.py): checked on the conversation
+Rasa has loaded under its lock.
 
 Patch: a session grown past bot/turns.py's SESSION_EVENT_LIMIT events ends at the next turn
 (as after an idle hour), and a new session carries over each slot's latest value only.
@@ -25,6 +27,7 @@ Also: ``rasa run`` gets its HTTP API token from HELPDESK_RASA_API_TOKEN, if set.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from typing import Any
@@ -63,6 +66,11 @@ def _cache_action_response_validator() -> None:
 ONE_MOMENT_RESPONSE = "utter_one_moment"
 #: Actions triggered by the API, not by a customer: their caller retries, nobody waits.
 SILENT_WHEN_AWAY = frozenset({"action_deliver"})
+#: Seconds before each new try of a failed action call: an action server that died during
+#: the call is replaced by another replica (the balancer's health check takes about 2 s) or
+#: by its own restart. Our actions may run twice (tickets are made once per conversation,
+#: outcomes recorded once per turn).
+ACTION_RETRY_DELAYS = (0.5, 1.0, 2.0)
 
 
 def _say_one_moment_when_the_action_server_is_away() -> None:
@@ -83,13 +91,22 @@ def _say_one_moment_when_the_action_server_is_away() -> None:
     async def run_or_say_one_moment(
         self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
     ) -> list[Any]:
+        for delay in ACTION_RETRY_DELAYS:
+            try:
+                return await run(self, output_channel, nlg, tracker, domain)
+            except ActionExecutionRejection:
+                raise
+            except RasaException as error:
+                if self.name() in SILENT_WHEN_AWAY:
+                    raise
+                # another replica takes the next try, or this one is back from a restart
+                logger.warning("action %s failed, trying again: %s", self.name(), error)
+                await asyncio.sleep(delay)
         try:
             return await run(self, output_channel, nlg, tracker, domain)
         except ActionExecutionRejection:
             raise
         except RasaException as error:
-            if self.name() in SILENT_WHEN_AWAY:
-                raise
             logger.error("action %s failed, the customer is asked to wait: %s", self.name(), error)
             message = await nlg.generate(ONE_MOMENT_RESPONSE, tracker, output_channel.name())
             said = [create_bot_utterance(message)] if message else []
@@ -100,7 +117,11 @@ def _say_one_moment_when_the_action_server_is_away() -> None:
 
 
 class _AlreadyHandled(Exception):
-    """The message is a retry of one the conversation holds: nothing to do."""
+    """The message is a retry of one the conversation holds: nothing to add."""
+
+    def __init__(self, replies: list[dict[str, Any]]) -> None:
+        super().__init__("already handled")
+        self.replies = replies
 
 
 def _handle_each_message_once_and_numbers_as_buttons() -> None:
@@ -108,7 +129,7 @@ def _handle_each_message_once_and_numbers_as_buttons() -> None:
     from rasa.core.processor import MessageProcessor
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.turns import already_handled, chosen_button
+    from bot.turns import chosen_button, replies_to
 
     handle_message = MessageProcessor.handle_message
     handle_with_tracker = MessageProcessor._handle_message_with_tracker
@@ -116,14 +137,20 @@ def _handle_each_message_once_and_numbers_as_buttons() -> None:
     async def handle_once(self: MessageProcessor, message: UserMessage) -> Any:
         try:
             return await handle_message(self, message)
-        except _AlreadyHandled:
-            return [] if isinstance(message.output_channel, CollectingOutputChannel) else None
+        except _AlreadyHandled as handled:
+            channel = message.output_channel
+            if not isinstance(channel, CollectingOutputChannel):
+                return None  # its answers went out already, by their own calls
+            for reply in handled.replies:  # the REST client lost the response: say it again
+                await channel.send_response(message.sender_id, reply)
+            return channel.messages
 
     async def handle_with_conversation(
         self: MessageProcessor, message: UserMessage, tracker: DialogueStateTracker
     ) -> None:
-        if already_handled(tracker.events, (message.metadata or {}).get("message_id")):
-            raise _AlreadyHandled  # before anything is added: the tracker is not saved
+        replies = replies_to(tracker.events, (message.metadata or {}).get("message_id"))
+        if replies is not None:
+            raise _AlreadyHandled(replies)  # before anything is added: the tracker is not saved
         message.text = chosen_button(tracker.events, message.text or "") or message.text
         await handle_with_tracker(self, message, tracker)
 

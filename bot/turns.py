@@ -3,8 +3,10 @@ before the message is understood; bot/launcher.py applies them inside Rasa's per
 lock, where the tracker is loaded anyway.
 
 - **Once**: a message whose ``metadata.message_id`` the conversation already holds is a
-  platform's (or a careful client's) retry of a delivery that was handled: nothing is said,
-  nothing is added. A retry of one that was not handled (the process died first) is handled.
+  platform's (or a careful client's) retry of a delivery that was handled: nothing is added.
+  A REST client, whose answer travels in the response it lost, gets the same answer again;
+  a messaging app, whose answers went out by their own calls, gets nothing. A retry of one
+  that was not handled (the process died first) is handled.
 - **Numbered options**: where buttons are numbered lines (WhatsApp, SMS) or press back their
   number (Telegram), a bare "2" right after the bot offered buttons is the second button.
 - **Short sessions**: a session of more than ``SESSION_EVENT_LIMIT`` events is closed at the
@@ -34,20 +36,28 @@ NUMBER = re.compile(r"\s*(\d{1,2})\s*[.)]?\s*")
 SESSION_EVENT_LIMIT = 120
 
 
-def already_handled(events: Sequence[Any], message_id: str | None) -> bool:
-    """The conversation holds a customer message with this id."""
+def replies_to(events: Sequence[Any], message_id: str | None) -> list[dict[str, Any]] | None:
+    """What the bot said after the customer message with this id (up to the customer's next
+    message), as Rasa's output channels take it; None if the conversation holds no such
+    message (within RETRY_LOOKBACK_MESSAGES)."""
     if not message_id:
-        return False
+        return None
     seen = 0
+    said: list[dict[str, Any]] = []
     for event in reversed(events):
-        if type(event).__name__ != "UserUttered":
+        kind = type(event).__name__
+        if kind == "BotUttered":
+            said.append({"text": event.text, **(getattr(event, "data", None) or {})})
+            continue
+        if kind != "UserUttered":
             continue
         if (getattr(event, "metadata", None) or {}).get("message_id") == message_id:
-            return True
+            return said[::-1]
+        said = []
         seen += 1
         if seen >= RETRY_LOOKBACK_MESSAGES:
             break
-    return False
+    return None
 
 
 def session_is_long(event_count: int, *, in_handoff: bool) -> bool:

@@ -8,9 +8,9 @@ from typing import Any
 from bot.turns import (
     RETRY_LOOKBACK_MESSAGES,
     SESSION_EVENT_LIMIT,
-    already_handled,
     chosen_button,
     latest_per_key,
+    replies_to,
     session_is_long,
 )
 
@@ -31,10 +31,20 @@ YES_NO = {"buttons": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "p
 
 
 def test_a_message_id_the_conversation_holds_is_handled_already() -> None:
-    events = [UserUttered("hi", {"message_id": "telegram:7"}), BotUttered("Hello!")]
-    assert already_handled(events, "telegram:7")
-    assert not already_handled(events, "telegram:8")
-    assert not already_handled(events, None)
+    events = [
+        UserUttered("hi", {"message_id": "telegram:7"}),
+        BotUttered("Hello!"),
+        BotUttered("Did this help?", YES_NO),
+        UserUttered("yes", {"message_id": "telegram:8"}),
+        BotUttered("Glad to hear it."),
+    ]
+    assert replies_to(events, "telegram:7") == [
+        {"text": "Hello!"},
+        {"text": "Did this help?", **YES_NO},
+    ]
+    assert replies_to(events, "telegram:8") == [{"text": "Glad to hear it."}]
+    assert replies_to(events, "telegram:9") is None
+    assert replies_to(events, None) is None
 
 
 def test_only_recent_messages_are_searched() -> None:
@@ -43,8 +53,8 @@ def test_only_recent_messages_are_searched() -> None:
         UserUttered(f"m{n}", {"message_id": f"slack:Ev{n + 2}"})
         for n in range(RETRY_LOOKBACK_MESSAGES)
     ]
-    assert not already_handled(old + newer, "slack:Ev1")
-    assert already_handled(old + newer[:-1], "slack:Ev1")
+    assert replies_to(old + newer, "slack:Ev1") is None
+    assert replies_to(old + newer[:-1], "slack:Ev1") == []
 
 
 def test_a_bare_number_picks_the_button_just_offered() -> None:
