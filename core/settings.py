@@ -130,6 +130,19 @@ class Settings(BaseSettings):
         None,
         description="SQLite file of Rasa's SQL tracker store (default: <data_dir>/tracker.db).",
     )
+    tracker_store_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of Rasa's tracker store, shared by every Rasa replica, e.g. "
+        "postgresql://rasa:secret@db.internal/rasa (default: SQLite, HELPDESK_TRACKER_DB).",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis shared by the Rasa replicas, e.g. "
+        "redis://:secret@cache.internal:6379/0: Rasa's lock store (one conversation's "
+        "messages in order, whichever replica takes them) and socket.io's client manager "
+        "(a reply from any replica reaches the widget wherever it is connected). "
+        "Unset: both in one process's memory (one Rasa server).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="INFO: a line per customer turn and agent action; DEBUG: per request."
     )
@@ -224,6 +237,11 @@ class Settings(BaseSettings):
     @property
     def tracker_db_path(self) -> Path:
         return self.tracker_db or self.data_dir / "tracker.db"
+
+    @property
+    def tracker_store(self) -> str:
+        """SQLAlchemy URL of Rasa's tracker store: the configured one, else the SQLite file."""
+        return self.tracker_store_url or f"sqlite:///{self.tracker_db_path.resolve()}"
 
 
 def conversation_secret(settings: Settings) -> str:

@@ -24,6 +24,7 @@ from escalation.models import utc_now
 TICKETS_SQLITE = "helpdesk.db"
 TICKETS_POSTGRES = "helpdesk.pgdump"
 TRACKER = "tracker.db"
+TRACKER_POSTGRES = "tracker.pgdump"
 SECRET = "conversation.secret"
 MANIFEST = "manifest.json"
 
@@ -31,10 +32,9 @@ MANIFEST = "manifest.json"
 def backup(settings: Settings, target: Path) -> list[str]:
     """Write a backup into the new directory ``target`` (owner-only); the files written."""
     target.mkdir(mode=0o700, parents=True, exist_ok=False)
-    written = [_backup_tickets(settings, target)]
-    if settings.tracker_db_path.exists():
-        _sqlite_copy(settings.tracker_db_path, target / TRACKER)
-        written.append(TRACKER)
+    written = [_backup_database(settings.database, target, TICKETS_SQLITE, TICKETS_POSTGRES)]
+    if _is_postgres(settings.tracker_store) or settings.tracker_db_path.exists():
+        written.append(_backup_database(settings.tracker_store, target, TRACKER, TRACKER_POSTGRES))
     _private_write(target / SECRET, conversation_secret(settings))
     written.append(SECRET)
     manifest = {"made_at": utc_now().isoformat(), "files": written}
@@ -46,28 +46,35 @@ def restore(settings: Settings, source: Path) -> list[str]:
     """Put a backup made by :func:`backup` in place; the files restored."""
     manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
     files: list[str] = manifest["files"]
-    if TICKETS_POSTGRES in files:
-        _require_postgres(settings)
-        _pg(settings.database, "pg_restore", "--clean", "--if-exists", "--no-owner",
-            "--single-transaction", str(source / TICKETS_POSTGRES))  # fmt: skip
-    else:
-        _sqlite_copy(source / TICKETS_SQLITE, _sqlite_path(settings.database))
-    if TRACKER in files:
-        _sqlite_copy(source / TRACKER, settings.tracker_db_path)
+    for url, sqlite_name, postgres_name, setting in (
+        (settings.database, TICKETS_SQLITE, TICKETS_POSTGRES, "HELPDESK_DATABASE_URL"),
+        (settings.tracker_store, TRACKER, TRACKER_POSTGRES, "HELPDESK_TRACKER_STORE_URL"),
+    ):
+        if postgres_name in files:
+            if not _is_postgres(url):
+                raise ConfigurationError(f"this backup is of PostgreSQL: set {setting} to one")
+            _pg(url, "pg_restore", "--clean", "--if-exists", "--no-owner",
+                "--single-transaction", str(source / postgres_name))  # fmt: skip
+        elif sqlite_name in files:
+            _sqlite_copy(source / sqlite_name, _sqlite_path(url))
     secret = (source / SECRET).read_text(encoding="utf-8").strip()
     if settings.conversation_secret is None:
         _private_write(settings.data_dir / SECRET, secret)
     return files
 
 
-def _backup_tickets(settings: Settings, target: Path) -> str:
-    url = make_url(settings.database)
-    if url.get_backend_name() == "postgresql":
-        _pg(settings.database, "pg_dump", "--format=custom", f"--file={target / TICKETS_POSTGRES}")
-        os.chmod(target / TICKETS_POSTGRES, 0o600)
-        return TICKETS_POSTGRES
-    _sqlite_copy(_sqlite_path(settings.database), target / TICKETS_SQLITE)
-    return TICKETS_SQLITE
+def _backup_database(url: str, target: Path, sqlite_name: str, postgres_name: str) -> str:
+    """A consistent copy of the database at ``url`` in ``target``; the file's name."""
+    if _is_postgres(url):
+        _pg(url, "pg_dump", "--format=custom", f"--file={target / postgres_name}")
+        os.chmod(target / postgres_name, 0o600)
+        return postgres_name
+    _sqlite_copy(_sqlite_path(url), target / sqlite_name)
+    return sqlite_name
+
+
+def _is_postgres(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
@@ -89,11 +96,6 @@ def _sqlite_path(url: str) -> Path:
     if not database:
         raise ConfigurationError(f"not a SQLite file URL: {url}")
     return Path(database)
-
-
-def _require_postgres(settings: Settings) -> None:
-    if make_url(settings.database).get_backend_name() != "postgresql":
-        raise ConfigurationError("this backup is of PostgreSQL: set HELPDESK_DATABASE_URL to one")
 
 
 def _pg(database_url: str, tool: str, *arguments: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
@@ -18,7 +19,12 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine; on SQLite with foreign keys enforced, as PostgreSQL does."""
+    """An engine; on SQLite with foreign keys enforced, as PostgreSQL does. A plain
+    ``postgresql://`` URL (the form Rasa's tracker store takes too) uses psycopg 3, the
+    driver we install, rather than SQLAlchemy's default psycopg2."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)

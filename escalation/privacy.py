@@ -62,7 +62,7 @@ def export_customer(settings: Settings, *, conversation_id: str) -> dict[str, An
             )
         ]
     events = tracker_store.conversation_events(
-        tracker_store.tracker_url(settings), conversation_id=conversation_id
+        settings.tracker_store, conversation_id=conversation_id
     )
     return {
         "conversation_id": conversation_id,
@@ -79,7 +79,7 @@ def erase_customers(settings: Settings, conversation_ids: list[str]) -> Erased:
     with session_scope(session_factory(settings.database)) as session:
         for conversation_id in conversation_ids:
             tickets += erase_customer_tickets(session, conversation_id=conversation_id)
-    url = tracker_store.tracker_url(settings)
+    url = settings.tracker_store
     events = tracker_store.delete_conversations(url, conversation_ids)
     reclaim_space(settings.database)
     if events:

@@ -11,15 +11,9 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, inspect, text
 
-from core.settings import Settings
 from escalation.db import make_engine
 
 EVENTS_TABLE = "events"
-
-
-def tracker_url(settings: Settings) -> str:
-    """Rasa's tracker store as `helpdesk run` configures it (helpdesk/rasa_project.py)."""
-    return f"sqlite:///{settings.tracker_db_path.resolve()}"
 
 
 def conversation_events(

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from escalation.models import Agent
+    from helpdesk.supervisor import ProcessGroup
     from knowledge import KnowledgeBase
     from knowledge.evaluation import Outcome
 
@@ -68,8 +70,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @app.command()
-def run() -> None:
+def run(
+    replicas: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=9,
+            help="Run this many of each process (action server, Rasa server, API) behind "
+            "HAProxy on the configured ports; they share HELPDESK_DATABASE_URL, "
+            "HELPDESK_TRACKER_STORE_URL and HELPDESK_REDIS_URL.",
+        ),
+    ] = 1,
+    local_services: Annotated[
+        bool,
+        typer.Option(
+            "--local-services",
+            help="Start PostgreSQL and Redis (Debian's packages) for this run, data under "
+            "the data dir, and use them for tickets, Rasa's tracker store and Redis.",
+        ),
+    ] = False,
+) -> None:
     """Train if needed, start every service, and wait for Ctrl-C."""
+    from helpdesk.balancer import replica_ports
     from helpdesk.rasa_project import check_external_rasa, ensure_trained_model
     from helpdesk.stack import build_stack
     from helpdesk.supervisor import ProcessGroup, check_ports_free
@@ -79,9 +101,13 @@ def run() -> None:
     if settings.rasa_is_external:
         del ports["rasa"]
         check_external_rasa(settings)
+    if replicas > 1:
+        ports |= {
+            f"{name} replica": port
+            for name, public in list(ports.items())
+            for port in replica_ports(public, replicas)
+        }
     check_ports_free(settings.host, ports)
-    _knowledge_base(settings).warm_up()  # build the index once, before two services load it
-    model = None if settings.rasa_is_external else ensure_trained_model(settings)
     group = ProcessGroup()
     stopping = False
 
@@ -92,7 +118,11 @@ def run() -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        for process in build_stack(settings, model):
+        if local_services:
+            settings = _start_local_services(settings, group)
+        _build_index(settings)
+        model = None if settings.rasa_is_external else ensure_trained_model(settings)
+        for process in build_stack(settings, model, replicas):
             if stopping:
                 break
             group.start(process, timeout=180)
@@ -104,6 +134,44 @@ def run() -> None:
     finally:
         print("\nstopping…", file=sys.stderr)
         group.stop_all()
+
+
+def _build_index(settings: Settings) -> None:
+    """Build the FAQ index once, before the action servers load it: in a child process, so
+    that the supervisor, which runs as long as the helpdesk, never holds the model (it held
+    0.65 GB that only the action server needs)."""
+    from helpdesk.stack import settings_environment
+
+    command = [sys.executable, "-m", "helpdesk.cli", "kb", "build"]
+    built = subprocess.run(command, env=settings_environment(settings), check=False)
+    if built.returncode != 0:
+        raise ConfigurationError("the FAQ index could not be built (see the message above)")
+
+
+def _start_local_services(settings: Settings, group: ProcessGroup) -> Settings:
+    """PostgreSQL and Redis for this run (helpdesk/services.py), on free loopback ports;
+    the settings pointed at them."""
+    from helpdesk import services
+    from helpdesk.supervisor import free_port
+
+    logs = settings.data_dir / "logs"
+    postgres_port, redis_port = free_port(settings.host), free_port(settings.host)
+    directory = services.postgres_directory(settings.data_dir)
+    group.start(
+        services.postgres_server(directory, postgres_port, log_path=logs / "postgres.log"),
+        timeout=60,
+    )
+    redis_dir = settings.data_dir / "services" / "redis"
+    group.start(
+        services.redis_server(redis_dir, redis_port, log_path=logs / "redis.log"), timeout=30
+    )
+    return settings.model_copy(
+        update={
+            "database_url": services.create_database(postgres_port, "helpdesk"),
+            "tracker_store_url": services.create_database(postgres_port, "rasa"),
+            "redis_url": f"redis://127.0.0.1:{redis_port}/0",
+        }
+    )
 
 
 @app.command("rasa-endpoints")

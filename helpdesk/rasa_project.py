@@ -13,9 +13,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import SplitResult, urlsplit
 
 import yaml
 from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from core.errors import ConfigurationError, HelpdeskError
 from core.settings import PROJECT_ROOT, Settings
@@ -155,18 +158,108 @@ def ensure_trained_model(settings: Settings) -> Path:
 
 
 def write_endpoints(settings: Settings, path: Path) -> Path:
-    """The run's endpoints.yml: our action server and the SQL tracker store on SQLite."""
+    """The run's endpoints.yml: our action server, the SQL tracker store (SQLite, or the
+    shared database of HELPDESK_TRACKER_STORE_URL) and, with HELPDESK_REDIS_URL, Rasa's Redis
+    lock store. Passwords are written as ``${HELPDESK_…}`` references that Rasa fills in from
+    its environment (``shared_services_environment``): the file holds no secret."""
     endpoints = {
         "action_endpoint": {"url": f"http://{settings.host}:{settings.action_port}/webhook"},
-        "tracker_store": {
-            "type": "SQL",
-            "dialect": "sqlite",
-            "db": str(settings.tracker_db_path.resolve()),
-        },
+        "tracker_store": tracker_store_endpoint(settings),
     }
+    if settings.redis_url:
+        endpoints["lock_store"] = lock_store_endpoint(settings.redis_url)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
     return path
+
+
+#: Environment variables that carry the shared services' passwords to the Rasa server.
+TRACKER_PASSWORD_ENV = "HELPDESK_TRACKER_STORE_PASSWORD"
+REDIS_PASSWORD_ENV = "HELPDESK_REDIS_PASSWORD"
+
+
+def tracker_store_endpoint(settings: Settings) -> dict[str, object]:
+    """Rasa's SQLTrackerStore settings for ``settings.tracker_store``.
+
+    Raises:
+        ConfigurationError: the URL is not one Rasa's SQL tracker store can use.
+    """
+    try:
+        url = make_url(settings.tracker_store)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"HELPDESK_TRACKER_STORE_URL is not a database URL: {settings.tracker_store!r}"
+        ) from None
+    dialect = url.get_backend_name()
+    if dialect == "sqlite":
+        return {"type": "SQL", "dialect": "sqlite", "db": url.database}
+    if dialect != "postgresql":
+        raise ConfigurationError(
+            f"HELPDESK_TRACKER_STORE_URL: {dialect} is not supported; use postgresql://… "
+            "(or leave it unset for SQLite)"
+        )
+    endpoint: dict[str, object] = {
+        "type": "SQL",
+        "dialect": "postgresql",
+        "url": url.host or "localhost",
+        "port": url.port or 5432,
+        "db": url.database or "rasa",
+    }
+    if url.username:
+        endpoint["username"] = url.username
+    if url.password:
+        endpoint["password"] = f"${{{TRACKER_PASSWORD_ENV}}}"
+    return endpoint
+
+
+def lock_store_endpoint(redis_url: str) -> dict[str, object]:
+    """Rasa's RedisLockStore settings for a redis:// (or rediss://, TLS) URL."""
+    url = parse_redis_url(redis_url)
+    endpoint: dict[str, object] = {
+        "type": "redis",
+        "url": url.hostname or "localhost",
+        "port": url.port or 6379,
+        "db": int(url.path.strip("/") or 0),
+        "key_prefix": "helpdesk",
+        "use_ssl": url.scheme == "rediss",
+    }
+    if url.password:
+        endpoint["password"] = f"${{{REDIS_PASSWORD_ENV}}}"
+    return endpoint
+
+
+def parse_redis_url(redis_url: str) -> SplitResult:
+    """The parts of HELPDESK_REDIS_URL.
+
+    Raises:
+        ConfigurationError: not a redis:// or rediss:// URL with a host.
+    """
+    url = urlsplit(redis_url)
+    try:
+        valid = url.scheme in ("redis", "rediss") and bool(url.hostname) and url.port != 0
+        valid = valid and (url.path.strip("/") or "0").isdigit()
+    except ValueError:  # a port that is not a number
+        valid = False
+    if not valid:
+        raise ConfigurationError(
+            f"HELPDESK_REDIS_URL must look like redis://[:password@]host[:port][/db], "
+            f"not {redis_url!r}"
+        )
+    return url
+
+
+def shared_services_environment(settings: Settings) -> dict[str, str]:
+    """What the Rasa server needs to reach the shared database and Redis: the passwords the
+    endpoints.yml refers to, and the Redis URL its socket.io server uses (bot/channels)."""
+    env = {}
+    password = make_url(settings.tracker_store).password
+    if password:
+        env[TRACKER_PASSWORD_ENV] = str(password)
+    if settings.redis_url:
+        env["HELPDESK_REDIS_URL"] = settings.redis_url
+        if redis_password := parse_redis_url(settings.redis_url).password:
+            env[REDIS_PASSWORD_ENV] = redis_password
+    return env
 
 
 def enabled_messaging_apps(settings: Settings) -> list[MessagingApp]:

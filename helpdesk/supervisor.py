@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -46,10 +46,12 @@ class ManagedProcess:
 
     name: str
     command: Sequence[str]
-    health_url: str
+    #: Healthy once this answers below 500 (an HTTP service), or once ``ready`` says so.
+    health_url: str | None
     log_path: Path
     env: dict[str, str] | None = None
     cwd: Path | None = None
+    ready: Callable[[], bool] | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log: IO[bytes] | None = field(default=None, init=False, repr=False)
     restarts: int = field(default=0, init=False)
@@ -109,13 +111,19 @@ class ManagedProcess:
         while time.monotonic() < deadline:
             if not self.running():
                 raise StartupError(f"{self.name} exited during start-up; see {self.log_path}")
-            try:
-                if httpx.get(self.health_url, timeout=2.0).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                pass
+            if self.is_healthy():
+                return
             time.sleep(0.5)
         raise StartupError(f"{self.name} not healthy after {timeout:.0f}s; see {self.log_path}")
+
+    def is_healthy(self) -> bool:
+        if self.ready is not None:
+            return self.ready()
+        assert self.health_url is not None
+        try:
+            return httpx.get(self.health_url, timeout=2.0).status_code < 500
+        except httpx.HTTPError:
+            return False
 
     def kill(self) -> None:
         """Stop at once, no clean-up (SIGKILL): what a crash looks like to everyone else."""
@@ -149,6 +157,13 @@ def check_ports_free(host: str, ports: dict[str, int]) -> None:
                 f"port {port} ({service}) on {host} is taken by {port_holder(port)}: "
                 f"stop it, or choose another port (HELPDESK_{service.upper()}_PORT)"
             )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on now (the system's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def port_is_free(host: str, port: int) -> bool:

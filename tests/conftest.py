@@ -6,7 +6,6 @@ import os
 import secrets
 import shutil
 import socket
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from pydantic import SecretStr
 
 from core.settings import PACKAGED_MODEL, Settings, get_settings
 from escalation.sla import WEEKDAYS
+from helpdesk import services
 from helpdesk.supervisor import ProcessGroup
 from knowledge import KnowledgeBase
 from knowledge.embedder import Embedder
@@ -142,54 +142,60 @@ def running_stack(stack_processes: ProcessGroup, stack_settings: Settings) -> Se
     return stack_settings
 
 
+def require_or_skip(installed: bool, message: str, requirement: str) -> None:
+    """Skip when a Debian package is missing, unless scripts/test.sh installed it and set
+    ``requirement`` to "required": then the tests must run, and fail."""
+    if installed:
+        return
+    if os.environ.get(requirement) == "required":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL server (Debian's package) on a free loopback port: its base URL.
-
-    scripts/test.sh installs the package where it can and then requires these tests to run.
-    """
-    initdb = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not initdb:
-        message = "PostgreSQL server not installed (apt-get install postgresql)"
-        if os.environ.get("HELPDESK_TEST_POSTGRES") == "required":
-            pytest.fail(message)
-        pytest.skip(message)
-    bindir = initdb[-1].parent
-    # PostgreSQL refuses to run as root: as root, run it as the package's `postgres` user,
-    # in a directory that user owns (pytest's own temp dirs are private to root).
-    data = Path(tempfile.mkdtemp(prefix="helpdesk-pg-"))
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_postgres:
-        shutil.chown(data, "postgres", "postgres")
+def postgres_port() -> Iterator[int]:
+    """A throwaway PostgreSQL server (Debian's package, helpdesk/services.py) on a free
+    loopback port; scripts/test.sh installs the package where it can."""
+    require_or_skip(
+        services.postgres_installed(),
+        "PostgreSQL server not installed (apt-get install postgresql)",
+        "HELPDESK_TEST_POSTGRES",
+    )
+    # As root the server runs as `postgres`: its directory must be one that user can enter.
+    directory = Path(tempfile.mkdtemp(prefix="helpdesk-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(directory, services.POSTGRES_USER, services.POSTGRES_USER)
     port = free_port()
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
-
-    def pg(*command: str) -> None:
-        subprocess.run([*as_postgres, *command], check=True, capture_output=True)
-
-    pg(
-        str(bindir / "initdb"),
-        "-D",
-        str(data / "db"),
-        "-U",
-        "postgres",
-        "--auth=trust",
-        "-E",
-        "UTF8",
+    server = services.postgres_server(
+        directory / "db", port, log_path=directory / "log", durable=False
     )
-    pg(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(data / "db"),
-        "-o",
-        options,
-        "-l",
-        str(data / "log"),
-        "-w",
-        "start",
-    )
+    group = ProcessGroup()
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        group.start(server, timeout=60)
+        yield port
     finally:
-        pg(str(bindir / "pg_ctl"), "-D", str(data / "db"), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(data, ignore_errors=True)
+        group.stop_all()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(postgres_port: int) -> str:
+    """The throwaway PostgreSQL server's base URL (append "/<database>")."""
+    return f"postgresql+psycopg://postgres@127.0.0.1:{postgres_port}"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway Redis server (Debian's package) on a free loopback port."""
+    require_or_skip(
+        services.redis_installed(),
+        "Redis server not installed (apt-get install redis-server)",
+        "HELPDESK_TEST_REDIS",
+    )
+    directory, port = tmp_path_factory.mktemp("redis"), free_port()
+    group = ProcessGroup()
+    try:
+        group.start(services.redis_server(directory, port, log_path=directory / "log"), timeout=30)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        group.stop_all()

@@ -17,10 +17,12 @@ Runs in the Rasa environment (Python 3.10); the secret comes from HELPDESK_CONVE
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,10 +30,13 @@ from pyrate_limiter import Duration, InMemoryBucket, Rate, RateItem
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.exceptions import Forbidden, SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from socketio import AsyncRedisManager, AsyncServer
 
 from core.identity import SECRET_ENV, is_signed, new_conversation_id
 
@@ -138,6 +143,11 @@ class SignedSocketIOInput(SocketIOInput):
 
         blueprint = super().blueprint(signed_only)
         sio = self.sio
+        redis_url = os.environ.get(REDIS_URL_ENV)
+        if redis_url:
+            share_rooms_through_redis(sio, redis_url)
+        shared_presence = RedisPresence(redis_url) if redis_url else None
+        namespace = self.namespace or "/"
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: dict[str, Any] | None) -> None:
@@ -145,7 +155,16 @@ class SignedSocketIOInput(SocketIOInput):
             requested = (data or {}).get("session_id")
             session_id = requested if is_signed(requested, secret) else new_conversation_id(secret)
             sio.enter_room(sid, session_id)
+            if shared_presence is not None:
+                await shared_presence.joined(session_id, sid)
             await sio.emit("session_confirm", session_id, room=sid)
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: str) -> None:
+            if shared_presence is not None:
+                for room in sio.rooms(sid, namespace=namespace):
+                    if room != sid:
+                        await shared_presence.left(room, sid)
 
         @blueprint.route("/presence", methods=["GET"])
         async def presence(request: Request) -> HTTPResponse:
@@ -155,10 +174,72 @@ class SignedSocketIOInput(SocketIOInput):
             if not api_token_matches(request.args.get("token")):
                 raise Forbidden("a valid token is required (Rasa's --auth-token)")
             room = request.args.get("conversation") or ""
-            participants = sio.manager.get_participants(self.namespace or "/", room)
+            if shared_presence is not None:
+                return response.json({"connected": await shared_presence.connected(room)})
+            participants = sio.manager.get_participants(namespace, room)
             return response.json({"connected": next(iter(participants), None) is not None})
 
         return blueprint
+
+
+#: Set by helpdesk/stack.py from HELPDESK_REDIS_URL when the Rasa server has replicas.
+REDIS_URL_ENV = "HELPDESK_REDIS_URL"
+
+
+def share_rooms_through_redis(sio: AsyncServer, url: str) -> None:
+    """Emits go through Redis (python-socketio's AsyncRedisManager), so that a reply
+    triggered on any Rasa replica reaches the widget's room on the replica its socket is
+    connected to. Set before the first connection, when the server starts its manager; Rasa
+    builds the server itself, so the manager is swapped in rather than given."""
+    sio.manager = AsyncRedisManager(url, channel="helpdesk-socketio")
+    sio.manager.set_server(sio)
+    logger.info("socket.io rooms shared through Redis")
+
+
+class RedisPresence:
+    """Which conversations have a widget connected to any replica: a Redis set per
+    conversation of ``server:socket`` members. A member counts while its server's heartbeat
+    key lives, so a replica that was killed stops counting within HEARTBEAT_SECONDS × 3."""
+
+    HEARTBEAT_SECONDS = 10
+    KEEP_SECONDS = 24 * 3600  # a conversation's set outlives no idle day
+
+    def __init__(self, url: str) -> None:
+        self._redis = Redis.from_url(url)
+        self._server = uuid.uuid4().hex
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    async def joined(self, conversation: str, sid: str) -> None:
+        if self._heartbeat is None:
+            await self._beat_once()
+            self._heartbeat = asyncio.create_task(self._beat())
+        key = self._key(conversation)
+        await self._redis.sadd(key, f"{self._server}:{sid}")
+        await self._redis.expire(key, self.KEEP_SECONDS)
+
+    async def left(self, conversation: str, sid: str) -> None:
+        await self._redis.srem(self._key(conversation), f"{self._server}:{sid}")
+
+    async def connected(self, conversation: str) -> bool:
+        members = await self._redis.smembers(self._key(conversation))
+        servers = {member.decode().split(":", 1)[0] for member in members}
+        return any([await self._redis.exists(f"helpdesk:server:{server}") for server in servers])
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.HEARTBEAT_SECONDS)
+            try:
+                await self._beat_once()
+            except RedisError as error:  # back next time; meanwhile presence may say "away"
+                logger.warning("presence heartbeat failed: %s", error)
+
+    async def _beat_once(self) -> None:
+        key = f"helpdesk:server:{self._server}"
+        await self._redis.set(key, 1, ex=self.HEARTBEAT_SECONDS * 3)
+
+    @staticmethod
+    def _key(conversation: str) -> str:
+        return f"helpdesk:presence:{conversation}"
 
 
 def api_token_matches(given: str | None) -> bool:

@@ -15,11 +15,16 @@ SUPPORTED = {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
 
 
 def say(
-    stack: Settings, message: str, sender: str | None = None, locale: str | None = None
+    stack: Settings,
+    message: str,
+    sender: str | None = None,
+    locale: str | None = None,
+    message_id: str | None = None,
 ) -> list[str]:
     body: dict[str, object] = {"sender": sender or new_sender(stack), "message": message}
-    if locale:
-        body["metadata"] = {"locale": locale}
+    metadata = {"locale": locale, "message_id": message_id}
+    if any(metadata.values()):
+        body["metadata"] = {key: value for key, value in metadata.items() if value}
     response = httpx.post(
         f"http://{stack.host}:{stack.rasa_port}/webhooks/rest/webhook",
         json=body,
@@ -146,6 +151,27 @@ def test_conversation_is_kept_in_the_sql_tracker_store(running_stack: Settings) 
     assert running_stack.tracker_db_path.exists()
 
 
+def test_a_rest_retry_gets_the_first_answer_again_and_adds_nothing(
+    running_stack: Settings,
+) -> None:
+    """A client whose response was lost (a proxy's 502, a dropped connection) sends the same
+    message again with its id: it gets the answer it missed, and the conversation holds the
+    message once."""
+    sender = new_sender(running_stack)
+    first = say(running_stack, "how much does shipping cost", sender, message_id="web-1")
+    say(running_stack, "thanks", sender, message_id="web-2")
+    again = say(running_stack, "how much does shipping cost", sender, message_id="web-1")
+    assert first and again == first
+    assert running_stack.rasa_api_token is not None
+    tracker = httpx.get(
+        f"http://{running_stack.host}:{running_stack.rasa_port}/conversations/{sender}/tracker",
+        params={"token": running_stack.rasa_api_token.get_secret_value()},
+        timeout=30,
+    ).json()
+    said = [event["text"] for event in tracker["events"] if event["event"] == "user"]
+    assert said.count("how much does shipping cost") == 1 and said[-1] == "thanks"
+
+
 def test_api_sees_the_rest_of_the_stack(running_stack: Settings) -> None:
     status = httpx.get(
         f"http://{running_stack.host}:{running_stack.api_port}/health/stack", timeout=10
@@ -248,14 +274,14 @@ def test_a_long_conversation_begins_new_sessions_and_loses_nothing_by_it(
 
     from escalation.db import make_engine
     from escalation.models import Author, Ticket
-    from escalation.tracker_store import conversation_events, tracker_url
+    from escalation.tracker_store import conversation_events
 
     sender = new_sender(running_stack)
     questions = ["hoe lang duurt de levering?", "wachtwoord vergeten", "kan ik met PayPal betalen?"]
     for turn in range(16):
         replies = say(running_stack, questions[turn % len(questions)], sender)
         assert replies[-1] == "Heeft dit je vraag beantwoord?", (turn, replies)
-    events = conversation_events(tracker_url(running_stack), conversation_id=sender)
+    events = conversation_events(running_stack.tracker_store, conversation_id=sender)
     assert sum(event["event"] == "session_started" for event in events) >= 2
 
     [reply] = say(running_stack, "ik wil een medewerker spreken", sender)

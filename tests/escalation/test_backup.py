@@ -3,38 +3,60 @@ the conversation secret come back as they were; the backup is readable by its ow
 
 from __future__ import annotations
 
-import sqlite3
 import stat
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.identity import new_conversation_id
 from core.settings import conversation_secret, get_settings
-from escalation.db import session_scope
+from escalation.db import make_engine, session_scope
 from escalation.models import Ticket
 from escalation.privacy import erase_customer_tickets
-from helpdesk import cli
+from helpdesk import cli, services
 from tests.escalation.test_privacy import ticket_of
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def data_dir(
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Iterator[Path]:
+    """The data dir; on PostgreSQL, Rasa's tracker store in a database of its own there too."""
     data = tmp_path / "data"
     data.mkdir()
     monkeypatch.setenv("HELPDESK_DATA_DIR", str(data))
     monkeypatch.setenv("HELPDESK_DATABASE_URL", database_url)
+    if database_url.startswith("postgresql"):
+        port = int(request.getfixturevalue("postgres_port"))
+        tracker = services.create_database(port, f"tracker_{uuid.uuid4().hex[:12]}")
+        monkeypatch.setenv("HELPDESK_TRACKER_STORE_URL", tracker)
     get_settings.cache_clear()
     yield data
     get_settings.cache_clear()
 
 
-def tracker_rows(path: Path) -> list[str]:
-    with sqlite3.connect(path) as connection:
-        return [row[0] for row in connection.execute("SELECT sender_id FROM events ORDER BY id")]
+def tracker_rows() -> list[str]:
+    engine = make_engine(get_settings().tracker_store)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT sender_id FROM events ORDER BY id")).scalars()
+        found = list(rows)
+    engine.dispose()
+    return found
+
+
+def tracker_write(*statements: str) -> None:
+    engine = make_engine(get_settings().tracker_store)
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    engine.dispose()
 
 
 def test_a_backup_brings_back_tickets_conversations_and_ids(
@@ -42,12 +64,10 @@ def test_a_backup_brings_back_tickets_conversations_and_ids(
 ) -> None:
     with session_scope(sessions) as session:
         ticket_of(session, "alice")
-    tracker = data_dir / "tracker.db"
-    with sqlite3.connect(tracker) as connection:  # Rasa's table, as its SQL tracker store makes it
-        connection.execute(
-            "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, data TEXT)"
-        )
-        connection.execute("INSERT INTO events (sender_id, data) VALUES ('alice', '{}')")
+    tracker_write(  # Rasa's table, as its SQL tracker store makes it
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, data TEXT)",
+        "INSERT INTO events (id, sender_id, data) VALUES (1, 'alice', '{}')",
+    )
     secret = conversation_secret(get_settings())
     backup_dir = tmp_path / "backup"
 
@@ -58,8 +78,7 @@ def test_a_backup_brings_back_tickets_conversations_and_ids(
     with session_scope(sessions) as session:  # what happens after the backup is lost...
         erase_customer_tickets(session, conversation_id="alice")
         ticket_of(session, "bob")
-    with sqlite3.connect(tracker) as connection:
-        connection.execute("DELETE FROM events")
+    tracker_write("DELETE FROM events")
     (data_dir / "conversation.secret").write_text("another secret")
 
     assert cli.main(["restore", str(backup_dir), "--yes"]) == 0
@@ -68,7 +87,7 @@ def test_a_backup_brings_back_tickets_conversations_and_ids(
         assert session.scalars(select(Ticket.conversation_id)).all() == ["alice"]
         [ticket] = session.scalars(select(Ticket)).all()
         assert ticket.messages[0].text == "I am alice"
-    assert tracker_rows(tracker) == ["alice"]
+    assert tracker_rows() == ["alice"]
     get_settings.cache_clear()
     assert conversation_secret(get_settings()) == secret  # customers' ids still hold
     assert new_conversation_id(secret)
