@@ -117,11 +117,12 @@ def earlier_sessions(tracker: Tracker) -> list[dict[str, Any]]:
     transcript is the whole conversation. Read from Rasa's tracker store when it is ours."""
     settings = get_settings()
     first = tracker.events[0].get("timestamp") if tracker.events else None
-    if first is None or not settings.tracker_db_path.exists():
+    no_store_yet = settings.tracker_store_url is None and not settings.tracker_db_path.exists()
+    if first is None or no_store_yet:
         return []
     try:
         return tracker_store.conversation_events(
-            tracker_store.tracker_url(settings),
+            settings.tracker_store,
             conversation_id=tracker.sender_id,
             before=float(first),
         )
