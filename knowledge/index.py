@@ -1,8 +1,10 @@
 """A FAISS index of every FAQ phrasing, persisted with its id map and rebuilt only on change.
 
 On disk, in ``index_dir``: ``faq.faiss`` (an ``IndexIDMap2`` over ``IndexFlatIP``: exact
-cosine search on unit vectors, a few thousand rows answer in well under a millisecond) and
-``faq.json`` (the content hash and the id map: row id -> entry id, language, text).
+cosine search on unit vectors, a few thousand rows answer in well under a millisecond; above
+HNSW_ABOVE phrasings over ``IndexHNSWFlat``, approximate and logarithmic in size, see
+scripts/bench_scale.py) and ``faq.json`` (the content hash and the id map: row id -> entry
+id, language, text).
 The hash covers the model name and every indexed text, so editing the FAQ or switching the
 model rebuilds, and nothing else does.
 """
@@ -26,6 +28,14 @@ from knowledge.models import FaqEntry, IndexedText
 logger = logging.getLogger(__name__)
 
 INDEX_FORMAT_VERSION = 2
+#: Phrasings above which the index is HNSW rather than exact: where an exact search of one
+#: core stops being cheap (scripts/bench_scale.py: flat p95 ≈ 0.3 ms at 10k, ≈ 3 ms at 100k).
+HNSW_ABOVE = 20_000
+#: HNSW's graph degree and search breadths: recall@5 against the exact index ≥ 0.99 at 100k
+#: phrasings with query p95 well under 1 ms (scripts/bench_scale.py).
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
 INDEX_FILE = "faq.faiss"
 META_FILE = "faq.json"
 
@@ -107,11 +117,21 @@ def load_or_build(
         return existing, False
     logger.info("building FAQ index: %d phrasings, model %s", len(texts), embedder.model_name)
     vectors = _vectors(texts, embedder, reuse, progress=progress)
-    index = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dimension))
+    index = new_index(embedder.dimension, len(texts))
     if len(texts):
         index.add_with_ids(vectors, np.arange(len(texts), dtype=np.int64))
     _save(index_dir, index, texts, digest, embedder.model_name)
     return FaqIndex(index, texts, digest), True
+
+
+def new_index(dimension: int, rows: int) -> faiss.Index:
+    """An empty index for ``rows`` unit vectors: exact up to HNSW_ABOVE rows, HNSW above."""
+    if rows <= HNSW_ABOVE:
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    graph = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    graph.hnsw.efSearch = HNSW_EF_SEARCH
+    return faiss.IndexIDMap2(graph)
 
 
 def _vectors(

@@ -1,0 +1,140 @@
+"""Benchmark: FAQ search as the FAQ grows to 1k, 10k and 100k phrasings. Not a test.
+
+The phrasings are real ones (the three HINT3 bots' FAQs from ../shared/eval and the sample
+FAQ), embedded with the configured model; above their number, each further phrasing is a
+real one's vector moved a little at random (cosine ≈ 0.9 to it, as a paraphrase is) or, for
+the lexical index, a real phrasing with one word of another. The queries are HINT3's real
+customer questions. For each size it prints, on one core: the exact (flat) index's query
+p50/p95, the HNSW index's build time, query p50/p95 and recall@5 against the exact one, which
+index knowledge/index.py picks, and the lexical (BM25) index's query p50/p95.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_scale.py --sizes 1000 10000 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+
+import faiss
+import numpy as np
+from benchkit import p95
+
+from core.settings import PROJECT_ROOT, get_settings
+from knowledge.embedder import Embedder, Vectors
+from knowledge.index import HNSW_ABOVE, new_index
+from knowledge.lexical import LexicalIndex
+from knowledge.loader import load_faq
+from knowledge.models import FaqEntry, FaqVariant
+
+EVAL = PROJECT_ROOT.parent / "shared" / "eval"
+BOTS = ("hint3_sofmattress", "hint3_curekart", "hint3_powerplay11")
+#: Spread of the random move that makes a synthetic phrasing from a real one's vector.
+NOISE = 0.02
+
+
+def real_phrasings() -> list[str]:
+    entries = [e for bot in BOTS for e in load_faq(EVAL / bot / "faq.csv")]
+    entries += load_faq(PROJECT_ROOT / "knowledge" / "faq")
+    texts = [p for e in entries for v in e.variants.values() for p in v.phrasings if v.lang == "en"]
+    return list(dict.fromkeys(texts))
+
+
+def queries() -> list[str]:
+    found = []
+    for bot in BOTS:
+        lines = (EVAL / bot / "questions_dev.jsonl").read_text(encoding="utf-8").splitlines()
+        found += [json.loads(line)["text"] for line in lines if line.strip()]
+    return found
+
+
+def grown(base: Vectors, size: int, rng: np.random.Generator) -> Vectors:
+    """``size`` unit vectors: the real ones, then moved copies of them."""
+    if size <= len(base):
+        return base[:size]
+    parents = base[rng.integers(0, len(base), size - len(base))]
+    moved = parents + rng.normal(0, NOISE, parents.shape).astype(np.float32)
+    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+    return np.vstack([base, moved]).astype(np.float32)
+
+
+def timed_search(
+    index: faiss.Index, query_vectors: Vectors, k: int
+) -> tuple[list[float], list[set[int]]]:
+    """Each query's search time (ms) and the ids it found."""
+    latencies: list[float] = []
+    found: list[set[int]] = []
+    for vector in query_vectors:
+        started = time.perf_counter()
+        _, ids = index.search(vector.reshape(1, -1), k)
+        latencies.append((time.perf_counter() - started) * 1000)
+        found.append({int(row) for row in ids[0]})
+    return latencies, found
+
+
+def lexical_entries(texts: list[str], size: int, rng: random.Random) -> list[FaqEntry]:
+    """``size`` one-phrasing entries: the real phrasings, then each with a word of another."""
+    words = [word for text in texts for word in text.split()]
+    phrasings = list(texts[:size])
+    while len(phrasings) < size:
+        phrasings.append(f"{rng.choice(texts)} {rng.choice(words)}")
+    return [
+        FaqEntry(id=f"e{n}", variants={"en": FaqVariant(lang="en", question=text, answer="")})
+        for n, text in enumerate(phrasings)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--k", type=int, default=5)
+    arguments = parser.parse_args()
+    faiss.omp_set_num_threads(1)
+    settings = get_settings()
+    embedder = Embedder(settings.embedding_model)
+    texts, questions = real_phrasings(), queries()
+    print(
+        f"{len(texts)} real phrasings, {len(questions)} real questions, model {embedder.model_name}"
+    )
+    base = embedder.encode(texts, role="passage", progress=True)
+    query_vectors = embedder.encode(questions, role="query", progress=False)
+    rng = np.random.default_rng(7)
+    header = (
+        "phrasings | picked | flat p50/p95 ms | HNSW build s | HNSW p50/p95 ms | recall@5 "
+        "| lexical p50/p95 ms"
+    )
+    print(header)
+    print("|".join("---" for _ in header.split("|")))
+    for size in arguments.sizes:
+        vectors = grown(base, size, rng)
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        flat_ms, exact = timed_search(flat, query_vectors, arguments.k)
+        started = time.perf_counter()
+        hnsw = new_index(vectors.shape[1], HNSW_ABOVE + 1)
+        hnsw.add_with_ids(vectors, np.arange(size, dtype=np.int64))
+        build_s = time.perf_counter() - started
+        hnsw_ms, approximate = timed_search(hnsw, query_vectors, arguments.k)
+        recall = statistics.mean(
+            len(a & e) / arguments.k for a, e in zip(approximate, exact, strict=True)
+        )
+        lexical = LexicalIndex(lexical_entries(texts, size, random.Random(7)))
+        lexical_ms = []
+        for question in questions:
+            started = time.perf_counter()
+            lexical.coverages(question, "en")
+            lexical_ms.append((time.perf_counter() - started) * 1000)
+        picked = "HNSW" if size > HNSW_ABOVE else "flat"
+        print(
+            f"{size} | {picked} | {statistics.median(flat_ms):.2f} / {p95(flat_ms):.2f} | "
+            f"{build_s:.1f} | {statistics.median(hnsw_ms):.2f} / {p95(hnsw_ms):.2f} | "
+            f"{recall:.3f} | {statistics.median(lexical_ms):.1f} / {p95(lexical_ms):.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
