@@ -2,9 +2,9 @@
 
 On disk, in ``index_dir``: ``faq.faiss`` (an ``IndexIDMap2`` over ``IndexFlatIP``: exact
 cosine search on unit vectors, a few thousand rows answer in well under a millisecond; above
-HNSW_ABOVE phrasings over ``IndexHNSWFlat``, approximate and logarithmic in size, see
-scripts/bench_scale.py) and ``faq.json`` (the content hash and the id map: row id -> entry
-id, language, text).
+APPROXIMATE_ABOVE phrasings over ``IndexIVFFlat``, which searches only the clusters nearest
+the question, see scripts/bench_scale.py) and ``faq.json`` (the content hash and the id
+map: row id -> entry id, language, text).
 The hash covers the model name and every indexed text, so editing the FAQ or switching the
 model rebuilds, and nothing else does.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -28,14 +29,16 @@ from knowledge.models import FaqEntry, IndexedText
 logger = logging.getLogger(__name__)
 
 INDEX_FORMAT_VERSION = 2
-#: Phrasings above which the index is HNSW rather than exact: where an exact search of one
-#: core stops being cheap (scripts/bench_scale.py: flat p95 ≈ 0.3 ms at 10k, ≈ 3 ms at 100k).
-HNSW_ABOVE = 20_000
-#: HNSW's graph degree and search breadths: recall@5 against the exact index ≥ 0.99 at 100k
-#: phrasings with query p95 well under 1 ms (scripts/bench_scale.py).
-HNSW_NEIGHBOURS = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 96
+#: Phrasings above which the index is approximate (IVF) rather than exact: where an exact
+#: search on one core stops being cheap (scripts/bench_scale.py: flat p95 ≈ 0.6 ms at 10k,
+#: ≈ 10 ms at 100k).
+APPROXIMATE_ABOVE = 20_000
+#: Clusters per √phrasings (FAISS's guidance: 4 to 16) and clusters searched per question:
+#: recall@5 against the exact index ≥ 0.99 at 100k phrasings, p95 ≈ 1 ms on one core
+#: (scripts/bench_scale.py). HNSW, tried first, reached 0.94 at three times the time: an
+#: FAQ's phrasings come in tight groups of paraphrases, which suits clustering.
+CLUSTERS_PER_ROOT = 4
+CLUSTERS_SEARCHED = 64
 INDEX_FILE = "faq.faiss"
 META_FILE = "faq.json"
 
@@ -117,21 +120,28 @@ def load_or_build(
         return existing, False
     logger.info("building FAQ index: %d phrasings, model %s", len(texts), embedder.model_name)
     vectors = _vectors(texts, embedder, reuse, progress=progress)
-    index = new_index(embedder.dimension, len(texts))
-    if len(texts):
-        index.add_with_ids(vectors, np.arange(len(texts), dtype=np.int64))
+    index = new_index(embedder.dimension, vectors)
     _save(index_dir, index, texts, digest, embedder.model_name)
     return FaqIndex(index, texts, digest), True
 
 
-def new_index(dimension: int, rows: int) -> faiss.Index:
-    """An empty index for ``rows`` unit vectors: exact up to HNSW_ABOVE rows, HNSW above."""
-    if rows <= HNSW_ABOVE:
-        return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-    graph = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-    graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    graph.hnsw.efSearch = HNSW_EF_SEARCH
-    return faiss.IndexIDMap2(graph)
+def new_index(dimension: int, vectors: Vectors, *, approximate: bool | None = None) -> faiss.Index:
+    """An index of ``vectors`` (unit length; row ids in order): exact up to APPROXIMATE_ABOVE
+    rows, IVF above (or as ``approximate`` says, for benchmarks)."""
+    rows = len(vectors)
+    if not (rows > APPROXIMATE_ABOVE if approximate is None else approximate):
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    else:
+        clusters = int(CLUSTERS_PER_ROOT * math.sqrt(rows))
+        quantizer = faiss.IndexFlatIP(dimension)
+        clustered = faiss.IndexIVFFlat(quantizer, dimension, clusters, faiss.METRIC_INNER_PRODUCT)
+        clustered.train(vectors)
+        clustered.nprobe = CLUSTERS_SEARCHED
+        clustered.set_direct_map_type(faiss.DirectMap.Array)  # type: ignore[attr-defined]
+        index = faiss.IndexIDMap2(clustered)
+    if rows:
+        index.add_with_ids(vectors, np.arange(rows, dtype=np.int64))
+    return index
 
 
 def _vectors(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
+import faiss
+import numpy as np
 import pytest
 
+from knowledge import index as index_module
 from knowledge.embedder import Embedder
 from knowledge.index import content_hash, indexed_texts, load_or_build
 from knowledge.models import FaqEntry, FaqVariant
@@ -83,3 +87,27 @@ def test_an_index_to_reuse_spares_embedding_its_phrasings_again(
     fresh, _ = load_or_build(after, embedder, tmp_path / "fresh", progress=False)
     assert new.texts == fresh.texts
     assert (abs(new.vectors() - fresh.vectors()) < 1e-6).all()  # the same index either way
+
+
+def test_a_large_faq_gets_a_clustered_index_that_finds_what_the_exact_one_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above APPROXIMATE_ABOVE phrasings the index is IVF: it answers as the exact index does
+    (here: each phrasing's own vector finds that phrasing) and keeps its settings on disk."""
+    monkeypatch.setattr(index_module, "APPROXIMATE_ABOVE", 1_000)
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(4_000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    built = index_module.new_index(32, vectors)
+    assert isinstance(faiss.extract_index_ivf(built), faiss.IndexIVF)
+    small = index_module.new_index(32, vectors[:1_000])
+    assert small.ntotal == 1_000 and not isinstance(
+        faiss.try_extract_index_ivf(small), faiss.IndexIVF
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        faiss.write_index(built, f"{directory}/faq.faiss")
+        loaded = faiss.read_index(f"{directory}/faq.faiss")
+    assert faiss.extract_index_ivf(loaded).nprobe == index_module.CLUSTERS_SEARCHED
+    _, found = loaded.search(vectors[:500], 1)
+    assert (found.ravel() == np.arange(500)).mean() >= 0.99
+    assert np.allclose(loaded.reconstruct_batch(np.arange(5)), vectors[:5])
