@@ -7,6 +7,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,10 @@ from knowledge.tuning import DENSE_DEPTH, IDENTIFIER_MIN_DIGITS
 logger = logging.getLogger(__name__)
 
 IDENTIFIER = re.compile(rf"[#№]?\b\d{{{IDENTIFIER_MIN_DIGITS},}}\b")
+
+
+#: Questions whose vectors are kept: enough for every turn in flight on one action server.
+RECENT_QUESTIONS = 256
 
 
 class KnowledgeBase:
@@ -55,6 +60,10 @@ class KnowledgeBase:
         self._bar: float | None = None
         self._bar_digest: str | None = None
         self._lock = threading.Lock()
+        # A question is embedded once per turn even when two steps need its vector (the
+        # search, then the knowledge gap of a declined question): the model is the turn's
+        # largest cost (py-spy: half the action server's time).
+        self._query_vector = lru_cache(maxsize=RECENT_QUESTIONS)(self._embed_query)
 
     def warm_up(self, *, progress: bool = True, reuse: FaqIndex | None = None) -> bool:
         """Load the model, load or build the index and its calibration; returns whether the
@@ -154,9 +163,8 @@ class KnowledgeBase:
         return Answer(variant.answer, entry.id, variant.lang, language, hits)
 
     def embed_question(self, text: str) -> Vectors:
-        """The question's vector as a search would embed it (to group unanswered questions)."""
-        vectors: Vectors = self.embedder.encode([searchable(text)], role="query")
-        return np.asarray(vectors[0], dtype=np.float32)
+        """The question's vector as a search embedded it (to group unanswered questions)."""
+        return self._query_vector(searchable(text))
 
     def same_question_bar(self) -> float | None:
         """The cosine at which two questions count as the same one, learnt from this FAQ
@@ -177,8 +185,13 @@ class KnowledgeBase:
     def _dense_scores(self, text: str) -> dict[str, tuple[float, IndexedText]]:
         """Each entry's dense score with its closest phrasing (see ENTRY_TOP_K)."""
         index = self._ready_index()
-        query = self.embedder.encode([text], role="query")[0]
+        query = self._query_vector(text)
         return entry_dense_scores(index.search(query, DENSE_DEPTH), known=self.entries)
+
+    def _embed_query(self, text: str) -> Vectors:
+        vector = np.asarray(self.embedder.encode([text], role="query")[0], dtype=np.float32)
+        vector.setflags(write=False)  # shared by the cache's callers
+        return vector
 
     def _ready_index(self) -> FaqIndex:
         if self._index is None:
