@@ -27,8 +27,9 @@ logger = logging.getLogger(__name__)
 IDENTIFIER = re.compile(rf"[#№]?\b\d{{{IDENTIFIER_MIN_DIGITS},}}\b")
 
 
-#: Questions whose vectors are kept: enough for every turn in flight on one action server.
-RECENT_QUESTIONS = 256
+#: Questions whose vectors are kept: the turns in flight on one action server, no more (a
+#: benchmark that repeats its questions must not measure a cache).
+RECENT_QUESTIONS = 32
 
 
 class KnowledgeBase:

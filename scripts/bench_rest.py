@@ -6,20 +6,29 @@ dir, then prints p50/p95 latency, messages/s, the p95 of turns 1-20 against the 
 of one conversation (``--long``), and the RSS of every process.
 
     .venv/bin/python scripts/bench_rest.py --messages 200 --concurrency 8 --long 200
+
+With ``--compare-replicas N`` it instead runs the same concurrent load twice, on one process
+of each kind and on N of each behind HAProxy, both on PostgreSQL and Redis started for the
+run, and prints throughput, p50/p95 and the CPU the stack's processes used (cores busy).
+
+    .venv/bin/python scripts/bench_rest.py --compare-replicas 2 --messages 400 --concurrency 16
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import psutil
 from benchkit import p95, print_rss, report, throwaway_stack
 
 from core.identity import new_conversation_id
 from core.settings import conversation_secret
+from helpdesk.supervisor import ManagedProcess
 
 QUESTIONS = [
     "I forgot my password",
@@ -76,12 +85,61 @@ def long_conversation(url: str, turns: int, secret: str) -> None:
     print("  slowest turns: " + ", ".join(f"#{i + 1} {latencies[i]:.0f} ms" for i in slowest))
 
 
+def concurrent_load(
+    url: str, secret: str, messages: int, concurrency: int
+) -> tuple[list[float], float]:
+    """``messages`` turns from ``concurrency`` customers at once; latencies and seconds."""
+    per_worker = max(1, messages // concurrency)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(
+            pool.map(lambda _: conversation(url, per_worker, secret), range(concurrency))
+        )
+    return [latency for result in results for latency in result], time.perf_counter() - started
+
+
+def cpu_seconds(processes: list[ManagedProcess]) -> float:
+    """CPU time used so far by the processes and their children."""
+    total = 0.0
+    for process in processes:
+        if process.pid is None:
+            continue
+        try:
+            root = psutil.Process(process.pid)
+            for member in [root, *root.children(recursive=True)]:
+                times = member.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def compare_replicas(replicas: int, messages: int, concurrency: int) -> None:
+    figures = {}
+    for count in (1, replicas):
+        with throwaway_stack(replicas=count, shared=True) as (settings, processes):
+            url = f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook"
+            secret = conversation_secret(settings)
+            concurrent_load(url, secret, 4 * concurrency, concurrency)  # warm-up
+            cpu_before = cpu_seconds(processes)
+            latencies, seconds = concurrent_load(url, secret, messages, concurrency)
+            busy = (cpu_seconds(processes) - cpu_before) / seconds
+            report(f"{count} of each, {concurrency} concurrent convs", latencies, seconds)
+            print(f"  CPU: {busy:.2f} cores busy (of {os.cpu_count()})")
+            figures[count] = len(latencies) / seconds
+    print(f"throughput {replicas} replicas / 1: {figures[replicas] / figures[1]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--long", type=int, default=200, help="turns of the long conversation")
+    parser.add_argument("--compare-replicas", type=int, default=0, metavar="N")
     args = parser.parse_args()
+    if args.compare_replicas > 1:
+        compare_replicas(args.compare_replicas, args.messages, args.concurrency)
+        return
 
     with throwaway_stack() as (settings, processes):
         url = f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook"
@@ -92,14 +150,8 @@ def main() -> None:
         sequential = conversation(url, args.messages, secret)
         report("sequential", sequential, time.perf_counter() - started)
 
-        per_worker = max(1, args.messages // args.concurrency)
-        started = time.perf_counter()
-        with ThreadPoolExecutor(args.concurrency) as pool:
-            results = list(
-                pool.map(lambda _: conversation(url, per_worker, secret), range(args.concurrency))
-            )
-        concurrent = [latency for result in results for latency in result]
-        report(f"{args.concurrency} concurrent convs", concurrent, time.perf_counter() - started)
+        concurrent, seconds = concurrent_load(url, secret, args.messages, args.concurrency)
+        report(f"{args.concurrency} concurrent convs", concurrent, seconds)
         if args.long >= 40:
             long_conversation(url, args.long, secret)
         print_rss(processes)

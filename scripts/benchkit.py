@@ -6,8 +6,10 @@ nothing in the product or the tests imports it.
 
 from __future__ import annotations
 
+import os
 import queue
 import secrets
+import shutil
 import socket
 import statistics
 import tempfile
@@ -21,9 +23,10 @@ import socketio
 from pydantic import SecretStr
 
 from core.settings import Settings, get_settings
+from helpdesk import services
 from helpdesk.rasa_project import ensure_trained_model
 from helpdesk.stack import build_stack
-from helpdesk.supervisor import ManagedProcess, ProcessGroup
+from helpdesk.supervisor import ManagedProcess, ProcessGroup, free_port_block
 
 
 def free_port() -> int:
@@ -33,25 +36,54 @@ def free_port() -> int:
 
 
 @contextmanager
-def throwaway_stack() -> Iterator[tuple[Settings, list[ManagedProcess]]]:
-    """Action server, Rasa and API on free loopback ports with a temporary data dir."""
+def throwaway_stack(
+    replicas: int = 1, shared: bool = False
+) -> Iterator[tuple[Settings, list[ManagedProcess]]]:
+    """Action server, Rasa and API on free loopback ports with a temporary data dir.
+
+    ``replicas`` > 1 runs that many of each behind HAProxy; they and ``shared`` put tickets,
+    Rasa's tracker store and its lock store on PostgreSQL and Redis started for the run
+    (Debian's packages, helpdesk/services.py)."""
     model = ensure_trained_model(get_settings())
     with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as data_dir:
-        settings = Settings(
-            data_dir=Path(data_dir),
-            rasa_port=free_port(),
-            action_port=free_port(),
-            api_port=free_port(),
-            rasa_api_token=SecretStr(secrets.token_urlsafe(16)),  # the scripts read trackers
-        )
         group = ProcessGroup()
-        processes = build_stack(settings, model)
         try:
+            settings = Settings(
+                data_dir=Path(data_dir),
+                rasa_port=free_port_block(replicas),
+                action_port=free_port_block(replicas),
+                api_port=free_port_block(replicas),
+                rasa_api_token=SecretStr(secrets.token_urlsafe(16)),  # the scripts read trackers
+            )
+            if replicas > 1 or shared:
+                settings = settings.model_copy(update=shared_services(group, Path(data_dir)))
+            processes = build_stack(settings, model, replicas)
             for process in processes:
                 group.start(process, timeout=240)
             yield settings, processes
         finally:
             group.stop_all()
+
+
+def shared_services(group: ProcessGroup, data_dir: Path) -> dict[str, str]:
+    """PostgreSQL and Redis for one run; the settings that point at them."""
+    postgres_dir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-pg-"))  # `postgres` may enter
+    if os.geteuid() == 0:
+        shutil.chown(postgres_dir, services.POSTGRES_USER, services.POSTGRES_USER)
+    postgres_port, redis_port = free_port(), free_port()
+    group.start(
+        services.postgres_server(
+            postgres_dir / "db", postgres_port, log_path=data_dir / "postgres.log"
+        ),
+        timeout=60,
+    )
+    redis = services.redis_server(data_dir / "redis", redis_port, log_path=data_dir / "redis.log")
+    group.start(redis, timeout=30)
+    return {
+        "database_url": services.create_database(postgres_port, "helpdesk"),
+        "tracker_store_url": services.create_database(postgres_port, "rasa"),
+        "redis_url": f"redis://127.0.0.1:{redis_port}/0",
+    }
 
 
 def rss_mb(pid: int) -> float:
