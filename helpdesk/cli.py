@@ -138,8 +138,8 @@ def run(
 
 def _build_index(settings: Settings) -> None:
     """Build the FAQ index once, before the action servers load it: in a child process, so
-    that the supervisor, which runs as long as the helpdesk, never holds the model (it held
-    0.65 GB that only the action server needs)."""
+    that the supervisor, which runs as long as the helpdesk, never holds the model that only
+    the action server needs (111 MB RSS with it, 62 MB without, on the default model)."""
     from helpdesk.stack import settings_environment
 
     command = [sys.executable, "-m", "helpdesk.cli", "kb", "build"]

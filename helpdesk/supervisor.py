@@ -166,6 +166,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
+def free_port_block(count: int, host: str = "127.0.0.1") -> int:
+    """A free port with ``count`` free ports above it (for replicas, see helpdesk/balancer.py)."""
+    while True:
+        port = free_port(host)
+        if all(port_is_free(host, port + index) for index in range(1, count + 1)):
+            return port
+
+
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind

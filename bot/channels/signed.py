@@ -169,8 +169,9 @@ class SignedSocketIOInput(SocketIOInput):
         @blueprint.route("/presence", methods=["GET"])
         async def presence(request: Request) -> HTTPResponse:
             """`GET /webhooks/socketio/presence?conversation=…&token=…`: whether a widget is
-            connected to the conversation (on this server), so the helpdesk knows whether an
-            update will be read now or must also go by e-mail. Rasa's API token required."""
+            connected to the conversation (on any replica when Redis is shared), so the helpdesk
+            knows whether an update will be read now or must also go by e-mail. Rasa's API
+            token required."""
             if not api_token_matches(request.args.get("token")):
                 raise Forbidden("a valid token is required (Rasa's --auth-token)")
             room = request.args.get("conversation") or ""
@@ -210,15 +211,23 @@ class RedisPresence:
         self._heartbeat: asyncio.Task[None] | None = None
 
     async def joined(self, conversation: str, sid: str) -> None:
-        if self._heartbeat is None:
-            await self._beat_once()
-            self._heartbeat = asyncio.create_task(self._beat())
-        key = self._key(conversation)
-        await self._redis.sadd(key, f"{self._server}:{sid}")
-        await self._redis.expire(key, self.KEEP_SECONDS)
+        """A widget joined: never fails the session (Redis away: presence says "away", and
+        the customer gets an e-mail too many rather than a widget that does not start)."""
+        try:
+            if self._heartbeat is None:
+                await self._beat_once()
+                self._heartbeat = asyncio.create_task(self._beat())
+            key = self._key(conversation)
+            await self._redis.sadd(key, f"{self._server}:{sid}")
+            await self._redis.expire(key, self.KEEP_SECONDS)
+        except RedisError as error:
+            logger.warning("presence not recorded: %s", error)
 
     async def left(self, conversation: str, sid: str) -> None:
-        await self._redis.srem(self._key(conversation), f"{self._server}:{sid}")
+        try:
+            await self._redis.srem(self._key(conversation), f"{self._server}:{sid}")
+        except RedisError as error:  # its server's heartbeat still ends it
+            logger.warning("presence not cleared: %s", error)
 
     async def connected(self, conversation: str) -> bool:
         members = await self._redis.smembers(self._key(conversation))
