@@ -26,7 +26,7 @@ from escalation.db import make_engine, session_scope
 from escalation.models import Delivery, Ticket
 from helpdesk import services
 from helpdesk.stack import build_stack
-from helpdesk.supervisor import ManagedProcess, ProcessGroup, free_port, port_is_free
+from helpdesk.supervisor import ManagedProcess, ProcessGroup, free_port_block
 from tests.conftest import require_or_skip, sla_file
 from tests.e2e.clients import SocketCustomer, eventually, new_sender
 
@@ -40,14 +40,6 @@ QUESTIONS = [
     "how do I reset my password",
 ]
 ONE_MOMENT = "One moment"
-
-
-def free_port_block(count: int) -> int:
-    """A free port with ``count`` free ports above it (the replicas')."""
-    while True:
-        port = free_port()
-        if all(port_is_free("127.0.0.1", port + index) for index in range(1, count + 1)):
-            return port
 
 
 @pytest.fixture(scope="module")
