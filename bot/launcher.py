@@ -22,6 +22,12 @@ Rasa has loaded under its lock.
 Patch: a session grown past bot/turns.py's SESSION_EVENT_LIMIT events ends at the next turn
 (as after an idle hour), and a new session carries over each slot's latest value only.
 
+Patch: Rasa's RedisLockStore changes a conversation's tickets by reading, changing and
+writing them back. Two replicas taking a ticket at the same moment both got the first one and
+ran the same conversation at once, and one turn's events were lost (tests/e2e/test_replicas.py
+caught it in CI). Each change (issue, expiry, clean-up) now holds a short Redis lock on the
+conversation (redis-py's ``Lock``, SET NX with a timeout) while it reads and writes.
+
 Also: ``rasa run`` gets its HTTP API token from HELPDESK_RASA_API_TOKEN, if set.
 """
 
@@ -181,8 +187,35 @@ def _bound_the_session_length() -> None:
     ActionSessionStart._slot_set_events_from_tracker = staticmethod(carried_over)  # type: ignore[method-assign,assignment]
 
 
+#: Longest a conversation's ticket change may hold its guard (it takes milliseconds).
+TICKET_GUARD_SECONDS = 10
+
+
+def _change_redis_tickets_atomically() -> None:
+    from rasa.core.lock_store import LockStore, RedisLockStore
+
+    def guarded(change: Any) -> Any:
+        def under_guard(
+            self: RedisLockStore, conversation_id: str, *args: Any, **kwargs: Any
+        ) -> Any:
+            guard = self.red.lock(
+                f"{self.key_prefix}{conversation_id}:guard",
+                timeout=TICKET_GUARD_SECONDS,
+                blocking_timeout=TICKET_GUARD_SECONDS,
+            )
+            with guard:
+                return change(self, conversation_id, *args, **kwargs)
+
+        return under_guard
+
+    RedisLockStore.issue_ticket = guarded(LockStore.issue_ticket)  # type: ignore[method-assign]
+    RedisLockStore.update_lock = guarded(LockStore.update_lock)  # type: ignore[method-assign]
+    RedisLockStore.cleanup = guarded(LockStore.cleanup)  # type: ignore[method-assign]
+
+
 def main() -> None:
     _cache_action_response_validator()
+    _change_redis_tickets_atomically()
     _say_one_moment_when_the_action_server_is_away()
     _handle_each_message_once_and_numbers_as_buttons()
     _bound_the_session_length()
