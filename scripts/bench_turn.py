@@ -24,12 +24,12 @@ from pathlib import Path
 
 import httpx
 import yaml
-from benchkit import free_port, p95, print_rss, throwaway_stack
+from benchkit import p95, print_rss, throwaway_stack
 
 from core.identity import new_conversation_id
 from core.settings import PROJECT_ROOT, conversation_secret, get_settings
 from helpdesk.rasa_project import rasa_environment
-from helpdesk.supervisor import ManagedProcess, ProcessGroup
+from helpdesk.supervisor import ManagedProcess, ProcessGroup, free_port
 from knowledge.loader import load_faq
 
 TURNS_PER_CONVERSATION = 10

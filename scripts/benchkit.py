@@ -10,7 +10,6 @@ import os
 import queue
 import secrets
 import shutil
-import socket
 import statistics
 import tempfile
 import time
@@ -26,13 +25,7 @@ from core.settings import Settings, get_settings
 from helpdesk import services
 from helpdesk.rasa_project import ensure_trained_model
 from helpdesk.stack import build_stack
-from helpdesk.supervisor import ManagedProcess, ProcessGroup, free_port_block
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from helpdesk.supervisor import ManagedProcess, ProcessGroup, free_port, free_port_block
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from pydantic import SecretStr
 from core.settings import PACKAGED_MODEL, Settings, get_settings
 from escalation.sla import WEEKDAYS
 from helpdesk import services
-from helpdesk.supervisor import ProcessGroup
+from helpdesk.supervisor import ProcessGroup, free_port
 from knowledge import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.loader import load_faq
@@ -45,12 +44,6 @@ targets:
         encoding="utf-8",
     )
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

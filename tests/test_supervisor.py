@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk import supervisor
-from helpdesk.supervisor import ManagedProcess, ProcessGroup
-from tests.conftest import free_port
+from helpdesk.supervisor import ManagedProcess, ProcessGroup, free_port
 
 
 def http_server(tmp_path: Path, name: str) -> ManagedProcess:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import httpx
 import socketio
 
 from core.identity import new_conversation_id
@@ -61,6 +62,20 @@ class SocketCustomer:
             received.append(message)
             if text_part in (message.get("text") or ""):
                 return received
+
+
+def rasa_tracker(stack: Settings, sender: str, base_url: str | None = None) -> dict[str, Any]:
+    """The conversation as Rasa's HTTP API returns it (the stack's token), from the stack's
+    Rasa server or the one at ``base_url``."""
+    assert stack.rasa_api_token is not None
+    response = httpx.get(
+        f"{base_url or stack.rasa_base_url}/conversations/{sender}/tracker",
+        params={"token": stack.rasa_api_token.get_secret_value()},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    tracker: dict[str, Any] = response.json()
+    return tracker
 
 
 def eventually(check: Callable[[], T | None], timeout: float = 30) -> T:

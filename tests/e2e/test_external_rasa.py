@@ -14,8 +14,7 @@ from pydantic import SecretStr
 from core.settings import Settings
 from helpdesk.rasa_project import RasaError, check_external_rasa, write_endpoints
 from helpdesk.stack import build_stack, rasa_server
-from helpdesk.supervisor import ProcessGroup
-from tests.conftest import free_port
+from helpdesk.supervisor import ProcessGroup, free_port
 from tests.e2e.clients import new_sender
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -21,14 +21,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
-from escalation.auth import create_agent
-from escalation.db import make_engine, session_scope
+from escalation.db import make_engine
 from escalation.models import Delivery, Ticket
 from helpdesk import services
 from helpdesk.stack import build_stack
 from helpdesk.supervisor import ManagedProcess, ProcessGroup, free_port_block
 from tests.conftest import require_or_skip, sla_file
-from tests.e2e.clients import SocketCustomer, eventually, new_sender
+from tests.e2e.clients import SocketCustomer, eventually, new_sender, rasa_tracker
+from tests.e2e.conftest import signed_in_agent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 REPLICAS = 2
@@ -87,14 +87,7 @@ def tickets(stack: Settings) -> Iterator[sessionmaker[Session]]:
 
 @pytest.fixture(scope="module")
 def agent(stack: Settings, tickets: sessionmaker[Session]) -> Iterator[httpx.Client]:
-    with session_scope(tickets) as session:
-        create_agent(session, email="rita@example.com", name="Rita Vos", password=PASSWORD)
-    with httpx.Client(base_url=f"http://{stack.host}:{stack.api_port}", timeout=30) as client:
-        response = client.post(
-            "/api/auth/token", json={"email": "rita@example.com", "password": PASSWORD}
-        )
-        assert response.status_code == 200, response.text
-        client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+    with signed_in_agent(stack, tickets, "rita@example.com", "Rita Vos") as client:
         yield client
 
 
@@ -125,14 +118,7 @@ def say(
 
 
 def tracker_events(stack: Settings, sender: str) -> list[dict[str, Any]]:
-    assert stack.rasa_api_token is not None
-    response = httpx.get(
-        f"{rasa_url(stack)}/conversations/{sender}/tracker",
-        params={"token": stack.rasa_api_token.get_secret_value()},
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    events: list[dict[str, Any]] = response.json()["events"]
+    events: list[dict[str, Any]] = rasa_tracker(stack, sender)["events"]
     return events
 
 

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.limits import MAX_MESSAGE_CHARS
 from core.settings import Settings
-from tests.e2e.clients import new_sender
+from tests.e2e.clients import new_sender, rasa_tracker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SUPPORTED = {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
@@ -105,12 +105,7 @@ def test_mixed_scripts_and_unsupported_languages_get_a_reply_in_a_supported_lang
     replies = say(running_stack, message, sender)
     assert replies and all(reply.strip() for reply in replies)
     assert not any("Traceback" in reply or "Error" in reply for reply in replies)
-    assert running_stack.rasa_api_token is not None
-    tracker = httpx.get(
-        f"http://{running_stack.host}:{running_stack.rasa_port}/conversations/{sender}/tracker",
-        params={"token": running_stack.rasa_api_token.get_secret_value()},
-        timeout=30,
-    ).json()
+    tracker = rasa_tracker(running_stack, sender)
     assert tracker["slots"]["language"] in languages
     assert replies[0].startswith(first_reply), replies
 
@@ -129,12 +124,7 @@ def test_a_message_over_the_limit_gets_a_notice_and_is_kept_whole(
     assert len(message) > MAX_MESSAGE_CHARS
     sender = new_sender(running_stack)
     assert notice in " ".join(say(running_stack, message, sender))
-    assert running_stack.rasa_api_token is not None
-    tracker = httpx.get(
-        f"http://{running_stack.host}:{running_stack.rasa_port}/conversations/{sender}/tracker",
-        params={"token": running_stack.rasa_api_token.get_secret_value()},
-        timeout=30,
-    ).json()
+    tracker = rasa_tracker(running_stack, sender)
     assert tracker["latest_message"]["text"] == message.strip()  # Rasa strips the ends
 
 
@@ -162,12 +152,7 @@ def test_a_rest_retry_gets_the_first_answer_again_and_adds_nothing(
     say(running_stack, "thanks", sender, message_id="web-2")
     again = say(running_stack, "how much does shipping cost", sender, message_id="web-1")
     assert first and again == first
-    assert running_stack.rasa_api_token is not None
-    tracker = httpx.get(
-        f"http://{running_stack.host}:{running_stack.rasa_port}/conversations/{sender}/tracker",
-        params={"token": running_stack.rasa_api_token.get_secret_value()},
-        timeout=30,
-    ).json()
+    tracker = rasa_tracker(running_stack, sender)
     said = [event["text"] for event in tracker["events"] if event["event"] == "user"]
     assert said.count("how much does shipping cost") == 1 and said[-1] == "thanks"
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import get_settings
 from escalation.db import make_engine, migrate
-from tests.conftest import free_port
+from helpdesk.supervisor import free_port
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

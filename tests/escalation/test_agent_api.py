@@ -38,7 +38,8 @@ from escalation.models import (
 )
 from escalation.sla import Deadlines
 from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
-from tests.conftest import free_port, sla_file
+from helpdesk.supervisor import free_port
+from tests.conftest import sla_file
 
 PASSWORD = "correct horse battery"
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

@@ -21,7 +21,8 @@ from escalation.db import session_scope
 from escalation.models import Author, OutcomeKind, TicketStatus
 from escalation.sla import load_policy
 from escalation.tickets import Escalation, TranscriptLine, create_ticket_once, settle_durations
-from tests.conftest import PROJECT_ROOT, free_port
+from helpdesk.supervisor import free_port
+from tests.conftest import PROJECT_ROOT
 
 #: Amsterdam, Monday to Friday 09:00-17:30 (08:00-16:30 UTC in November).
 SHIPPED = load_policy(PROJECT_ROOT / "escalation" / "sla.yml")

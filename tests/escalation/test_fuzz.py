@@ -20,8 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from core.settings import PROJECT_ROOT
 from escalation.auth import create_agent
 from escalation.db import session_factory, session_scope
-from helpdesk.supervisor import ManagedProcess
-from tests.conftest import free_port
+from helpdesk.supervisor import ManagedProcess, free_port
 from tests.escalation.test_privacy import ticket_of
 
 PASSWORD = "seven stones in the dark"

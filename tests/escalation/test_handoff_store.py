@@ -14,7 +14,7 @@ from escalation.delivery import DeliveryWorker
 from escalation.models import Author, Delivery, DeliveryKind, Ticket, TicketStatus
 from escalation.rasa_client import RasaClient
 from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
-from tests.conftest import free_port
+from helpdesk.supervisor import free_port
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 

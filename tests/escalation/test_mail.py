@@ -29,7 +29,7 @@ from escalation.mail import (
 )
 from escalation.models import Agent, Author, Delivery, DeliveryKind, Email, TicketStatus
 from escalation.tickets import Escalation, TranscriptLine, create_ticket_once
-from tests.conftest import free_port
+from helpdesk.supervisor import free_port
 from tests.smtp import Inbox, start_smtp
 
 START = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
