@@ -2,11 +2,13 @@
 
 On disk, in ``index_dir``: ``faq.faiss`` (an ``IndexIDMap2`` over ``IndexFlatIP``: exact
 cosine search on unit vectors, a few thousand rows answer in well under a millisecond; above
-APPROXIMATE_ABOVE phrasings over ``IndexIVFFlat``, which searches only the clusters nearest
+APPROXIMATE_ABOVE phrasings an ``IndexIVFFlat``, which searches only the clusters nearest
 the question, see scripts/bench_scale.py) and ``faq.json`` (the content hash and the id
-map: row id -> entry id, language, text).
+map: FAISS id -> entry id, language, text).
 The hash covers the model name and every indexed text, so editing the FAQ or switching the
-model rebuilds, and nothing else does.
+model makes a new index, and nothing else does. Given the index it replaces, the new one is
+that index with the phrasings gone removed and the new ones added (their vectors only are
+computed): a one-entry change to a 100k-phrasing FAQ costs no re-clustering.
 """
 
 from __future__ import annotations
@@ -16,17 +18,21 @@ import json
 import logging
 import math
 import os
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 import faiss
 import numpy as np
+import numpy.typing as npt
 
 from knowledge.embedder import Embedder, Vectors
 from knowledge.models import FaqEntry, IndexedText
 
 logger = logging.getLogger(__name__)
+
+IdArray = npt.NDArray[np.int64]
 
 INDEX_FORMAT_VERSION = 2
 #: Phrasings above which the index is approximate (IVF) rather than exact: where an exact
@@ -39,6 +45,10 @@ APPROXIMATE_ABOVE = 20_000
 #: FAQ's phrasings come in tight groups of paraphrases, which suits clustering.
 CLUSTERS_PER_ROOT = 4
 CLUSTERS_SEARCHED = 64
+#: An index is updated in place (phrasings removed and added) while at least this share of
+#: the new FAQ's phrasings were in it; below that its clusters were learnt on data that is
+#: mostly gone, and it is built afresh.
+MIN_KEPT_SHARE = 0.5
 INDEX_FILE = "faq.faiss"
 META_FILE = "faq.json"
 
@@ -68,23 +78,36 @@ def content_hash(texts: Sequence[IndexedText], model_name: str) -> str:
 
 
 class FaqIndex:
-    """Exact inner-product search over FAQ phrasings."""
+    """Inner-product search over FAQ phrasings; ``ids[i]`` is the FAISS id of ``texts[i]``
+    (its position, unless the index was updated in place)."""
 
-    def __init__(self, index: faiss.Index, texts: list[IndexedText], digest: str) -> None:
+    def __init__(
+        self,
+        index: faiss.Index,
+        texts: list[IndexedText],
+        digest: str,
+        ids: IdArray | None = None,
+    ) -> None:
         self._index = index
         self.texts = texts
         self.digest = digest
+        self.ids = np.arange(len(texts), dtype=np.int64) if ids is None else ids
+        self._row_of = None if ids is None else {int(i): row for row, i in enumerate(ids)}
 
     @property
     def size(self) -> int:
         return int(self._index.ntotal)
+
+    @property
+    def faiss_index(self) -> faiss.Index:
+        return self._index
 
     def vectors(self) -> Vectors:
         """Every row's vector, in row order (for calibration, which scores phrasings
         against each other)."""
         if self.size == 0:
             return np.zeros((0, self._index.d), dtype=np.float32)
-        return np.asarray(self._index.reconstruct_batch(np.arange(self.size)), dtype=np.float32)
+        return np.asarray(self._index.reconstruct_batch(self.ids), dtype=np.float32)
 
     def search(self, query: Vectors, k: int) -> list[tuple[IndexedText, float]]:
         """The ``k`` nearest phrasings to one query vector, best first."""
@@ -92,10 +115,71 @@ class FaqIndex:
             return []
         scores, ids = self._index.search(query.reshape(1, -1), min(k, self.size))
         return [
-            (self.texts[int(row)], float(score))
-            for score, row in zip(scores[0], ids[0], strict=True)
-            if row >= 0
+            (self.texts[self._row(int(found))], float(score))
+            for score, found in zip(scores[0], ids[0], strict=True)
+            if found >= 0
         ]
+
+    def _row(self, faiss_id: int) -> int:
+        return faiss_id if self._row_of is None else self._row_of[faiss_id]
+
+    @property
+    def approximate(self) -> bool:
+        return faiss.try_extract_index_ivf(self._index) is not None
+
+    def updated(self, texts: list[IndexedText], embedder: Embedder, digest: str) -> FaqIndex:
+        """This index with the phrasings not in ``texts`` removed and the new ones added
+        (embedded unless this index holds the same words), as a copy: this one keeps serving."""
+        ids_of: dict[IndexedText, list[int]] = defaultdict(list)
+        for text, faiss_id in zip(self.texts, self.ids.tolist(), strict=True):
+            ids_of[text].append(faiss_id)
+        ids, added = np.empty(len(texts), dtype=np.int64), []
+        for row, text in enumerate(texts):
+            if ids_of.get(text):
+                ids[row] = ids_of[text].pop()
+            else:
+                added.append(row)
+        gone = np.array([i for left in ids_of.values() for i in left], dtype=np.int64)
+        next_id = int(self.ids.max()) + 1 if len(self.ids) else 0
+        ids[added] = np.arange(next_id, next_id + len(added), dtype=np.int64)
+        index = faiss.clone_index(self._index)
+        if len(gone):
+            index.remove_ids(faiss.IDSelectorArray(len(gone), faiss.swig_ptr(gone)))
+        if added:
+            index.add_with_ids(
+                self._vectors_of([texts[row].text for row in added], embedder), ids[added]
+            )
+        return FaqIndex(index, texts, digest, ids)
+
+    def _vectors_of(self, words: list[str], embedder: Embedder) -> Vectors:
+        """The vectors of ``words``: this index's where it holds the same words, else embedded."""
+        held = {
+            text.text: faiss_id
+            for text, faiss_id in zip(self.texts, self.ids.tolist(), strict=True)
+        }
+        missing = list(dict.fromkeys(word for word in words if word not in held))
+        fresh = (
+            dict(
+                zip(missing, embedder.encode(missing, role="passage", progress=False), strict=True)
+            )
+            if missing
+            else {}
+        )
+        rows = [
+            fresh[word] if word in fresh else self._index.reconstruct(held[word]) for word in words
+        ]
+        return np.asarray(np.stack(rows), dtype=np.float32)
+
+    def can_become(self, size: int) -> bool:
+        """Whether this index can be updated in place into one of ``size`` phrasings: the
+        same kind (exact or clustered), and clusters that can lose members by id."""
+        if (size > APPROXIMATE_ABOVE) != self.approximate:
+            return False
+        if not self.approximate:
+            return True
+        return isinstance(self._index, faiss.IndexIVF) and (
+            self._index.direct_map.type == faiss.DirectMap.Hashtable  # type: ignore[attr-defined]
+        )
 
 
 def load_or_build(
@@ -118,17 +202,31 @@ def load_or_build(
     existing = _load(index_dir, digest)
     if existing is not None:
         return existing, False
-    logger.info("building FAQ index: %d phrasings, model %s", len(texts), embedder.model_name)
-    vectors = _vectors(texts, embedder, reuse, progress=progress)
-    index = new_index(embedder.dimension, vectors)
-    _save(index_dir, index, texts, digest, embedder.model_name)
-    return FaqIndex(index, texts, digest), True
+    if reuse is not None and _worth_updating(reuse, texts):
+        logger.info("updating FAQ index in place: %d phrasings", len(texts))
+        updated = reuse.updated(texts, embedder, digest)
+    else:
+        logger.info("building FAQ index: %d phrasings, model %s", len(texts), embedder.model_name)
+        vectors = _vectors(texts, embedder, reuse, progress=progress)
+        updated = FaqIndex(new_index(embedder.dimension, vectors), texts, digest)
+    _save(index_dir, updated, embedder.model_name)
+    return updated, True
+
+
+def _worth_updating(reuse: FaqIndex, texts: list[IndexedText]) -> bool:
+    """Whether updating ``reuse`` in place gives the index a fresh build would (see
+    MIN_KEPT_SHARE)."""
+    if not texts or not reuse.can_become(len(texts)):
+        return False
+    kept = len(set(texts) & set(reuse.texts))
+    return kept >= MIN_KEPT_SHARE * len(texts)
 
 
 def new_index(dimension: int, vectors: Vectors, *, approximate: bool | None = None) -> faiss.Index:
     """An index of ``vectors`` (unit length; row ids in order): exact up to APPROXIMATE_ABOVE
     rows, IVF above (or as ``approximate`` says, for benchmarks)."""
     rows = len(vectors)
+    index: faiss.Index
     if not (rows > APPROXIMATE_ABOVE if approximate is None else approximate):
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
     else:
@@ -137,8 +235,10 @@ def new_index(dimension: int, vectors: Vectors, *, approximate: bool | None = No
         clustered = faiss.IndexIVFFlat(quantizer, dimension, clusters, faiss.METRIC_INNER_PRODUCT)
         clustered.train(vectors)
         clustered.nprobe = CLUSTERS_SEARCHED
-        clustered.set_direct_map_type(faiss.DirectMap.Array)  # type: ignore[attr-defined]
-        index = faiss.IndexIDMap2(clustered)
+        # FAISS ids straight into the clusters, with a hash map from id to vector: both
+        # updating in place and reconstructing a vector work by id.
+        clustered.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
+        index = clustered
     if rows:
         index.add_with_ids(vectors, np.arange(rows, dtype=np.int64))
     return index
@@ -175,14 +275,13 @@ def _load(index_dir: Path, digest: str) -> FaqIndex | None:
         logger.warning("unreadable index at %s; rebuilding", index_path)
         return None
     texts = [IndexedText(**row) for row in meta["texts"]]
-    if index.ntotal != len(texts):
+    ids = np.asarray(meta["ids"], dtype=np.int64) if "ids" in meta else None
+    if index.ntotal != len(texts) or (ids is not None and len(ids) != len(texts)):
         return None
-    return FaqIndex(index, texts, digest)
+    return FaqIndex(index, texts, digest, ids)
 
 
-def _save(
-    index_dir: Path, index: faiss.Index, texts: list[IndexedText], digest: str, model: str
-) -> None:
+def _save(index_dir: Path, index: FaqIndex, model: str) -> None:
     """Write both files atomically, index first.
 
     A reader never pairs a new id map with an old index: on a mismatch it rebuilds.
@@ -191,8 +290,14 @@ def _save(
     suffix = f".tmp-{os.getpid()}"
     index_tmp = index_dir / (INDEX_FILE + suffix)
     meta_tmp = index_dir / (META_FILE + suffix)
-    faiss.write_index(index, str(index_tmp))
-    meta = {"hash": digest, "model": model, "texts": [asdict(text) for text in texts]}
+    faiss.write_index(index.faiss_index, str(index_tmp))
+    meta: dict[str, object] = {
+        "hash": index.digest,
+        "model": model,
+        "texts": [asdict(text) for text in index.texts],
+    }
+    if not np.array_equal(index.ids, np.arange(index.size)):
+        meta["ids"] = index.ids.tolist()
     meta_tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     os.replace(index_tmp, index_dir / INDEX_FILE)
     os.replace(meta_tmp, index_dir / META_FILE)

@@ -7,7 +7,9 @@ the lexical index, a real phrasing with one word of another. The queries are HIN
 customer questions. For each size it prints, on one core: the exact (flat) index's query
 p50/p95, the approximate (IVF) index's build time, query p50/p95 and recall@5 against the
 exact one (phrasing ids, and entries: a moved copy counts as its original's entry), which
-index knowledge/index.py picks, and the lexical (BM25) index's query p50/p95.
+index knowledge/index.py picks, how long the picked index takes to change in place (one
+entry of 5 phrasings removed, one of 5 new phrasings added and embedded, as publishing an
+FAQ entry does) and the lexical (BM25) index's build time and query p50/p95.
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_scale.py --sizes 1000 10000 100000
 """
@@ -26,10 +28,10 @@ from benchkit import p95
 
 from core.settings import PROJECT_ROOT, get_settings
 from knowledge.embedder import Embedder, Vectors
-from knowledge.index import APPROXIMATE_ABOVE, new_index
+from knowledge.index import APPROXIMATE_ABOVE, FaqIndex, new_index
 from knowledge.lexical import LexicalIndex
 from knowledge.loader import load_faq
-from knowledge.models import FaqEntry, FaqVariant
+from knowledge.models import FaqEntry, FaqVariant, IndexedText
 
 EVAL = PROJECT_ROOT.parent / "shared" / "eval"
 BOTS = ("hint3_sofmattress", "hint3_curekart", "hint3_powerplay11")
@@ -64,6 +66,11 @@ def grown(base: Vectors, size: int, rng: np.random.Generator) -> tuple[Vectors, 
     moved /= np.linalg.norm(moved, axis=1, keepdims=True)
     vectors = np.vstack([base, moved]).astype(np.float32)
     return vectors, np.concatenate([np.arange(len(base)), parents])
+
+
+def faiss_flat(vectors: Vectors) -> faiss.Index:
+    """The exact index knowledge/index.py builds (ids in an id map)."""
+    return new_index(vectors.shape[1], vectors, approximate=False)
 
 
 def timed_search(index: faiss.Index, query_vectors: Vectors) -> tuple[list[float], list[list[int]]]:
@@ -104,6 +111,19 @@ def lexical_entries(texts: list[str], size: int, rng: random.Random) -> list[Faq
     ]
 
 
+def update_ms(
+    index: faiss.Index, entry: np.ndarray, new_phrasings: list[str], embedder: Embedder
+) -> float:
+    """How long replacing one entry's phrasings by new ones takes, in place (ms)."""
+    texts = [IndexedText(f"e{owner}", "en", f"p{row}") for row, owner in enumerate(entry)]
+    gone = texts[0].entry_id
+    changed = [text for text in texts if text.entry_id != gone]
+    changed += [IndexedText("new", "en", text) for text in new_phrasings]
+    started = time.perf_counter()
+    FaqIndex(index, texts, "before").updated(changed, embedder, "after")
+    return (time.perf_counter() - started) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
@@ -122,7 +142,7 @@ def main() -> None:
     header = (
         "phrasings | picked | flat p50/p95 ms | IVF build s | IVF p50/p95 ms "
         "| recall@5 phrasings / entries "
-        "| lexical p50/p95 ms"
+        "| update in place ms | lexical build s | lexical p50/p95 ms"
     )
     print(header)
     print("|".join("---" for _ in header.split("|")))
@@ -136,7 +156,11 @@ def main() -> None:
         build_s = time.perf_counter() - started
         ivf_ms, approximate = timed_search(ivf, query_vectors)
         of_ids, of_entries = recall(approximate, exact, arguments.k, entry)
+        picked_index = ivf if size > APPROXIMATE_ABOVE else faiss_flat(vectors)
+        changed_ms = update_ms(picked_index, entry, questions[:5], embedder)
+        started = time.perf_counter()
         lexical = LexicalIndex(lexical_entries(texts, size, random.Random(7)))
+        lexical_build_s = time.perf_counter() - started
         lexical_ms = []
         for question in questions:
             started = time.perf_counter()
@@ -146,7 +170,7 @@ def main() -> None:
         print(
             f"{size} | {picked} | {statistics.median(flat_ms):.2f} / {p95(flat_ms):.2f} | "
             f"{build_s:.1f} | {statistics.median(ivf_ms):.2f} / {p95(ivf_ms):.2f} | "
-            f"{of_ids:.3f} / {of_entries:.3f} | "
+            f"{of_ids:.3f} / {of_entries:.3f} | {changed_ms:.0f} | {lexical_build_s:.1f} | "
             f"{statistics.median(lexical_ms):.1f} / {p95(lexical_ms):.1f}",
             flush=True,
         )

@@ -11,8 +11,8 @@ import pytest
 
 from knowledge import index as index_module
 from knowledge.embedder import Embedder
-from knowledge.index import content_hash, indexed_texts, load_or_build
-from knowledge.models import FaqEntry, FaqVariant
+from knowledge.index import FaqIndex, content_hash, indexed_texts, load_or_build
+from knowledge.models import FaqEntry, FaqVariant, IndexedText
 
 pytestmark = pytest.mark.slow
 
@@ -111,3 +111,59 @@ def test_a_large_faq_gets_a_clustered_index_that_finds_what_the_exact_one_does(
     _, found = loaded.search(vectors[:500], 1)
     assert (found.ravel() == np.arange(500)).mean() >= 0.99
     assert np.allclose(loaded.reconstruct_batch(np.arange(5)), vectors[:5])
+
+
+def test_an_index_updated_in_place_is_persisted_with_its_ids(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """The FAISS ids of an index changed in place are not its row numbers: a restart must
+    load them, or every search would name the wrong phrasing."""
+    before = [entry("a", "How do I reset my password?"), entry("b", "Where is my order?")]
+    old, _ = load_or_build(before, embedder, tmp_path / "old", progress=False)
+    after = [before[0], entry("c", "Do you sell gift cards?")]
+    new, _ = load_or_build(after, embedder, tmp_path / "new", progress=False, reuse=old)
+    assert new.ids.tolist() != list(range(new.size))  # b's ids gone, c's appended
+    again, rebuilt = load_or_build(after, embedder, tmp_path / "new", progress=False)
+    assert not rebuilt and again.ids.tolist() == new.ids.tolist()
+    [(best, _)] = again.search(embedder.encode(["gift card"], role="query")[0], 1)
+    assert best.entry_id == "c"
+
+
+def test_a_clustered_index_changes_in_place_without_clustering_again(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publishing one entry to a large FAQ removes and adds phrasings in the IVF index it
+    has: the clusters stay, the old index keeps serving, and the new one finds what a fresh
+    build would."""
+    monkeypatch.setattr(index_module, "APPROXIMATE_ABOVE", 1_000)
+    dimension = embedder.dimension
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(1_200, dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    texts = [IndexedText(f"e{row // 4}", "en", f"phrasing {row}") for row in range(1_200)]
+    old = FaqIndex(index_module.new_index(dimension, vectors), texts, "before")
+    changed = [text for text in texts if text.entry_id not in {"e0", "e1"}]
+    changed += [
+        IndexedText("gift-cards", "en", "Do you sell gift cards?"),
+        IndexedText("copy", "en", "phrasing 10"),  # words the index holds: not embedded
+    ]
+    new = old.updated(changed, embedder, "after")
+
+    assert new.approximate and new.size == len(changed) and old.size == len(texts)
+    centroids = [
+        faiss.extract_index_ivf(index.faiss_index).quantizer.reconstruct_n(0, 10)
+        for index in (old, new)
+    ]
+    assert np.array_equal(*centroids)
+    row = {text: position for position, text in enumerate(new.texts)}
+    stored = new.vectors()
+    assert np.allclose(stored[row[changed[0]]], vectors[8])
+    assert np.allclose(stored[row[changed[-1]]], vectors[10])
+    gift = embedder.encode(["Do you sell gift cards?"], role="passage")[0]
+    assert np.allclose(stored[row[changed[-2]]], gift, atol=1e-5)
+    found = [new.search(vectors[n], 1)[0][0] for n in range(8, 200)]
+    assert sum(hit == texts[n] for hit, n in zip(found, range(8, 200), strict=True)) >= 188
+    gone = {hit.entry_id for n in range(8) for hit, _ in new.search(vectors[n], 5)}
+    assert not gone & {"e0", "e1"}
+    assert old.search(vectors[0], 1)[0][0] == texts[0]  # the old one serves as it was
+    assert not new.can_become(900)  # a smaller FAQ gets an exact index, built afresh
