@@ -27,7 +27,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -180,9 +180,10 @@ def cautious_threshold(
     scales = np.array([policy.scale_for(lang) for lang in cases.langs])
     fused = fused_scores(cases, policy) / scales[:, None]
     weights = _case_weights(cases)
+    top = top_two(fused)
 
     def wrong(threshold: float) -> float:
-        guess = predicted(cases, fused, threshold, policy.clarify_gap)
+        guess = predicted(cases, top, threshold, policy.clarify_gap)
         moves = (guess != cases.gold) & (guess != cases.out_of_scope)
         return float(weights[moves].sum() / weights.sum())
 
@@ -482,21 +483,37 @@ def _case_weights(cases: CaseSet) -> FloatArray:
     return weights
 
 
-def _top_two(fused: FloatArray) -> tuple[IntArray, FloatArray, IntArray, FloatArray]:
-    order = np.argsort(-fused, axis=1, kind="stable")[:, :2]
+class TopTwo(NamedTuple):
+    """Each case's best and second-best entry column and their scores."""
+
+    first: IntArray
+    s1: FloatArray
+    second: IntArray
+    s2: FloatArray
+
+
+def top_two(fused: FloatArray) -> TopTwo:
+    """The two best columns of every row, the lower column first on a tie (as
+    :meth:`AnswerPolicy.decide` orders entries by id): two passes, no sort of the row."""
     rows = np.arange(len(fused))
-    first, second = order[:, 0], order[:, 1] if fused.shape[1] > 1 else order[:, 0]
-    return first, fused[rows, first], second, fused[rows, second]
+    first = fused.argmax(axis=1)
+    if fused.shape[1] < 2:
+        return TopTwo(first, fused[rows, first], first, np.full(len(fused), -np.inf))
+    rest = fused.copy()
+    rest[rows, first] = -np.inf
+    second = rest.argmax(axis=1)
+    return TopTwo(first, fused[rows, first], second, rest[rows, second])
 
 
-def predicted(cases: CaseSet, fused: FloatArray, threshold: float, gap: float) -> IntArray:
+def predicted(cases: CaseSet, top: TopTwo, threshold: float, gap: float) -> IntArray:
     """What :meth:`AnswerPolicy.decide` does on every case, as the column answered with.
 
     Declined: the out-of-scope column. A clarifying question counts as right when the
     expected entry is one of the two choices, and as the first choice otherwise (on an
     out-of-scope question, offering two entries is a wrong move, not a decline).
+    ``top`` is :func:`top_two` of the cases' scores, computed once for every threshold tried.
     """
-    first, s1, second, s2 = _top_two(fused)
+    first, s1, second, s2 = top
     answers = s1 >= threshold
     clarifies = answers & (s2 >= threshold) & (s1 - s2 <= gap) & (first != second)
     offered_right = (cases.gold == first) | (cases.gold == second)
@@ -522,7 +539,8 @@ def _choose_operating_point(cases: CaseSet, fused: FloatArray) -> tuple[float, f
     thresholds the middle one, so that a question a little above or below the cases is
     decided as they were."""
     weights = _case_weights(cases)
-    first, s1, _, s2 = _top_two(fused)
+    top = top_two(fused)
+    first, s1, _, s2 = top
     finite = np.isfinite(s1)
     if not (cases.gold[finite] != cases.out_of_scope).any():
         # No phrasing could be held out (one per entry): nothing says how high a right
@@ -535,7 +553,7 @@ def _choose_operating_point(cases: CaseSet, fused: FloatArray) -> tuple[float, f
         gaps += [float(g) for g in np.quantile((s1 - s2)[in_scope_right], GAP_QUANTILES)]
     classes = cases.out_of_scope + 1
     results = [
-        (weighted_mcc(cases.gold, predicted(cases, fused, t, g), weights, classes), g, t)
+        (weighted_mcc(cases.gold, predicted(cases, top, t, g), weights, classes), g, t)
         for g in sorted(set(gaps))
         for t in candidates
     ]
@@ -550,7 +568,7 @@ def _figures(
     cases: CaseSet, fused: FloatArray, threshold: float, gap: float, *, labelled: bool
 ) -> dict[str, Any]:
     """How the chosen policy does on the cases it was chosen on, per kind."""
-    guess = predicted(cases, fused, threshold, gap)
+    guess = predicted(cases, top_two(fused), threshold, gap)
     kinds = np.array(cases.kinds)
     figures: dict[str, Any] = {"labelled_questions": labelled, "cases": len(kinds)}
     for kind in sorted(set(cases.kinds)):

@@ -14,6 +14,7 @@ from knowledge.calibration import (
     fused_scores,
     load_offtopic,
     predicted,
+    top_two,
     weighted_mcc,
 )
 from knowledge.decision import AnswerPolicy, fused_hits
@@ -53,7 +54,7 @@ def test_simulated_decision_is_the_decision_the_bot_makes(seed: int) -> None:
     )
     scores = fused_scores(cases, policy)
     scales = np.array([policy.scale_for(lang) for lang in cases.langs])
-    bulk = predicted(cases, scores / scales[:, None], policy.threshold, policy.clarify_gap)
+    bulk = predicted(cases, top_two(scores / scales[:, None]), policy.threshold, policy.clarify_gap)
     for i, lang in enumerate(cases.langs):
         dense = {
             entry_id: (float(cases.dense[i, j]), IndexedText(entry_id, lang, "q"))
