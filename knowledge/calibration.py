@@ -52,6 +52,7 @@ from knowledge.tuning import (
     KIND_SHARES,
     LABELLED_SHARE,
     LEXICAL_WEIGHT_GRID,
+    MAX_ASKED_PER_FOLD,
     MIN_BASELINE_ENTRIES,
     MIN_IN_SCOPE_CASES,
     MIN_PHRASINGS_PER_LANGUAGE,
@@ -62,6 +63,8 @@ logger = logging.getLogger(__name__)
 
 PROBE_FAQ = Path(__file__).resolve().parent / "faq"
 PROBE_ENTRY = "~probe"
+#: Questions whose cosines to every phrasing are held in memory at once.
+COSINE_ROWS = 256
 #: In-scope kinds share KIND_SHARES["phrasing"] in proportion to their numbers.
 IN_SCOPE_KINDS = ("phrasing", "probe")
 
@@ -238,8 +241,10 @@ def simulated_cases(entries: Sequence[FaqEntry], index: FaqIndex, embedder: Embe
             and rank[row] % FOLDS == fold
             and per_entry[text.entry_id] > 1
         ]
-        held_entries = [row for row, text in enumerate(index.texts) if group[text.entry_id] == fold]
-        held = set(held_phrasings) | set(held_entries)
+        held_phrasings = _at_most(held_phrasings, MAX_ASKED_PER_FOLD, rng)
+        entry_rows = [row for row, text in enumerate(index.texts) if group[text.entry_id] == fold]
+        held_entries = _at_most(entry_rows, MAX_ASKED_PER_FOLD, rng)
+        held = set(held_phrasings) | set(entry_rows)  # a held entry is held whole
         train = [row for row in range(index.size) if row not in held]
         if not train:
             continue
@@ -267,6 +272,13 @@ def simulated_cases(entries: Sequence[FaqEntry], index: FaqIndex, embedder: Embe
         if probes is not None:
             parts = [*(_with_probe_column(part) for part in parts), probes]
     return _concat(*parts)
+
+
+def _at_most(rows: list[int], count: int, rng: np.random.Generator) -> list[int]:
+    """``rows``, or ``count`` of them drawn at random (kept in order) when there are more."""
+    if len(rows) <= count:
+        return rows
+    return sorted(int(row) for row in rng.choice(rows, size=count, replace=False))
 
 
 def _probe_cases(
@@ -396,19 +408,21 @@ def _score_rows(
     kinds: list[str],
 ) -> CaseSet:
     """Dense and lexical scores of each asked text against each entry (see decision.py)."""
-    cosines = queries @ train_vectors.T
     dense = np.full((len(asked), len(entry_ids)), -np.inf)
     columns: dict[str, list[int]] = {}
     for column, entry_id in enumerate(train_entries):
         columns.setdefault(entry_id, []).append(column)
-    for j, entry_id in enumerate(entry_ids):
-        cols = columns.get(entry_id)
-        if not cols or not len(asked):
-            continue
-        block = cosines[:, cols]
-        if block.shape[1] > ENTRY_TOP_K:
-            block = -np.partition(-block, ENTRY_TOP_K - 1, axis=1)[:, :ENTRY_TOP_K]
-        dense[:, j] = block.mean(axis=1)
+    for start in range(0, len(asked), COSINE_ROWS):
+        # A block of questions at a time: questions x phrasings of a 100k FAQ is gigabytes.
+        cosines = queries[start : start + COSINE_ROWS] @ train_vectors.T
+        for j, entry_id in enumerate(entry_ids):
+            cols = columns.get(entry_id)
+            if not cols:
+                continue
+            block = cosines[:, cols]
+            if block.shape[1] > ENTRY_TOP_K:
+                block = -np.partition(-block, ENTRY_TOP_K - 1, axis=1)[:, :ENTRY_TOP_K]
+            dense[start : start + COSINE_ROWS, j] = block.mean(axis=1)
     lexical_scores = np.zeros_like(dense)
     position = {entry_id: j for j, entry_id in enumerate(entry_ids)}
     for i, (text, lang) in enumerate(asked):

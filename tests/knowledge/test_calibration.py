@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import matthews_corrcoef
 
+from knowledge import calibration
 from knowledge.calibration import (
     CaseSet,
     calibrate,
@@ -20,14 +21,18 @@ from knowledge.calibration import (
 from knowledge.decision import AnswerPolicy, fused_hits
 from knowledge.embedder import Embedder
 from knowledge.index import load_or_build
+from knowledge.loader import load_faq
 from knowledge.models import FaqEntry, FaqVariant, IndexedText
 from knowledge.policy_store import Calibration, load_calibration, save_calibration
+from knowledge.tuning import FOLDS
 from tests.conftest import PROJECT_ROOT
 
 
-def random_cases(seed: int, n: int = 60, entries: int = 6) -> CaseSet:
+def random_cases(seed: int, n: int = 60, entries: int = 6, *, ties: bool = False) -> CaseSet:
     rng = np.random.default_rng(seed)
     dense = rng.uniform(0.6, 0.95, size=(n, entries))
+    if ties:  # equal scores, which both must break the same way (by entry id)
+        dense = np.round(dense, 1)
     dense[rng.random((n, entries)) < 0.1] = -np.inf  # entries held out of the FAQ asked
     lexical = np.where(rng.random((n, entries)) < 0.3, rng.uniform(0, 1, (n, entries)), 0.0)
     lexical[~np.isfinite(dense)] = 0.0
@@ -41,10 +46,11 @@ def random_cases(seed: int, n: int = 60, entries: int = 6) -> CaseSet:
     )
 
 
+@pytest.mark.parametrize("ties", [False, True])
 @pytest.mark.parametrize("seed", range(5))
-def test_simulated_decision_is_the_decision_the_bot_makes(seed: int) -> None:
+def test_simulated_decision_is_the_decision_the_bot_makes(seed: int, ties: bool) -> None:
     """Calibration scores cases in bulk; AnswerPolicy.decide decides one question. Same moves."""
-    cases = random_cases(seed)
+    cases = random_cases(seed, ties=ties)
     policy = AnswerPolicy(
         threshold=0.05,
         clarify_gap=0.02,
@@ -206,3 +212,18 @@ def test_a_tiny_faq_of_bare_questions_answers_them_and_declines_chatter(
     # Here the sample FAQ has entries on the same topics, which take some probes: 0.8 at 3.
     assert figures.figures["probe"]["right"] >= 0.75
     assert figures.figures["off_topic"]["declined"] >= 0.75  # the objective trades some for answers
+
+
+def test_a_large_faq_is_calibrated_on_a_sample_of_its_phrasings(
+    embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_ASKED_PER_FOLD per fold, a random sample is asked (a 100k-phrasing FAQ is
+    calibrated in minutes, not hours); a held-out entry is still out of the FAQ whole."""
+    monkeypatch.setattr(calibration, "MAX_ASKED_PER_FOLD", 3)
+    entries = load_faq(PROJECT_ROOT / "knowledge" / "faq")
+    index, _ = load_or_build(entries, embedder, tmp_path, progress=False)
+    cases = calibration.simulated_cases(entries, index, embedder)
+    kinds = np.array(cases.kinds)
+    assert (kinds == "phrasing").sum() == (kinds == "held_entry").sum() == 3 * FOLDS
+    entries_held = (~np.isfinite(cases.dense[kinds == "held_entry"])).sum(axis=1)
+    assert entries_held.min() >= len(entries) // FOLDS  # its fold's entries, every phrasing
