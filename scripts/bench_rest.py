@@ -21,6 +21,7 @@ import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import httpx
 import psutil
@@ -65,9 +66,9 @@ def conversation(url: str, count: int, secret: str) -> list[float]:
     return latencies
 
 
-def long_conversation(url: str, turns: int, secret: str) -> None:
+def long_conversation(url: str, turns: int, secret: str) -> tuple[float, float]:
     """One conversation of ``turns`` turns, paced under the rate limit (≈ 7 min for 200):
-    are the last 20 as quick as the first 20?"""
+    are the last 20 as quick as the first 20? Returns both p95s (ms)."""
     sender = new_conversation_id(secret)
     latencies = []
     with httpx.Client() as client:
@@ -83,6 +84,7 @@ def long_conversation(url: str, turns: int, secret: str) -> None:
     )
     slowest = sorted(range(turns), key=lambda i: latencies[i], reverse=True)[:5]
     print("  slowest turns: " + ", ".join(f"#{i + 1} {latencies[i]:.0f} ms" for i in slowest))
+    return p95(first), p95(last)
 
 
 def concurrent_load(
@@ -114,8 +116,20 @@ def cpu_seconds(processes: list[ManagedProcess]) -> float:
     return total
 
 
-def compare_replicas(replicas: int, messages: int, concurrency: int) -> None:
-    figures = {}
+@dataclass(frozen=True)
+class LoadFigures:
+    """One concurrent load on a stack of ``replicas`` processes of each kind."""
+
+    replicas: int
+    per_second: float
+    p50_ms: float
+    p95_ms: float
+    cores_busy: float
+
+
+def compare_replicas(replicas: int, messages: int, concurrency: int) -> list[LoadFigures]:
+    """The same concurrent load on 1 and on ``replicas`` processes of each kind."""
+    figures: list[LoadFigures] = []
     for count in (1, replicas):
         with throwaway_stack(replicas=count, shared=True) as (settings, processes):
             url = f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook"
@@ -126,8 +140,19 @@ def compare_replicas(replicas: int, messages: int, concurrency: int) -> None:
             busy = (cpu_seconds(processes) - cpu_before) / seconds
             report(f"{count} of each, {concurrency} concurrent convs", latencies, seconds)
             print(f"  CPU: {busy:.2f} cores busy (of {os.cpu_count()})")
-            figures[count] = len(latencies) / seconds
-    print(f"throughput {replicas} replicas / 1: {figures[replicas] / figures[1]:.2f}")
+            figures.append(
+                LoadFigures(
+                    count,
+                    len(latencies) / seconds,
+                    statistics.median(latencies),
+                    p95(latencies),
+                    busy,
+                )
+            )
+    print(
+        f"throughput {replicas} replicas / 1: {figures[1].per_second / figures[0].per_second:.2f}"
+    )
+    return figures
 
 
 def main() -> None:

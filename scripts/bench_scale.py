@@ -9,7 +9,9 @@ p50/p95, the approximate (IVF) index's build time, query p50/p95 and recall@5 ag
 exact one (phrasing ids, and entries: a moved copy counts as its original's entry), which
 index knowledge/index.py picks, how long the picked index takes to change in place (one
 entry of 5 phrasings removed, one of 5 new phrasings added and embedded, as publishing an
-FAQ entry does) and the lexical (BM25) index's build time and query p50/p95.
+FAQ entry does), how long the answer policy's calibration takes on that FAQ (an entry per real
+phrasing, its moved copies and their words as its other phrasings), and the lexical (BM25)
+index's build time and query p50/p95.
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_scale.py --sizes 1000 10000 100000
 """
@@ -21,12 +23,14 @@ import json
 import random
 import statistics
 import time
+from dataclasses import dataclass
 
 import faiss
 import numpy as np
 from benchkit import p95
 
 from core.settings import PROJECT_ROOT, get_settings
+from knowledge.calibration import calibrate
 from knowledge.embedder import Embedder, Vectors
 from knowledge.index import APPROXIMATE_ABOVE, FaqIndex, new_index
 from knowledge.lexical import LexicalIndex
@@ -124,11 +128,48 @@ def update_ms(
     return (time.perf_counter() - started) * 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
-    parser.add_argument("--k", type=int, default=5)
-    arguments = parser.parse_args()
+def calibration_s(
+    index: faiss.Index, entry: np.ndarray, texts: list[str], embedder: Embedder
+) -> float:
+    """How long calibrating the answer policy on this FAQ takes (s)."""
+    rng = random.Random(7)
+    words = [word for text in texts for word in text.split()]
+    owners = entry.tolist()
+    row_words = [
+        texts[owner] if row < len(texts) else f"{texts[owner]} {rng.choice(words)}"
+        for row, owner in enumerate(owners)
+    ]
+    groups: dict[int, list[str]] = {}
+    for owner, phrasing in zip(owners, row_words, strict=True):
+        groups.setdefault(owner, []).append(phrasing)
+    entries = [
+        FaqEntry(f"e{owner}", {"en": FaqVariant("en", found[0], "", tuple(found[1:]))})
+        for owner, found in groups.items()
+    ]
+    indexed = [
+        IndexedText(f"e{owner}", "en", phrasing)
+        for owner, phrasing in zip(owners, row_words, strict=True)
+    ]
+    started = time.perf_counter()
+    calibrate(entries, FaqIndex(index, indexed, "bench"), embedder)
+    return time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class SizeFigures:
+    """FAQ search at one size (ms unless named otherwise)."""
+
+    size: int
+    picked: str
+    flat_p95: float
+    ivf_p95: float
+    recall_phrasings: float
+    recall_entries: float
+    lexical_p95: float
+
+
+def measure(sizes: list[int], k: int = 5) -> list[SizeFigures]:
+    """Print the table row of each size as it is measured; return the headline figures."""
     faiss.omp_set_num_threads(1)
     settings = get_settings()
     embedder = Embedder(settings.embedding_model)
@@ -142,11 +183,12 @@ def main() -> None:
     header = (
         "phrasings | picked | flat p50/p95 ms | IVF build s | IVF p50/p95 ms "
         "| recall@5 phrasings / entries "
-        "| update in place ms | lexical build s | lexical p50/p95 ms"
+        "| update in place ms | calibration s | lexical build s | lexical p50/p95 ms"
     )
     print(header)
     print("|".join("---" for _ in header.split("|")))
-    for size in arguments.sizes:
+    figures = []
+    for size in sizes:
         vectors, entry = grown(base, size, rng)
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(vectors)
@@ -155,9 +197,10 @@ def main() -> None:
         ivf = new_index(vectors.shape[1], vectors, approximate=True)
         build_s = time.perf_counter() - started
         ivf_ms, approximate = timed_search(ivf, query_vectors)
-        of_ids, of_entries = recall(approximate, exact, arguments.k, entry)
+        of_ids, of_entries = recall(approximate, exact, k, entry)
         picked_index = ivf if size > APPROXIMATE_ABOVE else faiss_flat(vectors)
         changed_ms = update_ms(picked_index, entry, questions[:5], embedder)
+        calibrated_s = calibration_s(picked_index, entry, texts, embedder)
         started = time.perf_counter()
         lexical = LexicalIndex(lexical_entries(texts, size, random.Random(7)))
         lexical_build_s = time.perf_counter() - started
@@ -170,10 +213,25 @@ def main() -> None:
         print(
             f"{size} | {picked} | {statistics.median(flat_ms):.2f} / {p95(flat_ms):.2f} | "
             f"{build_s:.1f} | {statistics.median(ivf_ms):.2f} / {p95(ivf_ms):.2f} | "
-            f"{of_ids:.3f} / {of_entries:.3f} | {changed_ms:.0f} | {lexical_build_s:.1f} | "
+            f"{of_ids:.3f} / {of_entries:.3f} | {changed_ms:.0f} | {calibrated_s:.1f} | "
+            f"{lexical_build_s:.1f} | "
             f"{statistics.median(lexical_ms):.1f} / {p95(lexical_ms):.1f}",
             flush=True,
         )
+        figures.append(
+            SizeFigures(
+                size, picked, p95(flat_ms), p95(ivf_ms), of_ids, of_entries, p95(lexical_ms)
+            )
+        )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--k", type=int, default=5)
+    arguments = parser.parse_args()
+    measure(arguments.sizes, arguments.k)
 
 
 if __name__ == "__main__":

@@ -139,10 +139,8 @@ def turn(client: httpx.Client, url: str, sender: str, text: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--turns", type=int, default=300)
-    arguments = parser.parse_args()
+def compare(turns: int) -> tuple[list[float], list[float]]:
+    """``turns`` FAQ turns on our stack and on the plain bot, interleaved: both latencies (ms)."""
     texts = questions()
     with tempfile.TemporaryDirectory(prefix="plain-faq-") as scratch:
         directory = plain_project(Path(scratch))
@@ -157,7 +155,7 @@ def main() -> None:
                 secret = conversation_secret(settings)
                 ours: list[float] = []
                 theirs: list[float] = []
-                for number in range(arguments.turns + 20):  # the first 20: warm-up
+                for number in range(turns + 20):  # the first 20: warm-up
                     if number % TURNS_PER_CONVERSATION == 0:
                         sender = new_conversation_id(secret)
                     text = texts[number % len(texts)]
@@ -176,6 +174,13 @@ def main() -> None:
                 print_rss(processes)
         finally:
             plain.stop_all()
+    return ours, theirs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--turns", type=int, default=300)
+    compare(parser.parse_args().turns)
 
 
 if __name__ == "__main__":
