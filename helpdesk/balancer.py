@@ -54,6 +54,9 @@ def haproxy_config(host: str, services: list[Service]) -> str:
         "    mode http",
         "    log global",
         "    option httplog",
+        # The client's address for the API's per-address limits (uvicorn trusts it from
+        # loopback only, where the balancer is).
+        "    option forwardfor",
         "    timeout connect 2s",
         "    timeout client 120s",
         f"    timeout server {TURN_TIMEOUT_SECONDS}s",

@@ -7,9 +7,10 @@ conversation (the agent's replies included). Here a REST message needs a signed 
 (else 403), and a socket.io session is given a signed id by the server unless it brings one;
 a message for an unsigned id is dropped. A conversation may send 30 messages a minute (REST:
 429 with Retry-After; socket.io: the extra messages are dropped), counted in pyrate-limiter's
-sliding-window buckets in this process's memory. Limited per conversation, not per address:
-behind a site's proxy every customer has one address, and ids are the scarce resource (the
-API issues 30 a minute per address). Subclassed
+sliding-window buckets: in this process's memory, or in Redis when the Rasa replicas share one
+(HELPDESK_REDIS_URL), so that N replicas allow no more than one. Limited per conversation,
+not per address: behind a site's proxy every customer has one address, and ids are the scarce
+resource (the API issues 30 a minute per address). Subclassed
 rather than rewritten: everything else (streaming, metadata, rooms, output) stays Rasa's.
 
 Runs in the Rasa environment (Python 3.10); the secret comes from HELPDESK_CONVERSATION_SECRET.
@@ -26,7 +27,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pyrate_limiter import Duration, InMemoryBucket, Rate, RateItem
+from pyrate_limiter import Duration, InMemoryBucket, Rate, RateItem, RedisBucket
+from pyrate_limiter.buckets.redis_bucket import LuaScript
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
@@ -53,13 +55,13 @@ PRUNE_ABOVE = 10_000
 
 
 class KeyedRateLimit:
-    """One sliding-window bucket (pyrate-limiter's) per key, idle ones pruned."""
+    """One sliding-window bucket (pyrate-limiter's) per key in this process, idle ones pruned."""
 
     def __init__(self, rate: Rate) -> None:
         self.rate = rate
         self._buckets: dict[str, InMemoryBucket] = {}
 
-    def allows(self, key: str) -> bool:
+    async def allows(self, key: str) -> bool:
         now = int(time.time() * 1000)
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -74,6 +76,44 @@ class KeyedRateLimit:
             bucket.leak(now)
             if bucket.count() == 0:
                 del self._buckets[key]
+
+
+class RedisKeyedRateLimit:
+    """The same sliding window per key, kept in Redis (pyrate-limiter's RedisBucket): every
+    Rasa replica counts the same messages, so N replicas do not allow N times the rate."""
+
+    PREFIX = "helpdesk:rate:"
+
+    def __init__(self, rate: Rate, url: str) -> None:
+        self.rate = rate
+        self._redis = Redis.from_url(url)
+        self._script: str | None = None
+
+    async def allows(self, key: str) -> bool:
+        """Whether one more message of ``key`` is within the rate. Redis away: allowed (the
+        customer is not cut off; the limit is back with Redis)."""
+        now = int(time.time() * 1000)
+        bucket_key = self.PREFIX + key
+        try:
+            if self._script is None:
+                self._script = await self._redis.script_load(LuaScript.PUT_ITEM)
+            bucket = RedisBucket([self.rate], self._redis, bucket_key, self._script)
+            await bucket.leak(now)
+            # A name of our own per message: pyrate-limiter's random suffix comes from the
+            # ``random`` module, which Rasa seeds alike in every replica, so the replicas'
+            # messages had the same names and counted once in the sorted set.
+            allowed = bool(await bucket.put(RateItem(uuid.uuid4().hex, now)))
+            await self._redis.expire(bucket_key, self.rate.interval // 1000 + 1)
+        except RedisError as error:
+            logger.warning("rate limit not checked (Redis): %s", error)
+            return True
+        return allowed
+
+
+def rate_limit(rate: Rate) -> KeyedRateLimit | RedisKeyedRateLimit:
+    """Counted in Redis when the replicas share one (HELPDESK_REDIS_URL), else in memory."""
+    url = os.environ.get(REDIS_URL_ENV)
+    return RedisKeyedRateLimit(rate, url) if url else KeyedRateLimit(rate)
 
 
 class TooManyMessages(SanicException):
@@ -106,9 +146,10 @@ class SignedRestInput(RestInput):
     """`POST /webhooks/rest/webhook` with a signed ``sender`` only (403 otherwise), within
     the rate limits (429 otherwise)."""
 
-    per_conversation = KeyedRateLimit(PER_CONVERSATION)
+    per_conversation: KeyedRateLimit | RedisKeyedRateLimit = KeyedRateLimit(PER_CONVERSATION)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        self.per_conversation = rate_limit(PER_CONVERSATION)
         blueprint = super().blueprint(on_new_message)
         blueprint.exception(TooManyMessages)(too_many_messages)
         return blueprint
@@ -120,7 +161,7 @@ class SignedRestInput(RestInput):
                 "'sender' must be a signed conversation id: get one from the helpdesk API "
                 "(POST /api/conversations), or sign your own user id with the site secret"
             )
-        if not self.per_conversation.allows(str(sender)):
+        if not await self.per_conversation.allows(str(sender)):
             raise TooManyMessages(PER_CONVERSATION)
         return str(sender)
 
@@ -131,12 +172,12 @@ class SignedSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         secret = conversation_secret()
-        per_conversation = KeyedRateLimit(PER_CONVERSATION)
+        per_conversation = rate_limit(PER_CONVERSATION)
 
         async def signed_only(message: UserMessage) -> None:
             if not is_signed(message.sender_id, secret):
                 logger.warning("socket.io message for an unsigned conversation id dropped")
-            elif not per_conversation.allows(message.sender_id):
+            elif not await per_conversation.allows(message.sender_id):
                 logger.warning("socket.io message over the rate limit dropped")
             else:
                 await on_new_message(message)

@@ -244,6 +244,46 @@ def test_two_api_replicas_deliver_each_agent_reply_exactly_once(
         assert [text for text in bot_texts if text in replies] == replies, sender
 
 
+def test_a_conversations_message_rate_is_counted_once_across_rasa_replicas(
+    stack: Settings,
+) -> None:
+    """30 messages a minute per conversation, whichever replica takes them: the 31st is
+    refused by both (in each replica's memory, each would have seen 15)."""
+    sender = new_sender(stack)
+    for number in range(30):
+        response = httpx.post(
+            f"{rasa_url(stack, 1 + number % REPLICAS)}/webhooks/rest/webhook",
+            json={"sender": sender, "message": "hello"},
+            timeout=60,
+        )
+        assert response.status_code == 200, (number, response.text)
+    for replica in range(1, REPLICAS + 1):
+        refused = httpx.post(
+            f"{rasa_url(stack, replica)}/webhooks/rest/webhook",
+            json={"sender": sender, "message": "hello"},
+            timeout=60,
+        )
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+
+
+def test_new_conversations_per_address_are_counted_once_across_api_replicas(
+    stack: Settings,
+) -> None:
+    """The API's per-address limit holds for the whole site behind the balancer: counted in
+    Redis, and by the customer's address (forwarded by HAProxy), not the balancer's."""
+    url = f"http://{stack.host}:{stack.api_port}/api/conversations"
+    first, second = (f"198.51.100.{n}" for n in uuid.uuid4().bytes[:2])
+    if first == second:
+        second = f"203.0.113.{uuid.uuid4().bytes[0]}"
+    statuses = [
+        httpx.post(url, headers={"X-Forwarded-For": first}, timeout=30).status_code
+        for _ in range(31)
+    ]
+    assert statuses == [201] * 30 + [429]
+    other = httpx.post(url, headers={"X-Forwarded-For": second}, timeout=30)
+    assert other.status_code == 201  # another customer is not held back
+
+
 def test_killing_one_replica_of_each_kind_mid_conversation_loses_nothing(
     replicas: tuple[Settings, ProcessGroup], tickets: sessionmaker[Session]
 ) -> None:
