@@ -147,27 +147,37 @@ class FaqIndex:
             index.remove_ids(faiss.IDSelectorArray(len(gone), faiss.swig_ptr(gone)))
         if added:
             index.add_with_ids(
-                self._vectors_of([texts[row].text for row in added], embedder), ids[added]
+                self.vectors_of([texts[row].text for row in added], embedder), ids[added]
             )
         return FaqIndex(index, texts, digest, ids)
 
-    def _vectors_of(self, words: list[str], embedder: Embedder) -> Vectors:
-        """The vectors of ``words``: this index's where it holds the same words, else embedded."""
+    def vectors_of(
+        self, words: list[str], embedder: Embedder, *, progress: bool = False
+    ) -> Vectors:
+        """The vectors of ``words``: this index's where it holds the same words, else embedded
+        (each distinct new one once)."""
         held = {
             text.text: faiss_id
             for text, faiss_id in zip(self.texts, self.ids.tolist(), strict=True)
         }
         missing = list(dict.fromkeys(word for word in words if word not in held))
-        fresh = (
+        fresh: dict[str, Vectors] = {}
+        if missing:
+            embedded = embedder.encode(missing, role="passage", progress=progress)
+            fresh = dict(zip(missing, embedded, strict=True))
+        kept = [word for word in words if word not in fresh]
+        old = (
             dict(
-                zip(missing, embedder.encode(missing, role="passage", progress=False), strict=True)
+                zip(
+                    kept,
+                    self._index.reconstruct_batch(np.array([held[w] for w in kept])),
+                    strict=True,
+                )
             )
-            if missing
+            if kept
             else {}
         )
-        rows = [
-            fresh[word] if word in fresh else self._index.reconstruct(held[word]) for word in words
-        ]
+        rows = [fresh[word] if word in fresh else old[word] for word in words]
         return np.asarray(np.stack(rows), dtype=np.float32)
 
     def can_become(self, size: int) -> bool:
@@ -248,17 +258,10 @@ def _vectors(
     texts: list[IndexedText], embedder: Embedder, reuse: FaqIndex | None, *, progress: bool
 ) -> Vectors:
     """Every phrasing's vector: from ``reuse`` where it has the same words, else embedded."""
-    known = {text.text: row for row, text in enumerate(reuse.texts)} if reuse is not None else {}
-    missing = list(dict.fromkeys(text.text for text in texts if text.text not in known))
-    if reuse is None or len(missing) == len({text.text for text in texts}):
-        return embedder.encode([text.text for text in texts], role="passage", progress=progress)
-    old = reuse.vectors()
-    fresh: dict[str, Vectors] = {}
-    if missing:
-        embedded = embedder.encode(missing, role="passage", progress=False)
-        fresh = dict(zip(missing, embedded, strict=True))
-    rows = [old[known[t.text]] if t.text in known else fresh[t.text] for t in texts]
-    return np.asarray(np.stack(rows), dtype=np.float32)
+    words = [text.text for text in texts]
+    if reuse is None:
+        return embedder.encode(words, role="passage", progress=progress)
+    return reuse.vectors_of(words, embedder, progress=progress)
 
 
 def _load(index_dir: Path, digest: str) -> FaqIndex | None:
