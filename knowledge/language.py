@@ -5,11 +5,15 @@ set). Three more signals help: the script (Greek and Cyrillic letters settle el 
 FAQ's own vocabulary in each language (a customer asking about "verzendkosten" uses the
 Dutch FAQ's word), and what is already known about the conversation (its language so far and
 the channel's locale), so that "ok" or "спасибо" from an English speaker flips nothing while a
-full sentence in another language is followed.
+full sentence in another language is followed. Beyond the FAQ, how often each word occurs in
+each language (wordfreq's word lists) tells "geld terug" from "gastos de envío" where
+langdetect's letter statistics guess.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import string
 import unicodedata
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import wordfreq
 import yaml
 from langdetect import DetectorFactory, detect_langs
 from langdetect.detector_factory import PROFILES_DIRECTORY
@@ -48,6 +53,14 @@ SCRIPT_LANGUAGES = {"GREEK": "el", "CYRILLIC": "ru"}
 #: Scripts the supported languages are written in; text mostly in another is foreign.
 KNOWN_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})
 COMMON_WORDS_FILE = Path(__file__).resolve().parent / "common_words.yaml"
+#: wordfreq's word lists of about 30k–60k words per language: its "large" ones would add
+#: 300 MB to the action server for two points on lingua's single words.
+WORD_LIST = "small"
+#: The words the unreadable check learns its bar from: each language's most frequent ones
+#: longer than three letters (short words have too few letter triples to judge).
+READABLE_REFERENCE_WORDS = 5000
+#: The share of those words the bar may call unreadable: "xd" and "qsdfg hjklm" are below it.
+UNREADABLE_REFERENCE_SHARE = 0.01
 #: The Latin letters each language writes beyond a to z (lower case, composed). A word with
 #: a Latin letter none of the bot's languages uses (ş, ł, ø, å, ř, ő, ţ) is in another one.
 EXTRA_LATIN_LETTERS = {
@@ -74,6 +87,11 @@ def fold(word: str) -> str:
 
 def words_of(text: str) -> list[str]:
     return [fold(word) for word in _WORD.findall(text)]
+
+
+def _typed_words(text: str) -> tuple[str, ...]:
+    """Lower-cased words with their accents: the word lists tell "está" from "esta"."""
+    return tuple(word.casefold() for word in _WORD.findall(text[:LANGDETECT_CHARS]))
 
 
 def load_common_words(path: Path = COMMON_WORDS_FILE) -> dict[str, list[str]]:
@@ -109,6 +127,7 @@ class LanguageIdentifier:
             for word in words:
                 self._spread[word] += 1
         self.languages = frozenset(self._vocabulary) | {default}
+        self._readable_bar = _readable_bar(tuple(sorted(self.languages)))
         self._latin_letters = frozenset(string.ascii_lowercase).union(
             *(EXTRA_LATIN_LETTERS.get(lang, "") for lang in self.languages)
         )
@@ -118,13 +137,15 @@ class LanguageIdentifier:
         scores = dict.fromkeys(self.languages, 0.0)
         words = words_of(text)
         # With only the candidates' profiles, langdetect must pick one of them even for an
-        # Italian sentence; on a sentence the full detector is reliable, so the share of its
-        # belief that falls on the candidates discounts the forced choice.
+        # Italian sentence, and so must the word lists; on a sentence the full detector is
+        # reliable, so the share of its belief that falls on the candidates discounts both.
         plausible = 1.0
         if len(words) >= FOREIGN_MIN_WORDS:
             plausible = sum(p for lang, p in _langdetect_all(text) if lang in self.languages)
         for lang, probability in _langdetect_among(text, self.languages).items():
             scores[lang] += probability * plausible
+        for lang, share in _word_list_shares(_typed_words(text), self.languages).items():
+            scores[lang] += VOCABULARY_WEIGHT * share * plausible
         for word in words:
             holders = [lang for lang, vocab in self._vocabulary.items() if word in vocab]
             for lang in holders:
@@ -158,6 +179,8 @@ class LanguageIdentifier:
         words = words_of(text)
         if len(words) < FOREIGN_MIN_WORDS:
             return False
+        # The FAQ's and the common words only: the word lists hold "il", "la" and "min" in
+        # every language, and an Italian sentence would pass for a supported one.
         known = sum(any(word in vocab for vocab in self._vocabulary.values()) for word in words)
         if known / len(words) >= FOREIGN_MAX_KNOWN_SHARE:
             return False
@@ -167,6 +190,25 @@ class LanguageIdentifier:
             and guesses[0][0] not in self.languages
             and guesses[0][1] >= FOREIGN_CERTAINTY
         )
+
+    def is_unreadable(self, text: str) -> bool:
+        """Whether ``text`` is keyboard mash ("kjsdhf lkjqwe"), in no language at all.
+
+        None of its words is known (FAQ, common words, word lists) and its letter triples are
+        rarer in every candidate's langdetect profile than in all but 1 % of the languages'
+        frequent words. langdetect, forced to choose, calls such text Dutch or Afrikaans.
+        """
+        words = words_of(text[:LANGDETECT_CHARS])
+        if not words or _script_language(text) is not None:
+            return False
+        if any(self._is_known(word) for word in (*words, *_typed_words(text))):
+            return False
+        familiar = sum(_familiar_triples(word, self.languages) for word in words) / len(words)
+        return familiar < self._readable_bar
+
+    def _is_known(self, word: str) -> bool:
+        in_vocabulary = any(word in vocab for vocab in self._vocabulary.values())
+        return in_vocabulary or bool(_word_frequencies(word, tuple(sorted(self.languages))))
 
     def foreign_letters_share(self, text: str) -> float:
         """The share of the words of ``text`` with a Latin letter the bot's languages lack."""
@@ -188,7 +230,8 @@ class LanguageIdentifier:
     ) -> DetectedLanguage:
         """The conversation's language after ``text``, given what was known before it."""
         hint = _locale_language(locale)
-        if self.is_foreign(text):  # answering in a near neighbour (Italian -> French) helps nobody
+        # Answering in a near neighbour (Italian -> French) helps nobody; mash has no language.
+        if self.is_foreign(text) or self.is_unreadable(text):
             fallback = hint if hint in self.languages else self.default
             return previous or DetectedLanguage(fallback, 0.0)
         scores = self.message_scores(text)
@@ -270,6 +313,105 @@ def _langdetect_all(text: str) -> tuple[tuple[str, float], ...]:
     except LangDetectException:
         return ()
     return tuple((_normalise(guess.lang), float(guess.prob)) for guess in ranked)
+
+
+def _word_list_shares(words: tuple[str, ...], languages: Collection[str]) -> dict[str, float]:
+    """How likely each language is to write ``words``, from word frequencies alone.
+
+    Naive Bayes with a uniform prior: the product of each word's frequency per language, a
+    word missing from a list counting as that list's rarest word. Words no list has say
+    nothing; with none known the result is empty.
+    """
+    listed = tuple(sorted(lang for lang in languages if _word_list_floor(lang) is not None))
+    logs = dict.fromkeys(listed, 0.0)
+    known = False
+    for word in words:
+        # Customers often type without accents: "esta" for "está" is still Spanish.
+        frequencies = _word_frequencies(word, listed) or _word_frequencies(fold(word), listed)
+        if not frequencies:
+            continue
+        known = True
+        for lang in listed:
+            floor = _word_list_floor(lang) or 0.0
+            logs[lang] += math.log(max(frequencies.get(lang, 0.0), floor))
+    if not known:
+        return {}
+    top = max(logs.values())
+    likelihoods = {lang: math.exp(value - top) for lang, value in logs.items()}
+    total = sum(likelihoods.values())
+    return {lang: value / total for lang, value in likelihoods.items()}
+
+
+@lru_cache(maxsize=65536)
+def _word_frequencies(word: str, languages: tuple[str, ...]) -> dict[str, float]:
+    """The word's frequency in each language's list that has it (empty when none does)."""
+    frequencies = {}
+    for lang in languages:
+        if _word_list_floor(lang) is None:
+            continue
+        frequency = wordfreq.word_frequency(word, lang, wordlist=WORD_LIST)
+        if frequency > 0:
+            frequencies[lang] = frequency
+    return frequencies
+
+
+@lru_cache
+def _word_list_floor(lang: str) -> float | None:
+    """The frequency of the rarest word in the language's list; None when it has no list.
+
+    wordfreq keeps frequencies in centibel buckets: bucket i holds words of 10^(-i/100).
+    """
+    try:
+        buckets = wordfreq.get_frequency_list(lang, wordlist=WORD_LIST)
+    except LookupError:
+        return None
+    rarest = max((index for index, bucket in enumerate(buckets) if bucket), default=None)
+    return None if rarest is None else 10 ** (-rarest / 100)
+
+
+@lru_cache
+def _readable_bar(languages: tuple[str, ...]) -> float:
+    """The familiar-triples share below which only 1 % of real frequent words fall."""
+    shares = sorted(
+        _familiar_triples(word, languages)
+        for lang in languages
+        if _word_list_floor(lang) is not None
+        for word in _frequent_words(lang)
+    )
+    if not shares:
+        return 0.0
+    return shares[int(len(shares) * UNREADABLE_REFERENCE_SHARE)]
+
+
+def _frequent_words(lang: str) -> list[str]:
+    words: list[str] = []
+    for bucket in wordfreq.get_frequency_list(lang, wordlist=WORD_LIST):
+        words.extend(word for word in bucket if word.isalpha() and len(word) > 3)
+        if len(words) >= READABLE_REFERENCE_WORDS:
+            break
+    return words[:READABLE_REFERENCE_WORDS]
+
+
+def _familiar_triples(word: str, languages: Collection[str]) -> float:
+    """The largest share of the word's letter triples (with its edges) one profile knows."""
+    padded = f" {word} "
+    triples = [padded[i : i + 3] for i in range(len(padded) - 2)]
+    best = 0.0
+    for lang in languages:
+        profile = _profile_triples(lang)
+        if profile:
+            best = max(best, sum(triple in profile for triple in triples) / len(triples))
+    return best
+
+
+@lru_cache
+def _profile_triples(lang: str) -> frozenset[str]:
+    """The letter triples langdetect's profile of ``lang`` keeps (empty without a profile)."""
+    path = Path(PROFILES_DIRECTORY) / lang
+    if not path.is_file():
+        return frozenset()
+    frequencies = json.loads(path.read_text(encoding="utf-8"))["freq"]
+    return frozenset(gram for gram in frequencies if len(gram) == 3)
 
 
 def _script(character: str) -> str:

@@ -165,3 +165,40 @@ def test_no_public_test_line_of_a_supported_language_has_foreign_letters(
     shares = [identifier.foreign_letters_share(line) for line in lines]
     assert sum(share > 0 for share in shares) <= 2
     assert max(shares) < FOREIGN_LETTER_WORDS_SHARE
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("wo ist meine Bestellung", "de"),
+        ("gastos de envío", "es"),
+        ("где заказ", "ru"),
+        ("où est ma commande", "fr"),
+    ],
+)
+def test_a_question_of_a_few_words_in_another_language_is_followed(
+    identifier: LanguageIdentifier, text: str, lang: str
+) -> None:
+    assert identifier.resolve(text, previous=ENGLISH).lang == lang
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"), [("paraguas", "es"), ("fiets", "nl"), ("sapatos", "pt"), ("kitchen", "en")]
+)
+def test_a_word_the_faq_lacks_is_known_by_how_often_each_language_writes_it(
+    identifier: LanguageIdentifier, text: str, lang: str
+) -> None:
+    assert identifier.detect(text).lang == lang
+
+
+@pytest.mark.parametrize("text", ["kjsdhf lkjqwe", "qsdfg hjklm", "asdkj qwoeiu"])
+def test_keyboard_mash_has_no_language(identifier: LanguageIdentifier, text: str) -> None:
+    assert identifier.is_unreadable(text)
+    assert identifier.detect(text) == DetectedLanguage("en", 0.0)
+    german = DetectedLanguage("de", 0.8)
+    assert identifier.resolve(text, previous=german) == german
+
+
+def test_real_words_are_readable_even_unknown_ones(identifier: LanguageIdentifier) -> None:
+    for text in ("fietsenmaker", "Donaudampfschifffahrt", "ok", "hoi", "ευχαριστώ", "спасибо"):
+        assert not identifier.is_unreadable(text), text
