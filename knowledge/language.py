@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import langcodes
 import wordfreq
 import yaml
 from langdetect import DetectorFactory, detect_langs
@@ -56,6 +57,8 @@ COMMON_WORDS_FILE = Path(__file__).resolve().parent / "common_words.yaml"
 #: wordfreq's word lists of about 30k–60k words per language: its "large" ones would add
 #: 300 MB to the action server for two points on lingua's single words.
 WORD_LIST = "small"
+#: langcodes' distance below which two codes name one language ("no" and "nb": 1).
+SAME_LANGUAGE_DISTANCE = 10
 #: The words the unreadable check learns its bar from: each language's most frequent ones
 #: longer than three letters (short words have too few letter triples to judge).
 READABLE_REFERENCE_WORDS = 5000
@@ -161,9 +164,10 @@ class LanguageIdentifier:
         Either most of its letters are in a script no supported language uses (kana, Arabic),
         or at least half of its words have a Latin letter none of them writes ("şifremi
         unuttum"; a name such as "Łukasz" in a German sentence is not enough), or it is a
-        sentence that langdetect, free to pick any language, firmly puts outside the
-        candidates while most of its words are unknown in all of them. Both conditions of the
-        last are needed: langdetect calls many Dutch sentences Afrikaans.
+        sentence that langdetect, free to pick any language, puts outside the candidates
+        and either that language's word list firmly confirms ("quanto costa la spedizione in
+        Italia": Italian words, not Spanish ones) or most of its words are unknown in all of
+        them. langdetect alone is not enough: it calls many Dutch sentences Afrikaans.
         """
         letters = _LETTERS.findall(text[:LANGDETECT_CHARS])
         if not letters:
@@ -179,6 +183,8 @@ class LanguageIdentifier:
         words = words_of(text)
         if len(words) < FOREIGN_MIN_WORDS:
             return False
+        if self._word_lists_say_foreign(text):
+            return True
         # The FAQ's and the common words only: the word lists hold "il", "la" and "min" in
         # every language, and an Italian sentence would pass for a supported one.
         known = sum(any(word in vocab for vocab in self._vocabulary.values()) for word in words)
@@ -190,6 +196,17 @@ class LanguageIdentifier:
             and guesses[0][0] not in self.languages
             and guesses[0][1] >= FOREIGN_CERTAINTY
         )
+
+    def _word_lists_say_foreign(self, text: str) -> bool:
+        """Whether the words of ``text`` firmly belong to langdetect's unsupported guess."""
+        guesses = _langdetect_all(text)
+        if not guesses or guesses[0][0] in self.languages:
+            return False
+        other = _word_list_language(guesses[0][0])
+        if other is None or other in self.languages:
+            return False  # no list of its own: wordfreq would lend Afrikaans the Dutch one
+        shares = _word_list_shares(_typed_words(text), [*self.languages, other])
+        return shares.get(other, 0.0) >= FOREIGN_CERTAINTY
 
     def is_unreadable(self, text: str) -> bool:
         """Whether ``text`` is keyboard mash ("kjsdhf lkjqwe"), in no language at all.
@@ -353,6 +370,17 @@ def _word_frequencies(word: str, languages: tuple[str, ...]) -> dict[str, float]
         if frequency > 0:
             frequencies[lang] = frequency
     return frequencies
+
+
+@lru_cache
+def _word_list_language(lang: str) -> str | None:
+    """The code of wordfreq's list for ``lang`` ("no" -> "nb"), None when it has none.
+
+    langcodes calls a distance under 10 the same language (a region or a standard); above
+    it, wordfreq would fall back to a neighbour's list (Afrikaans -> Dutch, Welsh -> English).
+    """
+    match, distance = langcodes.closest_match(lang, list(wordfreq.available_languages(WORD_LIST)))
+    return match if distance < SAME_LANGUAGE_DISTANCE else None
 
 
 @lru_cache

@@ -86,6 +86,8 @@ def test_a_cyrillic_or_greek_sentence_is_never_given_a_latin_script_language(
         "gdzie jest moje zamówienie",
         "şifremi unuttum",  # two words: only its letters tell
         "zapomniałem hasła",
+        "quanto costa la spedizione in Italia",  # langdetect's "it", and Italian words
+        "jeg vil gerne returnere en vare",  # langdetect's "no", and Norwegian (nb) words
     ],
 )
 def test_a_language_the_faq_lacks_gets_the_default_not_a_neighbour(
