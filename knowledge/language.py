@@ -130,7 +130,8 @@ class LanguageIdentifier:
             for word in words:
                 self._spread[word] += 1
         self.languages = frozenset(self._vocabulary) | {default}
-        self._readable_bar = _readable_bar(tuple(sorted(self.languages)))
+        self._sorted_languages = tuple(sorted(self.languages))  # a cache key
+        self._readable_bar = _readable_bar(self._sorted_languages)
         self._latin_letters = frozenset(string.ascii_lowercase).union(
             *(EXTRA_LATIN_LETTERS.get(lang, "") for lang in self.languages)
         )
@@ -202,9 +203,7 @@ class LanguageIdentifier:
         guesses = _langdetect_all(text)
         if not guesses or guesses[0][0] in self.languages:
             return False
-        other = _word_list_language(guesses[0][0])
-        if other is None or other in self.languages:
-            return False  # no list of its own: wordfreq would lend Afrikaans the Dutch one
+        other = guesses[0][0]
         shares = _word_list_shares(_typed_words(text), [*self.languages, other])
         return shares.get(other, 0.0) >= FOREIGN_CERTAINTY
 
@@ -225,7 +224,7 @@ class LanguageIdentifier:
 
     def _is_known(self, word: str) -> bool:
         in_vocabulary = any(word in vocab for vocab in self._vocabulary.values())
-        return in_vocabulary or bool(_word_frequencies(word, tuple(sorted(self.languages))))
+        return in_vocabulary or bool(_word_frequencies(word, self._sorted_languages))
 
     def foreign_letters_share(self, text: str) -> float:
         """The share of the words of ``text`` with a Latin letter the bot's languages lack."""
@@ -364,17 +363,18 @@ def _word_frequencies(word: str, languages: tuple[str, ...]) -> dict[str, float]
     """The word's frequency in each language's list that has it (empty when none does)."""
     frequencies = {}
     for lang in languages:
-        if _word_list_floor(lang) is None:
+        own = _word_list(lang)
+        if own is None:
             continue
-        frequency = wordfreq.word_frequency(word, lang, wordlist=WORD_LIST)
+        frequency = wordfreq.word_frequency(word, own, wordlist=WORD_LIST)
         if frequency > 0:
             frequencies[lang] = frequency
     return frequencies
 
 
 @lru_cache
-def _word_list_language(lang: str) -> str | None:
-    """The code of wordfreq's list for ``lang`` ("no" -> "nb"), None when it has none.
+def _word_list(lang: str) -> str | None:
+    """The code of wordfreq's own list for ``lang`` ("no" -> "nb"), None when it has none.
 
     langcodes calls a distance under 10 the same language (a region or a standard); above
     it, wordfreq would fall back to a neighbour's list (Afrikaans -> Dutch, Welsh -> English).
@@ -389,10 +389,10 @@ def _word_list_floor(lang: str) -> float | None:
 
     wordfreq keeps frequencies in centibel buckets: bucket i holds words of 10^(-i/100).
     """
-    try:
-        buckets = wordfreq.get_frequency_list(lang, wordlist=WORD_LIST)
-    except LookupError:
+    own = _word_list(lang)
+    if own is None:
         return None
+    buckets = wordfreq.get_frequency_list(own, wordlist=WORD_LIST)
     rarest = max((index for index, bucket in enumerate(buckets) if bucket), default=None)
     return None if rarest is None else 10 ** (-rarest / 100)
 
@@ -400,20 +400,20 @@ def _word_list_floor(lang: str) -> float | None:
 @lru_cache
 def _readable_bar(languages: tuple[str, ...]) -> float:
     """The familiar-triples share below which only 1 % of real frequent words fall."""
+    word_lists = {own for lang in languages if (own := _word_list(lang)) is not None}
     shares = sorted(
         _familiar_triples(word, languages)
-        for lang in languages
-        if _word_list_floor(lang) is not None
-        for word in _frequent_words(lang)
+        for word_list in word_lists
+        for word in _frequent_words(word_list)
     )
     if not shares:
         return 0.0
     return shares[int(len(shares) * UNREADABLE_REFERENCE_SHARE)]
 
 
-def _frequent_words(lang: str) -> list[str]:
+def _frequent_words(word_list: str) -> list[str]:
     words: list[str] = []
-    for bucket in wordfreq.get_frequency_list(lang, wordlist=WORD_LIST):
+    for bucket in wordfreq.get_frequency_list(word_list, wordlist=WORD_LIST):
         words.extend(word for word in bucket if word.isalpha() and len(word) > 3)
         if len(words) >= READABLE_REFERENCE_WORDS:
             break
