@@ -30,6 +30,7 @@ from core.identity import new_conversation_id
 from core.settings import PROJECT_ROOT, conversation_secret, get_settings
 from helpdesk.rasa_project import rasa_environment
 from helpdesk.supervisor import ManagedProcess, ProcessGroup, free_port
+from knowledge.base import RECENT_QUESTIONS
 from knowledge.loader import load_faq
 
 TURNS_PER_CONVERSATION = 10
@@ -125,11 +126,17 @@ def plain_rasa(directory: Path, model: Path, port: int) -> ManagedProcess:
 
 
 def questions() -> list[str]:
-    lines = (PROJECT_ROOT / "knowledge" / "eval" / "questions_test.jsonl").read_text(
-        encoding="utf-8"
-    )
-    found = [json.loads(line) for line in lines.splitlines() if line.strip()]
-    return [q["text"] for q in found if q["lang"] == "en"]
+    """The English questions of the sample FAQ's three question sets: more than the action
+    server keeps vectors for (RECENT_QUESTIONS), so every turn embeds its question."""
+    texts: dict[str, None] = {}
+    for name in ("questions.jsonl", "questions_test.jsonl", "questions_holdout.jsonl"):
+        lines = (PROJECT_ROOT / "knowledge" / "eval" / name).read_text(encoding="utf-8")
+        for line in lines.splitlines():
+            if line.strip() and (question := json.loads(line))["lang"] == "en":
+                texts[question["text"]] = None
+    if len(texts) <= RECENT_QUESTIONS:
+        raise SystemExit(f"{len(texts)} questions would be answered from the vector cache")
+    return list(texts)
 
 
 def turn(client: httpx.Client, url: str, sender: str, text: str) -> float:
