@@ -19,9 +19,9 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(settings.log_level, settings.log_format)
 
     from rasa_sdk.endpoint import run
-    from rasa_sdk.executor import ActionExecutor
     from rasa_sdk.plugin import plugin_manager
 
+    from actions.executor import DomainlessExecutor
     from actions.metrics import MetricsRoute
     from actions.runtime import (
         get_keyword_rules,
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     get_keyword_rules()  # a malformed rules file stops the start, not a conversation
     get_sla_policy()
     plugin_manager().register(MetricsRoute())  # GET /metrics (actions/metrics.py)
-    executor = ActionExecutor()
+    executor = DomainlessExecutor()
     executor.register_package("actions")
     os.environ["SANIC_HOST"] = settings.host
     # rasa-sdk 3.14 serves Rasa 3.6's webhook protocol unchanged (the e2e tests prove it);
