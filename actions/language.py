@@ -9,9 +9,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.conversation import latest_text
 from actions.relay import handoff_lost
 from actions.runtime import get_knowledge_base
-from actions.state import ActionName, Slot
+from actions.state import ActionName, Intent, Slot
+from core.limits import MAX_MESSAGE_CHARS
 from knowledge.language import DetectedLanguage
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ class ActionDetectLanguage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        prepare_lookup(tracker)
         relay_instead = await handoff_lost(tracker)
         if relay_instead:
             return relay_instead
@@ -52,6 +55,26 @@ class ActionDetectLanguage(Action):
             SlotSet(Slot.LANGUAGE, language.lang),
             SlotSet(Slot.LANGUAGE_CONFIDENCE, language.confidence),
         ]
+
+
+#: The intents whose rules run the FAQ search right after this action (bot/data/rules.yml).
+#: ("nlu_fallback" is Rasa's own, for a message no intent is confident about.)
+SEARCHED_INTENTS = frozenset({Intent.FAQ, "nlu_fallback"})
+
+
+def prepare_lookup(tracker: Tracker) -> None:
+    """Start embedding the message when the FAQ search follows: the vector, the turn's
+    largest cost, is then computed while this action and Rasa's next step run."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    text = latest_text(tracker)
+    if (
+        intent in SEARCHED_INTENTS
+        and not tracker.get_slot(Slot.HANDOFF)
+        and text
+        and not text.startswith("/")
+        and len(text) <= MAX_MESSAGE_CHARS
+    ):
+        get_knowledge_base().prepare_search(text)
 
 
 def conversation_language(tracker: Tracker) -> DetectedLanguage | None:

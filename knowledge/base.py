@@ -7,7 +7,6 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from knowledge.models import FaqEntry, IndexedText, SearchHit
 from knowledge.paraphrase import same_question_bar
 from knowledge.policy_store import stored_calibration
 from knowledge.tuning import DENSE_DEPTH, IDENTIFIER_MIN_DIGITS
+from knowledge.vector_cache import RecentVectors
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class KnowledgeBase:
         # A question is embedded once per turn even when two steps need its vector (the
         # search, then the knowledge gap of a declined question): the model is the turn's
         # largest cost (py-spy: half the action server's time).
-        self._query_vector = lru_cache(maxsize=RECENT_QUESTIONS)(self._embed_query)
+        self._vectors = RecentVectors(self._embed_query, RECENT_QUESTIONS)
 
     def warm_up(self, *, progress: bool = True, reuse: FaqIndex | None = None) -> bool:
         """Load the model, load or build the index and its calibration; returns whether the
@@ -163,9 +163,15 @@ class KnowledgeBase:
         variant = entry.variant_for(language.lang, self.default_language)
         return Answer(variant.answer, entry.id, variant.lang, language, hits)
 
+    def prepare_search(self, text: str) -> None:
+        """Start embedding ``text`` in the background for a :meth:`search` about to come."""
+        text = searchable(text)
+        if text.strip():
+            self._vectors.prefetch(text)
+
     def embed_question(self, text: str) -> Vectors:
         """The question's vector as a search embedded it (to group unanswered questions)."""
-        return self._query_vector(searchable(text))
+        return self._vectors.get(searchable(text))
 
     def same_question_bar(self) -> float | None:
         """The cosine at which two questions count as the same one, learnt from this FAQ
@@ -186,7 +192,7 @@ class KnowledgeBase:
     def _dense_scores(self, text: str) -> dict[str, tuple[float, IndexedText]]:
         """Each entry's dense score with its closest phrasing (see ENTRY_TOP_K)."""
         index = self._ready_index()
-        query = self._query_vector(text)
+        query = self._vectors.get(text)
         return entry_dense_scores(index.search(query, DENSE_DEPTH), known=self.entries)
 
     def _embed_query(self, text: str) -> Vectors:
