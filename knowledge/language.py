@@ -168,7 +168,8 @@ class LanguageIdentifier:
         sentence that langdetect, free to pick any language, puts outside the candidates
         and either that language's word list firmly confirms ("quanto costa la spedizione in
         Italia": Italian words, not Spanish ones) or most of its words are unknown in all of
-        them. langdetect alone is not enough: it calls many Dutch sentences Afrikaans.
+        them (in their word lists too, when the guess has no list to confirm it).
+        langdetect alone is not enough: it calls many Dutch sentences Afrikaans.
         """
         letters = _LETTERS.findall(text[:LANGDETECT_CHARS])
         if not letters:
@@ -186,17 +187,18 @@ class LanguageIdentifier:
             return False
         if self._word_lists_say_foreign(text):
             return True
-        # The FAQ's and the common words only: the word lists hold "il", "la" and "min" in
-        # every language, and an Italian sentence would pass for a supported one.
-        known = sum(any(word in vocab for vocab in self._vocabulary.values()) for word in words)
-        if known / len(words) >= FOREIGN_MAX_KNOWN_SHARE:
-            return False
         guesses = _langdetect_all(text)
-        return (
-            bool(guesses)
-            and guesses[0][0] not in self.languages
-            and guesses[0][1] >= FOREIGN_CERTAINTY
-        )
+        if not guesses or guesses[0][0] in self.languages or guesses[0][1] < FOREIGN_CERTAINTY:
+            return False
+        if _word_list(guesses[0][0]) is None:
+            # A guess with no word list to confirm it (Afrikaans for "wer hat die WM 2014
+            # gewonnen?") stands only if the candidates' own lists do not know the words.
+            known = sum(self._is_known(word) for word in words)
+        else:
+            # The FAQ's and the common words only: the word lists hold "il", "la" and "min"
+            # in every language, and an Italian sentence would pass for a supported one.
+            known = sum(any(word in vocab for vocab in self._vocabulary.values()) for word in words)
+        return known / len(words) < FOREIGN_MAX_KNOWN_SHARE
 
     def _word_lists_say_foreign(self, text: str) -> bool:
         """Whether the words of ``text`` firmly belong to langdetect's unsupported guess."""

@@ -98,6 +98,16 @@ def test_a_language_the_faq_lacks_gets_the_default_not_a_neighbour(
     assert identifier.resolve(text, previous=DetectedLanguage("de", 0.9)).lang == "de"
 
 
+@pytest.mark.parametrize("text", ["wer singt die Hymne?", "wer malte die Mona Lisa?"])
+def test_a_guess_without_a_word_list_does_not_outvote_the_words(
+    identifier: LanguageIdentifier, text: str
+) -> None:
+    """langdetect calls these Afrikaans (≥ 0.9); wordfreq has no Afrikaans list to confirm
+    it, and the German list knows every word."""
+    assert not identifier.is_foreign(text)
+    assert identifier.detect(text).lang == "de"
+
+
 def test_a_language_the_faq_lacks_gets_the_sites_locale_when_it_is_supported(
     identifier: LanguageIdentifier,
 ) -> None:
