@@ -74,10 +74,13 @@
   function loadState() {
     try {
       var state = JSON.parse(localStorage.getItem(STORAGE_KEY) || "null");
-      if (state && Array.isArray(state.history)) return state;
+      if (state && Array.isArray(state.history)) {
+        if (!Array.isArray(state.pending)) state.pending = [];
+        return state;
+      }
     } catch (error) { /* a corrupt entry starts a new conversation */ }
     // The server gives the conversation its (signed) id on the first session_confirm.
-    return { sessionId: null, history: [], open: false, unread: 0, greeted: false };
+    return { sessionId: null, history: [], open: false, unread: 0, greeted: false, pending: [] };
   }
 
   function saveState() {
@@ -125,7 +128,6 @@
 
   var state = loadState();
   var socket = null;
-  var unsent = [];  // messages typed before the server confirmed the conversation
   var typingTimer = null;
 
   var root = el("div", { class: "hdw", lang: language });
@@ -280,14 +282,35 @@
     var text = (shownAs || payload || "").trim();
     if (!text || !socket) return;
     add({ from: "user", text: text });
-    if (state.sessionId) emitMessage(payload);
-    else unsent.push(payload);  // said before the server confirmed the conversation
+    emitMessage(payload);
     setTyping(true);
   }
 
+  /* A random id for a message: the server handles a message with a known id only once. */
+  function messageId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+
+  /* Every message stays pending (in storage too) until the server acknowledges it, which it
+     does once the bot has handled it; a pending message is sent again, with the same id,
+     whenever the conversation is confirmed: after a reconnect (the server died while
+     handling it) or a reload. Before the first confirmation it only waits. */
   function emitMessage(payload) {
+    var message = { id: messageId(), payload: payload };
+    state.pending.push(message);
+    saveState();
+    if (state.sessionId && socket.connected) deliver(message);
+  }
+
+  function deliver(message) {
     socket.emit("user_uttered", {
-      message: payload, session_id: state.sessionId, metadata: { locale: locale },
+      message: message.payload, session_id: state.sessionId,
+      metadata: { locale: locale, message_id: message.id },
+    }, function () {
+      state.pending = state.pending.filter(function (m) { return m.id !== message.id; });
+      saveState();
     });
   }
 
@@ -314,13 +337,13 @@
         state.sessionId = sessionId;
         saveState();
       }
+      state.pending.slice().forEach(deliver);  // unanswered when the connection was lost
       if (!state.greeted && config.initialMessage) {
         state.greeted = true;
         saveState();
         emitMessage(config.initialMessage);
         setTyping(true);
       }
-      unsent.splice(0).forEach(emitMessage);
     });
     socket.on("bot_uttered", receive);
     socket.on("disconnect", function () { status.hidden = false; });
