@@ -22,7 +22,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select
@@ -128,13 +128,17 @@ def summary(session: Session, scope: Scope) -> Summary:
     )
 
 
-def series(session: Session, scope: Scope, *, bucket: str) -> list[tuple[datetime, Summary]]:
-    """The summary per day or week (weeks start on the period's first day)."""
-    step = timedelta(days=7 if bucket == "week" else 1)
-    starts = _steps(scope.since, scope.until, step)
+def series(
+    session: Session, scope: Scope, *, bucket: str, zone: tzinfo = UTC
+) -> list[tuple[datetime, Summary]]:
+    """The summary per calendar day or week in ``zone`` (weeks start on the period's first
+    day): a bucket ends at a local midnight, so a day is the viewer's day, 23 or 25 hours
+    long when the clocks change."""
+    starts = list(_midnights(scope.since, scope.until, 7 if bucket == "week" else 1, zone))
+    ends = [*starts[1:], scope.until]
     return [
-        (start, summary(session, _within(scope, start, min(start + step, scope.until))))
-        for start in starts
+        (start, summary(session, _within(scope, start, end)))
+        for start, end in zip(starts, ends, strict=True)
     ]
 
 
@@ -224,11 +228,19 @@ def _percentile(ordered: list[float], share: float) -> float:
     return ordered[int(rank) - 1]
 
 
-def _steps(since: datetime, until: datetime, step: timedelta) -> Iterator[datetime]:
-    moment = since
-    while moment < until:
-        yield moment
-        moment += step
+def _midnights(since: datetime, until: datetime, days: int, zone: tzinfo) -> Iterator[datetime]:
+    """``since``, then the local midnights every ``days`` days after its day, before ``until``."""
+    if since >= until:
+        return
+    yield since
+    day = since.astimezone(zone).date()
+    while True:
+        day += timedelta(days=days)
+        midnight = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+        if midnight >= until:
+            return
+        if midnight > since:
+            yield midnight
 
 
 def _within(scope: Scope, since: datetime, until: datetime) -> Scope:

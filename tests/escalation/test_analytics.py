@@ -8,6 +8,7 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -145,6 +146,25 @@ def test_per_language_per_day_and_per_entry(known: sessionmaker[Session]) -> Non
     assert per_entry["shipping-cost"].acceptance_rate == 0.0
 
 
+def test_day_buckets_are_calendar_days_of_the_time_zone(known: sessionmaker[Session]) -> None:
+    """Amsterdam's clocks go forward on 29 March 2026: that day has 23 hours."""
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    since = datetime(2026, 3, 28, tzinfo=amsterdam).astimezone(UTC)
+    until = datetime(2026, 3, 30, 12, tzinfo=amsterdam).astimezone(UTC)
+    with known() as session:
+        days = analytics.series(session, Scope(since, until), bucket="day", zone=amsterdam)
+        from_noon = analytics.series(
+            session, Scope(MONDAY + timedelta(hours=12), at(0, day=2)), bucket="day"
+        )
+    assert [start for start, _ in days] == [
+        datetime(2026, 3, 27, 23, tzinfo=UTC),
+        datetime(2026, 3, 28, 23, tzinfo=UTC),
+        datetime(2026, 3, 29, 22, tzinfo=UTC),
+    ]
+    # a period starting at noon: its first day is the rest of that day, then whole days
+    assert [start for start, _ in from_noon] == [MONDAY + timedelta(hours=12), at(0, day=1)]
+
+
 def test_the_api_serves_the_same_figures(
     known: sessionmaker[Session],
     database_url: str,
@@ -169,6 +189,8 @@ def test_the_api_serves_the_same_figures(
         summary = client.get("/api/analytics/summary", params=day).json()
         by_channel = client.get("/api/analytics/breakdown", params={**day, "by": "channel"}).json()
         weeks = client.get("/api/analytics/series", params={**day, "bucket": "week"}).json()
+        in_amsterdam = client.get("/api/analytics/series", params={**day, "tz": "Europe/Amsterdam"})
+        on_mars = client.get("/api/analytics/series", params={**day, "tz": "Mars/Olympus_Mons"})
         entries = client.get("/api/analytics/entries", params=day).json()
         upside_down = client.get(
             "/api/analytics/summary", params={"since": day["until"], "until": day["since"]}
@@ -188,6 +210,12 @@ def test_the_api_serves_the_same_figures(
         ("rest", 1),
     ]
     assert len(weeks) == 1 and weeks[0]["summary"]["conversations"] == 7
+    # Amsterdam's Monday ends at 23:00 UTC: the last UTC hour is Tuesday's there
+    assert [p["start"] for p in in_amsterdam.json()] == [
+        "2026-11-30T00:00:00Z",
+        "2026-11-30T23:00:00Z",
+    ]
+    assert on_mars.status_code == 422 and "unknown time zone" in on_mars.text
     assert entries[0] == {
         "entry_id": "refund-time",
         "answered": 2,

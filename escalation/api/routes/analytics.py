@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from escalation import analytics
 from escalation.analytics import Scope
@@ -74,12 +75,30 @@ def read_series(
     sla: SlaDep,
     period: ScopeDep,
     bucket: Literal["day", "week"] = "day",
+    tz: Annotated[
+        str,
+        Query(
+            max_length=64,
+            description="IANA time zone whose calendar days the buckets follow "
+            "(the console sends the viewer's); default UTC.",
+        ),
+    ] = "UTC",
 ) -> list[SeriesPoint]:
-    """The figures per day or per week of the period."""
+    """The figures per calendar day or week of the period."""
+    zone = _time_zone(tz)
     return [
         SeriesPoint(start=start, summary=SummaryOut.model_validate(figures))
-        for start, figures in analytics.series(session, period, bucket=bucket)
+        for start, figures in analytics.series(session, period, bucket=bucket, zone=zone)
     ]
+
+
+def _time_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown time zone: {name[:64]}"
+        ) from error
 
 
 @router.get("/breakdown")

@@ -18,10 +18,20 @@
     return minutes < 120 ? minutes + " min" : (minutes / 60).toFixed(1) + " h";
   }
 
+  /* The viewer's time zone: the day buckets are their calendar days. */
+  var ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function localDate(iso) {
+    var d = new Date(iso);
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+  }
+
+  /* The last N calendar days, today included: from local midnight N-1 days ago until now. */
   function query() {
     var params = new URLSearchParams();
     var until = new Date();
-    var since = new Date(until.getTime() - Number($("days").value) * 86400000);
+    var since = new Date(until.getFullYear(), until.getMonth(), until.getDate() - (Number($("days").value) - 1));
     params.set("since", since.toISOString());
     params.set("until", until.toISOString());
     if ($("language").value) params.set("language", $("language").value);
@@ -34,7 +44,7 @@
     var q = query();
     return Promise.all([
       Helpdesk.api("/api/analytics/summary?" + q),
-      Helpdesk.api("/api/analytics/series?bucket=day&" + q),
+      Helpdesk.api("/api/analytics/series?bucket=day&tz=" + encodeURIComponent(ZONE) + "&" + q),
       Helpdesk.api("/api/analytics/breakdown?by=language&" + q),
       Helpdesk.api("/api/analytics/entries?" + q),
       Helpdesk.api("/api/analytics/gaps?" + q),
@@ -77,7 +87,7 @@
   }
 
   function renderCharts(summary, series) {
-    var days = series.map(function (point) { return point.start.slice(0, 10); });
+    var days = series.map(function (point) { return localDate(point.start); });
     draw("volume-chart", {
       type: "bar",
       data: { labels: days, datasets: [
