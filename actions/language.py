@@ -74,7 +74,10 @@ def prepare_lookup(tracker: Tracker) -> None:
         and not text.startswith("/")
         and len(text) <= MAX_MESSAGE_CHARS
     ):
-        get_knowledge_base().prepare_search(text)
+        try:
+            get_knowledge_base().prepare_search(text)
+        except Exception:  # only a head start: the search embeds it itself
+            logger.exception("could not start embedding ahead for %s", tracker.sender_id)
 
 
 def conversation_language(tracker: Tracker) -> DetectedLanguage | None:

@@ -116,6 +116,16 @@ def cpu_seconds(processes: list[ManagedProcess]) -> float:
     return total
 
 
+def busy_seconds() -> tuple[float, float]:
+    """CPU time used so far by the whole machine (all cores) and by this process (the
+    customers' threads): what the stack's own figure leaves out (PostgreSQL, Redis,
+    HAProxy, the load generator)."""
+    machine = psutil.cpu_times()
+    client = psutil.Process().cpu_times()
+    idle = machine.idle + getattr(machine, "iowait", 0.0)
+    return sum(machine) - idle, client.user + client.system
+
+
 @dataclass(frozen=True)
 class LoadFigures:
     """One concurrent load on a stack of ``replicas`` processes of each kind."""
@@ -125,6 +135,7 @@ class LoadFigures:
     p50_ms: float
     p95_ms: float
     cores_busy: float
+    machine_busy: float
 
 
 def compare_replicas(replicas: int, messages: int, concurrency: int) -> list[LoadFigures]:
@@ -135,11 +146,17 @@ def compare_replicas(replicas: int, messages: int, concurrency: int) -> list[Loa
             url = f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook"
             secret = conversation_secret(settings)
             concurrent_load(url, secret, 4 * concurrency, concurrency)  # warm-up
-            cpu_before = cpu_seconds(processes)
+            cpu_before, (machine_before, client_before) = cpu_seconds(processes), busy_seconds()
             latencies, seconds = concurrent_load(url, secret, messages, concurrency)
             busy = (cpu_seconds(processes) - cpu_before) / seconds
+            machine_after, client_after = busy_seconds()
+            machine = (machine_after - machine_before) / seconds
+            client = (client_after - client_before) / seconds
             report(f"{count} of each, {concurrency} concurrent convs", latencies, seconds)
-            print(f"  CPU: {busy:.2f} cores busy (of {os.cpu_count()})")
+            print(
+                f"  CPU: {busy:.2f} cores busy in the stack, {client:.2f} in the load generator, "
+                f"{machine:.2f} on the whole machine (of {os.cpu_count()})"
+            )
             figures.append(
                 LoadFigures(
                     count,
@@ -147,6 +164,7 @@ def compare_replicas(replicas: int, messages: int, concurrency: int) -> list[Loa
                     statistics.median(latencies),
                     p95(latencies),
                     busy,
+                    machine,
                 )
             )
     print(

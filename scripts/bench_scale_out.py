@@ -53,7 +53,7 @@ def main() -> None:
         print(
             f"| {load.replicas} of each process, {args.concurrency} concurrent conversations | "
             f"{load.per_second:.1f} msg/s, p50 {load.p50_ms:.0f} ms, p95 {load.p95_ms:.0f} ms, "
-            f"{load.cores_busy:.2f} cores busy |"
+            f"{load.cores_busy:.2f} cores busy in the stack, {load.machine_busy:.2f} machine-wide |"
         )
     print(f"| throughput {many.replicas} / 1 | {many.per_second / one.per_second:.2f}× |")
     print(

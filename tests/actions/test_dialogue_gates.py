@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.follow_up import ActionThanks
 from actions.handoff import ActionTicketStatus
+from actions.language import ActionDetectLanguage
 from actions.lexicon import Concept, mentions, order_number_in
 from actions.request_person import ActionEscalate
 from actions.state import Question
@@ -183,3 +184,28 @@ def test_an_order_number_needs_an_order_word_and_an_identifier(
     text: str, expected: str | None
 ) -> None:
     assert order_number_in(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("message", "slots", "embedded_ahead"),
+    [
+        (user("how long does delivery take", "faq"), {}, True),
+        (user("how long does delivery take", "nlu_fallback"), {}, True),
+        (user("hello there", "greet"), {}, False),  # no FAQ search follows
+        (user("how long does delivery take", "faq"), {"handoff": True}, False),  # a person has it
+        (user('/faq{"faq_entry": "shipping-time"}', "faq"), {}, False),  # a button's payload
+        (user("x" * (MAX_MESSAGE_CHARS + 1), "faq"), {}, False),  # gets a notice instead
+    ],
+)
+def test_the_question_is_embedded_ahead_only_when_the_faq_search_follows(
+    faq: KnowledgeBase,
+    ticket_sessions: object,
+    monkeypatch: pytest.MonkeyPatch,
+    message: dict[str, Any],
+    slots: dict[str, Any],
+    embedded_ahead: bool,
+) -> None:
+    ahead: list[str] = []
+    monkeypatch.setattr(faq, "prepare_search", ahead.append)
+    run(ActionDetectLanguage(), tracker([message], **slots))
+    assert ahead == ([message["text"]] if embedded_ahead else [])
