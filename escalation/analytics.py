@@ -135,7 +135,7 @@ def series(
     day): a bucket ends at a local midnight, so a day is the viewer's day, 23 or 25 hours
     long when the clocks change."""
     starts = list(_midnights(scope.since, scope.until, 7 if bucket == "week" else 1, zone))
-    ends = [*starts[1:], scope.until]
+    ends = [*starts[1:], scope.until][: len(starts)]  # an empty period has no bucket
     return [
         (start, summary(session, _within(scope, start, end)))
         for start, end in zip(starts, ends, strict=True)

@@ -156,6 +156,7 @@ def test_day_buckets_are_calendar_days_of_the_time_zone(known: sessionmaker[Sess
         from_noon = analytics.series(
             session, Scope(MONDAY + timedelta(hours=12), at(0, day=2)), bucket="day"
         )
+        empty = analytics.series(session, Scope(MONDAY, MONDAY), bucket="day", zone=amsterdam)
     assert [start for start, _ in days] == [
         datetime(2026, 3, 27, 23, tzinfo=UTC),
         datetime(2026, 3, 28, 23, tzinfo=UTC),
@@ -163,6 +164,7 @@ def test_day_buckets_are_calendar_days_of_the_time_zone(known: sessionmaker[Sess
     ]
     # a period starting at noon: its first day is the rest of that day, then whole days
     assert [start for start, _ in from_noon] == [MONDAY + timedelta(hours=12), at(0, day=1)]
+    assert empty == []
 
 
 def test_the_api_serves_the_same_figures(
