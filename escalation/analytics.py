@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select
@@ -134,11 +135,9 @@ def series(
     """The summary per calendar day or week in ``zone`` (weeks start on the period's first
     day): a bucket ends at a local midnight, so a day is the viewer's day, 23 or 25 hours
     long when the clocks change."""
-    starts = list(_midnights(scope.since, scope.until, 7 if bucket == "week" else 1, zone))
-    ends = [*starts[1:], scope.until][: len(starts)]  # an empty period has no bucket
+    bounds = [*_starts(scope.since, scope.until, 7 if bucket == "week" else 1, zone), scope.until]
     return [
-        (start, summary(session, _within(scope, start, end)))
-        for start, end in zip(starts, ends, strict=True)
+        (start, summary(session, _within(scope, start, end))) for start, end in pairwise(bounds)
     ]
 
 
@@ -228,19 +227,15 @@ def _percentile(ordered: list[float], share: float) -> float:
     return ordered[int(rank) - 1]
 
 
-def _midnights(since: datetime, until: datetime, days: int, zone: tzinfo) -> Iterator[datetime]:
-    """``since``, then the local midnights every ``days`` days after its day, before ``until``."""
-    if since >= until:
-        return
-    yield since
+def _starts(since: datetime, until: datetime, days: int, zone: tzinfo) -> Iterator[datetime]:
+    """``since``, then the local midnights every ``days`` days after its day, before ``until``
+    (nothing for an empty period)."""
     day = since.astimezone(zone).date()
-    while True:
+    moment = since
+    while moment < until:
+        yield moment
         day += timedelta(days=days)
-        midnight = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
-        if midnight >= until:
-            return
-        if midnight > since:
-            yield midnight
+        moment = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
 def _within(scope: Scope, since: datetime, until: datetime) -> Scope:

@@ -197,7 +197,7 @@ class LanguageIdentifier:
         else:
             # The FAQ's and the common words only: the word lists hold "il", "la" and "min"
             # in every language, and an Italian sentence would pass for a supported one.
-            known = sum(any(word in vocab for vocab in self._vocabulary.values()) for word in words)
+            known = sum(self._in_vocabulary(word) for word in words)
         return known / len(words) < FOREIGN_MAX_KNOWN_SHARE
 
     def _word_lists_say_foreign(self, text: str) -> bool:
@@ -225,8 +225,12 @@ class LanguageIdentifier:
         return familiar < self._readable_bar
 
     def _is_known(self, word: str) -> bool:
-        in_vocabulary = any(word in vocab for vocab in self._vocabulary.values())
-        return in_vocabulary or bool(_word_frequencies(word, self._sorted_languages))
+        """In the FAQ's or the common words, or in a candidate's word list."""
+        return self._in_vocabulary(word) or bool(_word_frequencies(word, self._sorted_languages))
+
+    def _in_vocabulary(self, word: str) -> bool:
+        """In the FAQ's or the common words of a candidate."""
+        return any(word in vocab for vocab in self._vocabulary.values())
 
     def foreign_letters_share(self, text: str) -> float:
         """The share of the words of ``text`` with a Latin letter the bot's languages lack."""
