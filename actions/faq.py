@@ -34,7 +34,7 @@ from actions.state import ActionName, Entity, Intent, Question, Reason, Slot
 from core.limits import MAX_MESSAGE_CHARS
 from core.settings import EscalationTrigger, get_settings
 from escalation.triggers import KeywordRule, first_match
-from knowledge import Answer
+from knowledge import Answer, Choice
 
 #: What an escalation carries of the bot's attempts: the latest questions, top hits each.
 TRIED_QUESTIONS_KEPT = 10
@@ -146,15 +146,16 @@ def reply(dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer) ->
     )
     count_decision(answer)
     if answer.clarifying:
-        buttons = [
-            {"title": choice.title, "payload": pick_payload(choice.entry_id)}
-            for choice in answer.choices
-        ]
-        dispatcher.utter_message(response="utter_which_question", buttons=buttons)
+        dispatcher.utter_message(response="utter_which_question", buttons=buttons(answer.choices))
         return []
     if not answer.answered:
-        return not_answered(dispatcher, tracker)
+        return not_answered(dispatcher, tracker, answer.suggestions)
     return send_answer(dispatcher, tracker, answer)
+
+
+def buttons(choices: tuple[Choice, ...]) -> list[dict[str, str]]:
+    """One button per entry, titled with its question; a click answers that entry."""
+    return [{"title": choice.title, "payload": pick_payload(choice.entry_id)} for choice in choices]
 
 
 def outcome(answer: Answer) -> str:
@@ -167,8 +168,11 @@ def outcome(answer: Answer) -> str:
     return f"not sure (closest: {best})"
 
 
-def not_answered(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """Say so; after too many such turns in a row, offer a person instead."""
+def not_answered(
+    dispatcher: CollectingDispatcher, tracker: Tracker, suggestions: tuple[Choice, ...] = ()
+) -> list[EventType]:
+    """Say so, offering the ``suggestions`` if any; after too many such turns in a row,
+    offer a person instead."""
     failed = int(tracker.get_slot(Slot.FAILED_TURNS) or 0) + 1
     if (
         escalates_on(EscalationTrigger.FAILED_TURNS)
@@ -180,7 +184,12 @@ def not_answered(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
             response="utter_offer_human_after_failures",
             reason=Reason.BOT_COULD_NOT_ANSWER,
         )
-    dispatcher.utter_message(response="utter_not_sure")
+    if suggestions:
+        dispatcher.utter_message(
+            response="utter_not_sure_suggestions", buttons=buttons(suggestions)
+        )
+    else:
+        dispatcher.utter_message(response="utter_not_sure")
     return [SlotSet(Slot.LAST_FAQ_ENTRY, None), SlotSet(Slot.FAILED_TURNS, failed)]
 
 

@@ -4,12 +4,13 @@ Importing this package loads no model; :meth:`KnowledgeBase.warm_up` does, at se
 """
 
 from knowledge.base import KnowledgeBase
-from knowledge.decision import Answer
+from knowledge.decision import Answer, Choice
 from knowledge.errors import EmbeddingModelError, FaqFormatError, KnowledgeError
 from knowledge.models import FaqEntry, FaqVariant, SearchHit
 
 __all__ = [
     "Answer",
+    "Choice",
     "EmbeddingModelError",
     "FaqEntry",
     "FaqFormatError",

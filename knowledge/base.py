@@ -148,7 +148,10 @@ class KnowledgeBase:
         decision = self.policy.decide(hits, language.lang)
         if decision.entry_id is None:
             choices = tuple(self._choice(entry_id, language.lang) for entry_id in decision.choices)
-            return Answer(None, None, language.lang, language, hits, choices)
+            suggestions = tuple(
+                self._choice(entry_id, language.lang) for entry_id in decision.suggestions
+            )
+            return Answer(None, None, language.lang, language, hits, choices, suggestions)
         return self.answer_entry(decision.entry_id, language, hits)
 
     def answer_entry(

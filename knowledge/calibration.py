@@ -56,6 +56,7 @@ from knowledge.tuning import (
     MIN_BASELINE_ENTRIES,
     MIN_IN_SCOPE_CASES,
     MIN_PHRASINGS_PER_LANGUAGE,
+    SUGGESTIONS_SHOWN,
     THRESHOLD_CANDIDATES,
 )
 
@@ -123,11 +124,12 @@ def calibrate(
         lexical_weight=overall,
         lexical_weights=weights,
         language_scales=scales,
+        suggestion_bar=_suggestion_bar(cases, shifted),
     )
     return Calibration(
         key=calibration_key(index),
         policy=policy,
-        figures=_figures(cases, shifted, threshold, gap, labelled=bool(labelled)),
+        figures=_figures(cases, shifted, policy, labelled=bool(labelled)),
     )
 
 
@@ -167,6 +169,19 @@ def _language_scales(
         if 0 < ratio < 1:
             scales[str(lang)] = round(ratio, 4)
     return scales
+
+
+def _suggestion_bar(cases: CaseSet, scores: FloatArray) -> float | None:
+    """The best score of the median off-topic message: a declined question is offered the
+    entries that fit it better than they fit half of plain chatter and general questions.
+
+    Below that, entries come up for "who painted the Mona Lisa" as readily as for the
+    question: offering them would be noise. Above it, the simulated declines of this FAQ's
+    own held-out phrasings mostly have their entry among the offered ones.
+    """
+    best = scores.max(axis=1)[np.array(cases.kinds) == "off_topic"]
+    best = best[np.isfinite(best)]
+    return round(float(np.median(best)), 6) if len(best) else None
 
 
 def cautious_threshold(
@@ -548,6 +563,20 @@ def weighted_mcc(gold: IntArray, guess: IntArray, weights: FloatArray, classes: 
     return covariance / float(np.sqrt(spread)) if spread > 0 else 0.0
 
 
+def _offered(
+    cases: CaseSet, fused: FloatArray, policy: AnswerPolicy, guess: IntArray
+) -> npt.NDArray[np.bool_]:
+    """Which entries each declined case is offered as suggestions (as the bot decides)."""
+    offered = np.zeros(fused.shape, dtype=bool)
+    if policy.suggestion_bar is None:
+        return offered
+    ranked = np.argsort(-fused, axis=1, kind="stable")[:, :SUGGESTIONS_SHOWN]
+    rows = np.arange(len(fused))[:, None]
+    declined = (guess == cases.out_of_scope)[:, None]
+    offered[rows, ranked] = declined & (fused[rows, ranked] >= policy.suggestion_bar)
+    return offered
+
+
 def _choose_operating_point(cases: CaseSet, fused: FloatArray) -> tuple[float, float]:
     """The (threshold, gap) with the best weighted MCC; on a plateau of equally good
     thresholds the middle one, so that a question a little above or below the cases is
@@ -579,10 +608,12 @@ def _choose_operating_point(cases: CaseSet, fused: FloatArray) -> tuple[float, f
 
 
 def _figures(
-    cases: CaseSet, fused: FloatArray, threshold: float, gap: float, *, labelled: bool
+    cases: CaseSet, fused: FloatArray, policy: AnswerPolicy, *, labelled: bool
 ) -> dict[str, Any]:
-    """How the chosen policy does on the cases it was chosen on, per kind."""
-    guess = predicted(cases, top_two(fused), threshold, gap)
+    """How the chosen policy does on the cases it was chosen on, per kind (``suggested``:
+    declined with entries offered; ``rescued``: declined with the right one among them)."""
+    guess = predicted(cases, top_two(fused), policy.threshold, policy.clarify_gap)
+    offered = _offered(cases, fused, policy, guess)
     kinds = np.array(cases.kinds)
     figures: dict[str, Any] = {"labelled_questions": labelled, "cases": len(kinds)}
     for kind in sorted(set(cases.kinds)):
@@ -598,6 +629,10 @@ def _figures(
             "wrong": round(
                 float(((answered != gold) & (answered != cases.out_of_scope)).mean()), 4
             ),
+            "suggested": round(float(offered[rows].any(axis=1).mean()), 4),
+            "rescued": round(float(offered[rows][in_scope, gold[in_scope]].mean()), 4)
+            if in_scope.any()
+            else None,
         }
     figures["weighted_mcc"] = round(
         weighted_mcc(cases.gold, guess, _case_weights(cases), cases.out_of_scope + 1), 4

@@ -15,7 +15,12 @@ from enum import StrEnum
 
 from knowledge.language import DetectedLanguage
 from knowledge.models import IndexedText, SearchHit
-from knowledge.tuning import ENTRY_TOP_K, MIN_BASELINE_ENTRIES, NEAR_MISS_SHARE
+from knowledge.tuning import (
+    ENTRY_TOP_K,
+    MIN_BASELINE_ENTRIES,
+    NEAR_MISS_SHARE,
+    SUGGESTIONS_SHOWN,
+)
 
 
 class Match(StrEnum):
@@ -28,10 +33,12 @@ class Match(StrEnum):
 
 @dataclass(frozen=True)
 class Decision:
-    """What to do with a question: answer ``entry_id``, or ask between ``choices``, or neither."""
+    """What to do with a question: answer ``entry_id``, or ask between ``choices``, or
+    neither, then with ``suggestions``: the entries that fit best, offered to pick from."""
 
     entry_id: str | None
     choices: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,10 @@ class AnswerPolicy:
     does within ``clarify_gap``, the customer is asked which one they meant. In a language
     the FAQ has no variant in, every cross-lingual score is smaller, so both numbers are
     scaled by ``language_scales[lang]`` (below 1).
+
+    A question the bot declines still gets the best entries offered as buttons when they
+    score at least ``suggestion_bar`` (scaled alike): a customer who wrote "the mug came in
+    pieces" picks "my item arrived damaged" in one click instead of rephrasing. None: never.
     """
 
     threshold: float
@@ -54,6 +65,7 @@ class AnswerPolicy:
     lexical_weight: float = 0.0
     lexical_weights: Mapping[str, float] = field(default_factory=dict)
     language_scales: Mapping[str, float] = field(default_factory=dict)
+    suggestion_bar: float | None = None
 
     def scale_for(self, lang: str | None) -> float:
         return self.language_scales.get(lang, 1.0) if lang else 1.0
@@ -74,17 +86,23 @@ class AnswerPolicy:
         return Match.WEAK
 
     def decide(self, hits: Sequence[SearchHit], lang: str | None) -> Decision:
-        """Answer with the best hit, ask between the two best, or decline.
+        """Answer with the best hit, ask between the two best, or decline (with suggestions).
 
         The bot and calibration decide alike (a test holds the two together).
         """
         scale = self.scale_for(lang)
         threshold, gap = self.threshold * scale, self.clarify_gap * scale
         if not hits or hits[0].score < threshold:
-            return Decision(None)
+            return Decision(None, suggestions=self._suggestions(hits, scale))
         if len(hits) > 1 and hits[1].score >= threshold and hits[0].score - hits[1].score <= gap:
             return Decision(None, (hits[0].entry_id, hits[1].entry_id))
         return Decision(hits[0].entry_id)
+
+    def _suggestions(self, hits: Sequence[SearchHit], scale: float) -> tuple[str, ...]:
+        if self.suggestion_bar is None:
+            return ()
+        bar = self.suggestion_bar * scale
+        return tuple(hit.entry_id for hit in hits[:SUGGESTIONS_SHOWN] if hit.score >= bar)
 
 
 def entry_dense_scores(
@@ -166,6 +184,7 @@ class Answer:
     language: DetectedLanguage
     hits: tuple[SearchHit, ...] = field(default=())
     choices: tuple[Choice, ...] = field(default=())
+    suggestions: tuple[Choice, ...] = field(default=())
 
     @property
     def answered(self) -> bool:

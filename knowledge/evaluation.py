@@ -76,6 +76,13 @@ class Outcome:
         return not self.answer.answered and not self.answer.clarifying
 
     @property
+    def suggested_expected(self) -> bool:
+        """Declined, with the expected entry among the entries offered as buttons."""
+        return self.declined and any(
+            choice.entry_id == self.question.expected_id for choice in self.answer.suggestions
+        )
+
+    @property
     def label(self) -> str:
         """The move as HINT3 labels it: the entry answered with, or NO_NODES_DETECTED.
 
@@ -215,7 +222,10 @@ def mcc(outcomes: Sequence[Outcome]) -> float:
 
 
 def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """Top-k, answer accuracy, wrong moves, out-of-scope recall, clarify rate and MCC."""
+    """Top-k, answer accuracy, wrong moves, out-of-scope recall, clarify rate and MCC;
+    and how declines fared: in-scope questions whose entry was offered as a suggestion
+    (``suggest_rescue``), out-of-scope ones offered any (``oos_suggested``). Suggestions do
+    not change the move: a decline with suggestions is a decline in every other figure."""
     in_scope = [o for o in outcomes if o.question.in_scope]
     out_of_scope = [o for o in outcomes if not o.question.in_scope]
     ranks = [o.rank for o in in_scope]
@@ -231,6 +241,11 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "oos_recall": _ratio(sum(o.declined for o in out_of_scope), len(out_of_scope)),
         "clarify_rate": _ratio(sum(o.answer.clarifying for o in outcomes), len(outcomes)),
         "mcc": round(mcc(outcomes), 4) if outcomes else None,
+        "suggest_rescue": _ratio(sum(o.suggested_expected for o in in_scope), len(in_scope)),
+        "oos_suggested": _ratio(
+            sum(o.declined and bool(o.answer.suggestions) for o in out_of_scope),
+            len(out_of_scope),
+        ),
     }
 
 
@@ -249,6 +264,7 @@ def details(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
             else "decline",
             "entry_id": o.answer.entry_id,
             "choices": [choice.entry_id for choice in o.answer.choices],
+            "suggestions": [choice.entry_id for choice in o.answer.suggestions],
             "right": o.answered_right or (o.declined and not o.question.in_scope),
             "hits": [
                 {"entry_id": h.entry_id, "score": h.score, "dense": h.dense, "lexical": h.lexical}

@@ -18,7 +18,7 @@ from knowledge.decision import AnswerPolicy
 from knowledge.index import FaqIndex
 
 #: Bump when the calibration procedure changes: stored calibrations of older versions are redone.
-CALIBRATION_VERSION = 4
+CALIBRATION_VERSION = 5
 CALIBRATION_FILE = "calibration.json"
 #: The shipped off-topic messages; a calibration depends on them as much as on the FAQ.
 OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic.yaml"
@@ -54,10 +54,15 @@ def load_calibration(index_dir: Path) -> Calibration | None:
             lexical_weight=float(raw["policy"]["lexical_weight"]),
             lexical_weights=_floats(raw["policy"]["lexical_weights"]),
             language_scales=_floats(raw["policy"]["language_scales"]),
+            suggestion_bar=_optional_float(raw["policy"]["suggestion_bar"]),
         )
         return Calibration(key=str(raw["key"]), policy=policy, figures=raw.get("figures", {}))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _floats(mapping: Mapping[str, Any]) -> dict[str, float]:

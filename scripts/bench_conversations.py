@@ -46,6 +46,7 @@ MOVES_BY_RESPONSE = {
     "utter_offer_human_for_topic": "offer",
     "utter_which_question": "clarify",
     "utter_not_sure": "decline",
+    "utter_not_sure_suggestions": "suggest",
     "utter_no_ticket": "status",
     "utter_ticket_not_found": "status",
     "utter_ask_csat": "csat_prompt",
@@ -60,7 +61,9 @@ MOVES_BY_RESPONSE = {
     "utter_human_unavailable": "unavailable",
     "utter_technical_problem": "error",
 }
-MOVE_ORDER = ["ticket", "offer", "clarify", "answer", "decline", "status", "csat_prompt", "csat"]
+MOVE_ORDER = [
+    "ticket", "offer", "clarify", "answer", "suggest", "decline", "status", "csat_prompt", "csat"
+]  # fmt: skip
 
 
 @dataclass
@@ -79,9 +82,17 @@ class Turn:
 
     @property
     def move_right(self) -> bool:
-        if self.move in self.expected:
+        """The expected move; offering the expected entry as a button counts as answering
+        it (one click away), and "not sure" with suggestions is a decline."""
+        if self.move in self.expected or (self.move == "suggest" and "decline" in self.expected):
             return True
-        return self.move == "clarify" and any(f"answer:{c}" in self.expected for c in self.choices)
+        return self.offered_expected
+
+    @property
+    def offered_expected(self) -> bool:
+        return self.move in ("clarify", "suggest") and any(
+            f"answer:{c}" in self.expected for c in self.choices
+        )
 
     @property
     def language_right(self) -> bool:
@@ -218,6 +229,7 @@ def report(turns: list[Turn]) -> dict[str, Any]:
     faq_turns = [t for t in turns if t.kind == "answer" or t.move.startswith("answer:")]
     wrong_answers = [t for t in faq_turns if t.move.startswith("answer:") and not t.move_right]
     unasked = [t for t in turns if t.move == "ticket" and "ticket" not in t.expected]
+    decline_turns = [t for t in turns if t.kind == "decline"]
     foreign = [t for t in turns if t.lang not in SUPPORTED]
     return {
         "turns": len(turns),
@@ -226,6 +238,10 @@ def report(turns: list[Turn]) -> dict[str, Any]:
         "per_language": {lang: rate(by_lang[lang]) for lang in [*SUPPORTED, "other"]},
         "per_expected_move": {kind: rate(group) for kind, group in sorted(by_kind.items())},
         "wrong_faq_answers": f"{len(wrong_answers)}/{len(faq_turns)}",
+        "answered_only_by_a_suggestion": sum(t.move == "suggest" and t.right for t in faq_turns),
+        "suggestions_on_declines": (
+            f"{sum(t.move == 'suggest' for t in decline_turns)}/{len(decline_turns)}"
+        ),
         "tickets_nobody_asked_for": len(unasked),
         "unsupported_languages_get_default": (
             f"{sum(t.language_right for t in foreign)}/{len(foreign)}"

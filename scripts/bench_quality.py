@@ -8,8 +8,10 @@ asks every question through ``KnowledgeBase.answer``. Printed per benchmark and 
 top-1 of the fused ranking and of each signal alone (dense, lexical), answer accuracy,
 wrong-move rate (a clarifying question on an out-of-scope question is a wrong move), out-of-
 scope recall, clarify rate, MCC as HINT3's notebook computes it (Gorodkin's R_K, equal to
-scikit-learn's, tested; declined = NO_NODES_DETECTED), p95 latency, and the published peer MCC
-where there is one.
+scikit-learn's, tested; declined = NO_NODES_DETECTED), then how declines fared: the share of
+in-scope questions declined with their entry among the suggested buttons (sug_hit) and of
+out-of-scope questions offered suggestions at all (oos_sug); p95 latency, and the published
+peer MCC where there is one. Suggestions change no other figure.
 
 The cautious row of each HINT3 bot raises the threshold to the lowest one whose wrong-answer
 rate on the FAQ's own simulated cases is at most a quarter of the default's.
@@ -173,9 +175,14 @@ COLUMNS = (
     "oos_recall",
     "clarify_rate",
     "mcc",
+    "suggest_rescue",
+    "oos_suggested",
     "p95_ms",
 )
-SHORT = ("n", "top1", "dense", "lexical", "ans_acc", "wrong", "oos_rec", "clarify", "mcc", "p95ms")
+SHORT = (
+    "n", "top1", "dense", "lexical", "ans_acc", "wrong", "oos_rec", "clarify", "mcc",
+    "sug_hit", "oos_sug", "p95ms",
+)  # fmt: skip
 
 
 def format_table(results: dict[str, dict[str, Any]]) -> str:

@@ -139,6 +139,19 @@ def test_two_close_entries_become_a_question_with_one_button_each() -> None:
     assert events == []
 
 
+def test_a_declined_question_offers_the_entries_that_fit_best(
+    faq: KnowledgeBase, settings_env: object
+) -> None:
+    """Below the answer bar, the entries above the suggestion bar come as buttons: the
+    customer picks one instead of rephrasing. It still counts as a turn not answered."""
+    said, events = run(ActionAnswerFaq(), tracker([user("the mug came in pieces")]))
+    [message] = said.messages
+    assert message["response"] == "utter_not_sure_suggestions"
+    assert pick_payload("damaged-item") in [button["payload"] for button in message["buttons"]]
+    assert faq.title("damaged-item", "en") in [button["title"] for button in message["buttons"]]
+    assert slot_events(events)["failed_turns"] == 1
+
+
 def test_a_digit_after_the_rating_question_rates_the_resolved_ticket(
     ticket_sessions: sessionmaker[Session],
 ) -> None:

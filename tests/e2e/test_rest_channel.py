@@ -174,6 +174,20 @@ def test_clarifying_button_payload_answers_the_picked_entry_in_the_conversation_
     assert reply.startswith("Sie können unter Konto > Bestellungen stornieren")
 
 
+def test_a_question_the_bot_is_unsure_of_offers_entries_and_a_click_answers(
+    running_stack: Settings,
+) -> None:
+    sender = new_sender(running_stack)
+    url = f"http://{running_stack.host}:{running_stack.rasa_port}/webhooks/rest/webhook"
+    body = {"sender": sender, "message": "the mug came in pieces"}
+    [unsure] = httpx.post(url, json=body, timeout=60).json()
+    assert unsure["text"].startswith("I'm not sure I have the right answer")
+    offered = {button["title"]: button["payload"] for button in unsure["buttons"]}
+    assert "My item arrived damaged or broken." in offered
+    reply, *_ = say(running_stack, offered["My item arrived damaged or broken."], sender)
+    assert reply.startswith("Sorry about that!"), reply
+
+
 def test_forged_button_payload_gets_not_sure(running_stack: Settings) -> None:
     [reply] = say(running_stack, '/faq{"faq_entry": "no-such-entry"}')
     assert "not sure" in reply

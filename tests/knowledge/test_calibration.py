@@ -57,10 +57,13 @@ def test_simulated_decision_is_the_decision_the_bot_makes(seed: int, ties: bool)
         lexical_weight=0.1,
         lexical_weights={"el": 0.5},
         language_scales={"nl": 0.6},
+        suggestion_bar=0.0,
     )
     scores = fused_scores(cases, policy)
     scales = np.array([policy.scale_for(lang) for lang in cases.langs])
-    bulk = predicted(cases, top_two(scores / scales[:, None]), policy.threshold, policy.clarify_gap)
+    shifted = scores / scales[:, None]
+    bulk = predicted(cases, top_two(shifted), policy.threshold, policy.clarify_gap)
+    offered = calibration._offered(cases, shifted, policy, bulk)
     for i, lang in enumerate(cases.langs):
         dense = {
             entry_id: (float(cases.dense[i, j]), IndexedText(entry_id, lang, "q"))
@@ -87,6 +90,8 @@ def test_simulated_decision_is_the_decision_the_bot_makes(seed: int, ties: bool)
         else:
             move = len(cases.entry_ids)
         assert bulk[i] == move, (i, decision, expected_id)
+        suggested = {cases.entry_ids[j] for j in np.flatnonzero(offered[i])}
+        assert set(decision.suggestions) == suggested, (i, decision)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -122,7 +127,7 @@ def test_offtopic_messages_are_not_questions_of_any_labelled_set() -> None:
 
 
 def test_calibration_round_trips_and_a_damaged_file_is_ignored(tmp_path: Path) -> None:
-    policy = AnswerPolicy(0.04, 0.01, 0.05, {"el": 0.5}, {"de": 0.7})
+    policy = AnswerPolicy(0.04, 0.01, 0.05, {"el": 0.5}, {"de": 0.7}, suggestion_bar=0.02)
     save_calibration(tmp_path, Calibration("k", policy, {"cases": 3}))
     loaded = load_calibration(tmp_path)
     assert loaded == Calibration("k", policy, {"cases": 3})
@@ -160,6 +165,13 @@ def test_a_bare_faq_calibrates_itself_and_the_policy_separates_questions_from_ch
     figures = calibration.figures
     assert figures["phrasing"]["right"] >= 0.6
     assert figures["off_topic"]["declined"] >= 0.8
+    # Suggestions: from the median off-topic message's best score, below the answer bar;
+    # the simulated declines of held-out phrasings mostly find their entry among them.
+    bar = calibration.policy.suggestion_bar
+    assert bar is not None and 0 < bar < calibration.policy.threshold
+    assert figures["off_topic"]["suggested"] <= 0.5 + 1e-9
+    phrasing = figures["phrasing"]
+    assert phrasing["rescued"] >= 0.5 * (1 - phrasing["right"] - phrasing["wrong"])
     # The FAQ is English only: other languages get a lower threshold, English none.
     scales = calibration.policy.language_scales
     assert "en" not in scales

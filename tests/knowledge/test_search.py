@@ -8,10 +8,10 @@ import pytest
 
 from knowledge import KnowledgeBase
 from knowledge.base import searchable
-from knowledge.decision import AnswerPolicy, Match
+from knowledge.decision import AnswerPolicy, Decision, Match
 from knowledge.embedder import Embedder
 from knowledge.loader import load_faq
-from knowledge.models import FaqEntry, FaqVariant
+from knowledge.models import FaqEntry, FaqVariant, SearchHit
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -140,6 +140,19 @@ def test_the_answer_threshold_setting_overrides_the_calibrated_one(
     assert strict.policy.threshold == 10.0
     assert strict.policy.lexical_weights == kb.policy.lexical_weights
     assert not strict.answer("how much does delivery cost").answered
+
+
+def test_suggestions_come_only_with_a_decline_and_above_their_bar() -> None:
+    hits = [SearchHit(f"e{i}", score, 0.8, 0.0, "en", "q") for i, score in enumerate(
+        (0.15, 0.12, 0.11, 0.105, 0.05)
+    )]  # fmt: skip
+    policy = AnswerPolicy(threshold=0.2, suggestion_bar=0.1, language_scales={"de": 0.5})
+    assert policy.decide(hits, "en").suggestions == ("e0", "e1", "e2")  # three at most
+    assert policy.decide(hits[2:], "en").suggestions == ("e2", "e3")
+    assert policy.decide(hits[4:], "en").suggestions == ()
+    assert policy.decide(hits, "de") == Decision("e0")  # answered: no suggestions
+    assert policy.decide(hits[4:], "de").suggestions == ("e4",)  # the bar scales as well
+    assert AnswerPolicy(threshold=0.2).decide(hits, "en") == Decision(None)  # no bar: none
 
 
 def test_an_agent_reads_how_well_an_entry_fit_in_words() -> None:
