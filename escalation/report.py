@@ -8,7 +8,7 @@ import io
 import json
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,9 @@ COLUMNS = (
 )
 
 
-def parse_since(text: str, now: datetime) -> datetime:
-    """'7d', '24h', '2w' before ``now``, or an ISO date or moment (UTC unless given)."""
+def parse_since(text: str, now: datetime, zone: tzinfo = UTC) -> datetime:
+    """'7d', '24h', '2w' before ``now``, or an ISO date or moment (in ``zone`` unless it
+    says its own offset: "2026-11-30" is that day's midnight where the report is read)."""
     match = SINCE.match(text.strip())
     if match:
         amount, unit = int(match.group(1)), match.group(2)
@@ -48,7 +49,7 @@ def parse_since(text: str, now: datetime) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is neither a span such as 7d, 24h, 2w nor a date") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 @dataclass(frozen=True)
@@ -60,17 +61,39 @@ class Report:
     breakdown: list[tuple[str, Summary]]
     breakdown_by: str
     entries: list[EntryStats]
+    zone: tzinfo = UTC
+
+    @property
+    def since(self) -> datetime:
+        """The period's start on the report's clock."""
+        return self.scope.since.astimezone(self.zone)
+
+    @property
+    def until(self) -> datetime:
+        return self.scope.until.astimezone(self.zone)
 
 
 def build(
-    session: Session, *, since: datetime, until: datetime | None, bucket: str, by: str
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime | None,
+    bucket: str,
+    by: str,
+    zone: tzinfo = UTC,
 ) -> Report:
+    """The period's figures; days and weeks are calendar ones of ``zone``, and every time
+    is shown in it."""
     scope = Scope(since, until or utc_now())
     return Report(
         scope=scope,
         bucket=bucket,
+        zone=zone,
         summary=analytics.summary(session, scope),
-        series=analytics.series(session, scope, bucket=bucket),
+        series=[
+            (start.astimezone(zone), figures)
+            for start, figures in analytics.series(session, scope, bucket=bucket, zone=zone)
+        ],
         breakdown=analytics.breakdown(session, scope, by=by),
         breakdown_by=by,
         entries=analytics.entries(session, scope),
@@ -106,7 +129,7 @@ def as_csv(report: Report) -> str:
         writer.writerow([report.bucket, start.isoformat(), *row(summary).values()])
     for value, summary in report.breakdown:
         writer.writerow([report.breakdown_by, value, *row(summary).values()])
-    writer.writerow(["period", report.scope.since.isoformat(), *row(report.summary).values()])
+    writer.writerow(["period", report.since.isoformat(), *row(report.summary).values()])
     return out.getvalue()
 
 
@@ -119,8 +142,8 @@ def as_json(report: Report) -> str:
         }
 
     document = {
-        "since": report.scope.since.isoformat(),
-        "until": report.scope.until.isoformat(),
+        "since": report.since.isoformat(),
+        "until": report.until.isoformat(),
         "summary": summary(report.summary),
         report.bucket + "s": [
             {"start": start.isoformat(), **summary(value)} for start, value in report.series
@@ -137,7 +160,7 @@ def as_table(report: Report) -> str:
     """For a terminal: the period, then per language or channel, then the top entries."""
     s = report.summary
     lines = [
-        f"{report.scope.since:%Y-%m-%d %H:%M} – {report.scope.until:%Y-%m-%d %H:%M} UTC",
+        f"{report.since:%Y-%m-%d %H:%M} – {report.until:%Y-%m-%d %H:%M} {report.zone}",
         f"  conversations {s.conversations}, contained {s.contained}"
         f" ({_percent(s.containment_rate)}), verified deflections {s.verified_deflections}"
         f" ({_percent(s.verified_deflection_rate)})",
@@ -178,7 +201,7 @@ def as_png(report: Report, path: Path) -> None:
     matplotlib.use("Agg")  # no display: a file
     import matplotlib.pyplot as plt
 
-    starts = [start for start, _ in report.series]
+    starts = [start.replace(tzinfo=None) for start, _ in report.series]  # local wall clock
     contained = [summary.contained for _, summary in report.series]
     escalated = [summary.conversations - summary.contained for _, summary in report.series]
     figure, (volumes, rates) = plt.subplots(
@@ -193,7 +216,7 @@ def as_png(report: Report, path: Path) -> None:
     volumes.set_ylabel("conversations")
     volumes.legend(loc="upper left")
     volumes.set_title(
-        f"Helpdesk bot, {report.scope.since:%d %b %Y} – {report.scope.until:%d %b %Y}: "
+        f"Helpdesk bot, {report.since:%d %b %Y} – {report.until:%d %b %Y}: "
         f"{report.summary.conversations} conversations, "
         f"{_percent(report.summary.containment_rate)} contained, "
         f"{_percent(report.summary.verified_deflection_rate)} verified deflection"

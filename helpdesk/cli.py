@@ -432,9 +432,17 @@ def report_command(
     ] = None,
     bucket: Annotated[Bucket, typer.Option()] = Bucket.DAY,
     by: Annotated[BreakdownBy, typer.Option()] = BreakdownBy.LANGUAGE,
+    time_zone: Annotated[
+        str,
+        typer.Option(
+            "--tz", help="IANA zone of the days, weeks, dates and times shown (Europe/Amsterdam)."
+        ),
+    ] = "UTC",
 ) -> None:
     """What the bot resolved and how people did: containment, verified deflection, answer
     acceptance per FAQ entry, response and resolution times, CSAT, escalation reasons."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     from escalation import report
     from escalation.db import prepare, session_scope
     from escalation.models import utc_now
@@ -442,8 +450,12 @@ def report_command(
     settings = get_settings()
     now = utc_now()
     try:
-        start = report.parse_since(since, now)
-        end = report.parse_since(until, now) if until else None
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(f"{time_zone!r} is not an IANA time zone") from None
+    try:
+        start = report.parse_since(since, now, zone)
+        end = report.parse_since(until, now, zone) if until else None
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     with session_scope(prepare(settings)) as session:
@@ -453,6 +465,7 @@ def report_command(
             until=end,
             bucket=bucket.value,
             by=by.value,
+            zone=zone,
         )
     if output_format == ReportFormat.PNG:
         path = output or Path("report.png")

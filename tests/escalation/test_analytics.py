@@ -258,6 +258,23 @@ def test_the_report_command_writes_csv_json_and_a_real_png(
     assert main(["report", *period]) == 0
     assert "conversations 7, contained 4 (57%)" in capsys.readouterr().out
 
+    # Amsterdam's days: c6 began at 00:30 on Tuesday there (23:30 UTC on Monday).
+    assert main(["report", *period, "--format", "csv", "--tz", "Europe/Amsterdam"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    monday, tuesday = rows[0], rows[1]
+    assert monday["value"] == "2026-11-30T00:00:00+01:00"
+    assert (monday["conversations"], tuesday["conversations"], tuesday["answered"]) == (
+        "6",
+        "1",
+        "2",
+    )
+    assert main(["report", *period, "--tz", "Europe/Amsterdam"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "2026-11-30 00:00 – 2026-12-02 00:00 Europe/Amsterdam"
+    )
+    assert main(["report", *period, "--tz", "Mars/Olympus_Mons"]) == 2
+    assert "'Mars/Olympus_Mons' is not an IANA time zone" in capsys.readouterr().err
+
     picture = tmp_path / "week.png"
     assert main(["report", *period, "--format", "png", "--output", str(picture)]) == 0
     with Image.open(picture) as image:
