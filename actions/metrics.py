@@ -28,6 +28,13 @@ FAQ_LOOKUP_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0),
 )
 
+EMBED_AHEAD = Counter(
+    "helpdesk_embed_ahead",
+    "Messages Rasa sent to be embedded before its NLU ran, by whether embedding started then"
+    " (false: already kept or under way, or a guess refused while another embedding ran)",
+    labelnames=["started"],
+)
+
 
 def count_decision(answer: Answer) -> None:
     if answer.clarifying:

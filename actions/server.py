@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     from rasa_sdk.endpoint import run
     from rasa_sdk.plugin import plugin_manager
 
+    from actions.embed_ahead import EmbedAheadRoute
     from actions.executor import DomainlessExecutor
     from actions.metrics import MetricsRoute
     from actions.runtime import (
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     get_keyword_rules()  # a malformed rules file stops the start, not a conversation
     get_sla_policy()
     plugin_manager().register(MetricsRoute())  # GET /metrics (actions/metrics.py)
+    plugin_manager().register(EmbedAheadRoute())  # POST /embed-ahead (actions/embed_ahead.py)
     executor = DomainlessExecutor()
     executor.register_package("actions")
     os.environ["SANIC_HOST"] = settings.host

@@ -19,6 +19,10 @@ app's retry of a webhook, a REST client sending again: it gets the first answer 
 a bare number after buttons picks that button (bot/turns.py): checked on the conversation
 Rasa has loaded under its lock.
 
+Patch: a message worth it (bot/turns.py) is sent to the action server's ``/embed-ahead``
+before the NLU runs, so the embedding of an FAQ question (one core, ~18 ms) overlaps the
+NLU, the first action and the policies instead of following them.
+
 Patch: a session grown past bot/turns.py's SESSION_EVENT_LIMIT events ends at the next turn
 (as after an idle hour), and a new session carries over each slot's latest value only.
 
@@ -143,6 +147,33 @@ def _say_one_moment_when_the_action_server_is_away() -> None:
     RemoteAction.run = run_or_say_one_moment  # type: ignore[method-assign]
 
 
+#: How long Rasa waits for the action server to take a message to embed ahead: it answers in
+#: about a millisecond; past this the head start would be worth less than the wait.
+EMBED_AHEAD_WAIT_SECONDS = 0.2
+
+
+async def embed_ahead(action_endpoint: Any, text: str) -> None:
+    """Ask the action server to start embedding ``text`` (POST /embed-ahead, answered at
+    once): the vector, a turn's largest cost, is then ready when the FAQ search runs. Awaited,
+    because Rasa's NLU next holds the event loop and a request left to run later would only
+    be sent after it. Only a head start: an action server that is away or slow to answer
+    (EMBED_AHEAD_WAIT_SECONDS) is not waited for, and the search embeds the message itself."""
+    import aiohttp
+    from rasa.utils.endpoints import EndpointConfig
+
+    url = str(action_endpoint.url or "")
+    base = url[: -len("/webhook")] if url.endswith("/webhook") else url
+    try:
+        await EndpointConfig(base, headers=action_endpoint.headers).request(
+            "post",
+            subpath="embed-ahead",
+            json={"text": text},
+            timeout=aiohttp.ClientTimeout(total=EMBED_AHEAD_WAIT_SECONDS),
+        )
+    except Exception:
+        return None
+
+
 class _AlreadyHandled(Exception):
     """The message is a retry of one the conversation holds: nothing to add."""
 
@@ -156,7 +187,7 @@ def _handle_each_message_once_and_numbers_as_buttons() -> None:
     from rasa.core.processor import MessageProcessor
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.turns import chosen_button, replies_to
+    from bot.turns import chosen_button, replies_to, worth_embedding
 
     handle_message = MessageProcessor.handle_message
     handle_with_tracker = MessageProcessor._handle_message_with_tracker
@@ -179,6 +210,8 @@ def _handle_each_message_once_and_numbers_as_buttons() -> None:
         if replies is not None:
             raise _AlreadyHandled(replies)  # before anything is added: the tracker is not saved
         message.text = chosen_button(tracker.events, message.text or "") or message.text
+        if self.action_endpoint is not None and worth_embedding(message.text, tracker):
+            await embed_ahead(self.action_endpoint, message.text or "")
         await handle_with_tracker(self, message, tracker)
 
     MessageProcessor.handle_message = handle_once  # type: ignore[method-assign]

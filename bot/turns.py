@@ -1,4 +1,4 @@
-"""Two decisions about a customer's message, made on the conversation so far (Rasa's events)
+"""Decisions about a customer's message, made on the conversation so far (Rasa's events)
 before the message is understood; bot/launcher.py applies them inside Rasa's per-conversation
 lock, where the tracker is loaded anyway.
 
@@ -9,6 +9,8 @@ lock, where the tracker is loaded anyway.
   that was not handled (the process died first) is handled.
 - **Numbered options**: where buttons are numbered lines (WhatsApp, SMS) or press back their
   number (Telegram), a bare "2" right after the bot offered buttons is the second button.
+- **Embedding ahead**: a typed message within the length limit, in a conversation no person
+  owns, is sent to the action server to embed before Rasa's NLU runs (``worth_embedding``).
 - **Short sessions**: a session of more than ``SESSION_EVENT_LIMIT`` events is closed at the
   customer's next turn and a new one begun with the slots carried over, as Rasa does after an
   idle hour. Rasa loads, replays and featurizes the latest session on every turn and sends it
@@ -26,6 +28,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from core.limits import MAX_MESSAGE_CHARS
+
 #: How far back (customer messages) a retried message is looked for: platforms retry within
 #: minutes, a conversation has not moved on by hundreds of messages in that time.
 RETRY_LOOKBACK_MESSAGES = 200
@@ -34,6 +38,8 @@ NUMBER = re.compile(r"\s*(\d{1,2})\s*[.)]?\s*")
 #: events each), several times what the policies look back on (MemoizationPolicy's and the
 #: rules' histories), so no prediction changes; a performance bound, not a tuned answer rule.
 SESSION_EVENT_LIMIT = 120
+#: The slot set while a person owns the conversation (actions/state.py, Slot.HANDOFF).
+HANDOFF_SLOT = "handoff"
 
 
 def replies_to(events: Sequence[Any], message_id: str | None) -> list[dict[str, Any]] | None:
@@ -94,3 +100,15 @@ def chosen_button(events: Iterable[Any], text: str) -> str | None:
         payload = buttons[number - 1].get("payload")
         return payload if isinstance(payload, str) else None
     return None
+
+
+def worth_embedding(text: str | None, tracker: Any) -> bool:
+    """Whether the action server should start embedding this message before the NLU has
+    even run: a typed message (not a button's payload) within the length limit, in a
+    conversation the bot (not a person) is answering."""
+    return bool(
+        text
+        and not text.startswith("/")
+        and len(text) <= MAX_MESSAGE_CHARS
+        and not tracker.get_slot(HANDOFF_SLOT)
+    )

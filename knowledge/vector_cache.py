@@ -25,27 +25,41 @@ class RecentVectors:
         self._vectors: OrderedDict[str, Future[Vectors]] = OrderedDict()
         self._lock = threading.Lock()
         self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-ahead")
+        self._embedding = 0  # embeddings running now, in any thread
 
     def get(self, text: str) -> Vectors:
         """``text``'s vector: kept, under way, or computed now in the caller's thread."""
         future, claimed = self._claim(text)
+        assert future is not None  # only a guess is ever refused one
         if claimed:
             self._fill(future, text)
         return future.result()
 
-    def prefetch(self, text: str) -> None:
-        """Start embedding ``text`` in the background unless it is kept or under way."""
-        future, claimed = self._claim(text)
-        if claimed:
-            self._ahead.submit(self._fill, future, text)
+    def prefetch(self, text: str, *, only_when_idle: bool = False) -> bool:
+        """Start embedding ``text`` in the background unless it is kept or under way;
+        whether this call started it.
 
-    def _claim(self, text: str) -> tuple[Future[Vectors], bool]:
-        """The text's future, and whether the caller must fill it (nobody else will)."""
+        ``only_when_idle``: a guess (the message may not be a question at all) is made only
+        when nothing else is being embedded, so under load it never takes a core from work
+        that is certainly needed.
+        """
+        future, claimed = self._claim(text, only_when_idle=only_when_idle)
+        if claimed and future is not None:
+            self._ahead.submit(self._fill, future, text)
+        return claimed
+
+    def _claim(
+        self, text: str, *, only_when_idle: bool = False
+    ) -> tuple[Future[Vectors] | None, bool]:
+        """The text's future, and whether the caller must fill it (nobody else will); no
+        future when ``only_when_idle`` and an embedding is running."""
         with self._lock:
             future = self._vectors.get(text)
             if future is not None:
                 self._vectors.move_to_end(text)
                 return future, False
+            if only_when_idle and self._embedding:
+                return None, False
             future = Future()
             self._vectors[text] = future
             while len(self._vectors) > self._size:
@@ -53,10 +67,17 @@ class RecentVectors:
             return future, True
 
     def _fill(self, future: Future[Vectors], text: str) -> None:
+        with self._lock:
+            self._embedding += 1
         try:
-            future.set_result(self._embed(text))
+            vectors = self._embed(text)
         except BaseException as error:
             with self._lock:  # a failure is not kept: the next call tries again
+                self._embedding -= 1
                 if self._vectors.get(text) is future:
                     del self._vectors[text]
             future.set_exception(error)
+            return
+        with self._lock:  # counted out before a waiter wakes: it may guess next
+            self._embedding -= 1
+        future.set_result(vectors)

@@ -1,4 +1,5 @@
-"""A retried message is found in the conversation; a bare number picks the button offered."""
+"""A retried message is found in the conversation; a bare number picks the button offered;
+what is worth embedding before the NLU runs."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from bot.turns import (
     latest_per_key,
     replies_to,
     session_is_long,
+    worth_embedding,
 )
+from core.limits import MAX_MESSAGE_CHARS
 
 
 @dataclass
@@ -94,3 +97,19 @@ def test_a_new_session_carries_each_slot_once_with_its_latest_value() -> None:
     events = [SlotSet("language", "en"), SlotSet("awaiting", "x"), SlotSet("language", "nl")]
     carried = latest_per_key(events)
     assert [(e.key, e.value) for e in carried] == [("language", "nl"), ("awaiting", "x")]
+
+
+@dataclass
+class Slots:
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def get_slot(self, name: str) -> Any:
+        return self.values.get(name)
+
+
+def test_a_typed_message_in_a_conversation_the_bot_answers_is_embedded_ahead() -> None:
+    assert worth_embedding("where is my parcel", Slots())
+    assert not worth_embedding('/faq{"faq_entry": "refund-time"}', Slots())  # a button
+    assert not worth_embedding("", Slots())
+    assert not worth_embedding("x" * (MAX_MESSAGE_CHARS + 1), Slots())  # gets a notice
+    assert not worth_embedding("where is my parcel", Slots({"handoff": {"ticket_id": 3}}))

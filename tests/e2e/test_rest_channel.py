@@ -294,6 +294,30 @@ def test_a_long_conversation_begins_new_sessions_and_loses_nothing_by_it(
     assert len(said) == 17
 
 
+def test_rasa_has_the_action_server_embed_a_message_before_its_nlu_runs(
+    running_stack: Settings,
+) -> None:
+    actions = f"http://{running_stack.host}:{running_stack.action_port}"
+
+    def embedded_ahead() -> float:
+        metrics = httpx.get(f"{actions}/metrics", timeout=10).text
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(metrics)
+            if family.name == "helpdesk_embed_ahead"
+            for sample in family.samples
+            if sample.name == "helpdesk_embed_ahead_total"
+        )
+
+    before = embedded_ahead()
+    say(running_stack, "how long does a parcel to Belgium take?")
+    say(running_stack, '/faq{"faq_entry": "shipping-time"}')  # a button: nothing to embed
+    assert embedded_ahead() == before + 1
+    refused = httpx.post(f"{actions}/embed-ahead", json={"text": ""}, timeout=10)
+    assert refused.status_code == 400 and "expected {text}" in refused.json()["error"]
+    assert httpx.post(f"{actions}/embed-ahead", content=b"[1", timeout=10).status_code == 400
+
+
 def test_the_action_server_exports_faq_decisions_and_lookup_time(running_stack: Settings) -> None:
     def samples() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         url = f"http://{running_stack.host}:{running_stack.action_port}/metrics"
