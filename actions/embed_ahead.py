@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 
 
 async def embed_ahead(request: Request) -> HTTPResponse:
-    text = (request.json or {}).get("text") if isinstance(request.json, dict) else None
+    body = request.json
+    text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text or len(text) > MAX_MESSAGE_CHARS:
         return json({"error": f"expected {{text}}: 1 to {MAX_MESSAGE_CHARS} characters"}, 400)
     started = False

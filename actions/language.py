@@ -13,7 +13,7 @@ from actions.conversation import latest_text
 from actions.relay import handoff_lost
 from actions.runtime import get_knowledge_base
 from actions.state import ActionName, Intent, Slot
-from core.limits import MAX_MESSAGE_CHARS
+from core.limits import typed_within_limit
 from knowledge.language import DetectedLanguage
 
 logger = logging.getLogger(__name__)
@@ -70,9 +70,7 @@ def prepare_lookup(tracker: Tracker) -> None:
     if (
         intent in SEARCHED_INTENTS
         and not tracker.get_slot(Slot.HANDOFF)
-        and text
-        and not text.startswith("/")
-        and len(text) <= MAX_MESSAGE_CHARS
+        and typed_within_limit(text)
     ):
         try:
             get_knowledge_base().prepare_search(text)

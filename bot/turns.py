@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from core.limits import MAX_MESSAGE_CHARS
+from core.limits import typed_within_limit
 
 #: How far back (customer messages) a retried message is looked for: platforms retry within
 #: minutes, a conversation has not moved on by hundreds of messages in that time.
@@ -106,9 +106,4 @@ def worth_embedding(text: str | None, tracker: Any) -> bool:
     """Whether the action server should start embedding this message before the NLU has
     even run: a typed message (not a button's payload) within the length limit, in a
     conversation the bot (not a person) is answering."""
-    return bool(
-        text
-        and not text.startswith("/")
-        and len(text) <= MAX_MESSAGE_CHARS
-        and not tracker.get_slot(HANDOFF_SLOT)
-    )
+    return typed_within_limit(text) and not tracker.get_slot(HANDOFF_SLOT)
