@@ -78,18 +78,30 @@ class ActionAnswerFaq(Action):
         answer = await lookup(dispatcher, tracker, text)
         if answer is None:
             return []
-        await record_answer(tracker, answer)
-        return [tried(tracker, text, answer), *reply(dispatcher, tracker, answer)]
+        return await say_decision(dispatcher, tracker, text, answer)
+
+
+async def say_decision(
+    dispatcher: CollectingDispatcher, tracker: Tracker, text: str, answer: Answer
+) -> list[EventType]:
+    """Record the decision on ``text``, add it to what the bot tried, and say it."""
+    await record_answer(tracker, answer)
+    return [tried(tracker, text, answer), *reply(dispatcher, tracker, answer)]
+
+
+async def search(tracker: Tracker, text: str) -> Answer:
+    """The knowledge base's decision on ``text`` in the conversation's language."""
+    # Embedding is CPU work: keep the server's event loop free for other conversations.
+    with FAQ_LOOKUP_SECONDS.time():
+        return await asyncio.to_thread(
+            get_knowledge_base().answer, text, language=conversation_language(tracker)
+        )
 
 
 async def lookup(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> Answer | None:
     """The knowledge base's decision on ``text``; None (and an apology said) if it failed."""
     try:
-        # Embedding is CPU work: keep the server's event loop free for other conversations.
-        with FAQ_LOOKUP_SECONDS.time():
-            return await asyncio.to_thread(
-                get_knowledge_base().answer, text, language=conversation_language(tracker)
-            )
+        return await search(tracker, text)
     except Exception:
         # A customer never sees a traceback, and Rasa never sees a 500.
         logger.exception("FAQ lookup failed for conversation %s", tracker.sender_id)

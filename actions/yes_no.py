@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -10,9 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import answered, asked, latest_text, nlu_is_sure
 from actions.escalation import escalate
-from actions.faq import ActionAnswerFaq
+from actions.faq import ActionAnswerFaq, say_decision, search
 from actions.follow_up import answer_feedback
 from actions.state import ActionName, Intent, Question, Reason, Slot
+from knowledge import Answer
+
+logger = logging.getLogger(__name__)
 
 #: A "no" longer than this is a statement ("my order has not arrived yet") when no question
 #: is open, or when the NLU is unsure of it: it goes to the FAQ.
@@ -47,8 +51,29 @@ class ActionYesNo(Action):
             return await answer_feedback(dispatcher, tracker, helped=yes)
         if long_message(tracker):
             return await ActionAnswerFaq().run(dispatcher, tracker, domain)
+        if answer := await confident_answer(tracker):  # "not delivered yet" is no "no"
+            text = latest_text(tracker)
+            return [answered(), *await say_decision(dispatcher, tracker, text, answer)]
         dispatcher.utter_message(response="utter_glad_to_help" if yes else "utter_ask_rephrase")
         return [answered()]
+
+
+async def confident_answer(tracker: Tracker) -> Answer | None:
+    """The FAQ's answer to a short yes or no that answers nothing of ours, when it has one.
+
+    The NLU takes a few words for a yes or a no on one of its words ("not", "στην"): with
+    no question open, the FAQ decides whether they ask something it knows. A failed lookup
+    is only logged: the customer then gets the small-talk reply.
+    """
+    text = latest_text(tracker)
+    if not text or text.startswith("/"):
+        return None
+    try:
+        answer = await search(tracker, text)
+    except Exception:
+        logger.exception("FAQ lookup for a short yes/no failed for %s", tracker.sender_id)
+        return None
+    return answer if answer.answered or answer.clarifying else None
 
 
 def is_new_question(tracker: Tracker) -> bool:

@@ -157,6 +157,33 @@ def test_a_long_message_the_nlu_only_guesses_is_a_no_is_a_new_question(
     assert said.messages[0].get("text"), "the question is answered from the FAQ"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        ("not delivered yet", "deny", "order-not-arrived"),  # "not" is a word of "no"
+        ("coupon not accepted", "deny", "discount-code"),
+        ("no", "deny", None),
+        ("ok", "affirm", None),
+    ],
+)
+def test_a_short_yes_or_no_with_nothing_asked_is_answered_when_the_faq_knows_it(
+    faq: KnowledgeBase,
+    ticket_sessions: sessionmaker[Session],
+    text: str,
+    intent: str,
+    expected: str | None,
+) -> None:
+    said, events = run(ActionYesNo(), tracker([user(text, intent)], language="en"))
+    answered_with = slot_events(events).get("last_faq_entry")
+    if expected is None:
+        assert responses(said) in (["utter_ask_rephrase"], ["utter_glad_to_help"])
+        assert answered_with is None
+    else:
+        assert answered_with == expected
+        assert said.messages[0].get("text"), "the FAQ's answer itself"
+
+
 def test_a_message_over_the_limit_gets_a_notice_not_a_lookup(settings_env: object) -> None:
     from actions.faq import ActionAnswerFaq
 

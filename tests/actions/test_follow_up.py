@@ -9,6 +9,7 @@ from actions.request_person import ActionEscalate
 from actions.state import Awaiting, Question
 from actions.yes_no import ActionYesNo
 from core.settings import get_settings
+from knowledge import KnowledgeBase
 from tests.actions.trackers import responses, run, tracker, user
 
 
@@ -17,7 +18,8 @@ def test_external_triggers_are_not_customer_turns() -> None:
     assert customer_turns(tracker(events)) == 2
 
 
-def test_a_yes_answers_only_the_question_asked_just_before() -> None:
+@pytest.mark.slow
+def test_a_yes_answers_only_the_question_asked_just_before(faq: KnowledgeBase) -> None:
     question = {"kind": "escalation_confirm", "turn": 1, "reason": "bot_could_not_answer"}
     fresh = tracker([user("mars weather?", "faq"), user("yes", "affirm")], awaiting=question)
     stale = tracker(
