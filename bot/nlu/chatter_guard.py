@@ -4,8 +4,9 @@ The classifier learns greet, goodbye, thanks, affirm and deny from a few words p
 and, on character n-grams, gives them to anything short it cannot place: "asdfgh qwerty" came
 out as `affirm` (the bot said "Glad I could help"), "Ποιος έγραψε την Οδύσσεια;" as `greet`,
 "how many moons does jupiter have" as `goodbye`. A small-talk intent is kept only when the
-message has a word of that intent's own training examples; otherwise the message goes to the
-FAQ action, which answers or says it is not sure. The words are learnt at training time from
+message has a word of that intent's own training examples (two in a message of more than
+three words); otherwise the message goes to the FAQ action, which answers or says it is not
+sure. The words are learnt at training time from
 bot/data, so they follow the training data in every language. Runs inside the Rasa 3.6
 environment (Python 3.10).
 """
@@ -28,6 +29,11 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 GUARDED_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny")
 FALLBACK_INTENT = "faq"
 VOCABULARY_FILE = "vocabulary.json"
+#: Up to this many words, one word of the intent's own is enough ("no", "ok thanks"). A longer
+#: message needs two: one can be a function word of a longer example ("have" of "have a nice
+#: day", "στην" of "δεν απαντά στην ερώτησή μου") in a question. The same bound as a short
+#: yes/no in the actions (actions/yes_no.py MAX_ANSWER_WORDS).
+SHORT_MESSAGE_WORDS = 3
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -88,7 +94,10 @@ class ChatterGuard(GraphComponent):
         return messages
 
     def _says(self, intent: str, text: str) -> bool:
-        return bool(self.vocabulary[intent] & set(plain_words(text)))
+        """One of the intent's words in a short message, two in a longer one."""
+        words = plain_words(text)
+        needed = 1 if len(words) <= SHORT_MESSAGE_WORDS else 2
+        return len(self.vocabulary[intent] & set(words)) >= needed
 
 
 def plain_words(text: str) -> list[str]:

@@ -82,6 +82,24 @@ def test_greeting_and_thanks_are_dialogue_not_faq(running_stack: Settings) -> No
     assert "welcome" in say(running_stack, "thank you", sender)[0]
 
 
+@pytest.mark.parametrize(
+    "message",
+    # Real customer messages (HINT3) the NLU called goodbye, greet and thanks on one word of
+    # a longer small-talk example ("have" of "have a nice day", "much" of "thank you very much").
+    [
+        "U have pureol biotin 10000mcg",
+        "Hello sir immunity plus purchases",
+        "How much types of laiser tab",
+    ],
+)
+def test_a_question_with_one_small_talk_word_goes_to_the_faq(
+    running_stack: Settings, message: str
+) -> None:
+    replies = say(running_stack, message)
+    assert not any("Northwind" in reply or "welcome" in reply for reply in replies), replies
+    assert any("not sure" in reply for reply in replies) or "Did this answer" in replies[-1]
+
+
 @pytest.mark.parametrize("message", ["", "   ", "👍👍", "0612345678"])
 def test_message_without_words_gets_a_polite_reply(running_stack: Settings, message: str) -> None:
     [reply] = say(running_stack, message)
