@@ -6,9 +6,8 @@ out as `affirm` (the bot said "Glad I could help"), "Ποιος έγραψε τ�
 "how many moons does jupiter have" as `goodbye`. A small-talk intent is kept only when the
 message has a word of that intent's own training examples (two in a message of more than
 three words); otherwise the message goes to the FAQ action, which answers or says it is not
-sure. The words are learnt at training time from
-bot/data, so they follow the training data in every language. Runs inside the Rasa 3.6
-environment (Python 3.10).
+sure. The words are learnt at training time from bot/data, so they follow the training data in
+every language. Runs inside the Rasa 3.6 environment (Python 3.10).
 """
 
 from __future__ import annotations

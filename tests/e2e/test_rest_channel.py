@@ -84,8 +84,9 @@ def test_greeting_and_thanks_are_dialogue_not_faq(running_stack: Settings) -> No
 
 @pytest.mark.parametrize(
     "message",
-    # Real customer messages (HINT3) the NLU called goodbye, greet and thanks on one word of
-    # a longer small-talk example ("have" of "have a nice day", "much" of "thank you very much").
+    # Real customer messages the NLU called goodbye, greet and thanks on one word of a longer
+    # small-talk example ("have" of "have a nice day", "much" of "thank you very much"); from
+    # HINT3 (hellohaptik/HINT3, ODbL 1.0 / DbCL 1.0, as in ../shared/eval/README.md).
     [
         "U have pureol biotin 10000mcg",
         "Hello sir immunity plus purchases",
