@@ -4,10 +4,17 @@ The classifier learns greet, goodbye, thanks, affirm and deny from a few words p
 and, on character n-grams, gives them to anything short it cannot place: "asdfgh qwerty" came
 out as `affirm` (the bot said "Glad I could help"), "Ποιος έγραψε την Οδύσσεια;" as `greet`,
 "how many moons does jupiter have" as `goodbye`. A small-talk intent is kept only when the
-message has a word of that intent's own training examples (two in a message of more than
-three words); otherwise the message goes to the FAQ action, which answers or says it is not
-sure. The words are learnt at training time from bot/data, so they follow the training data in
-every language. Runs inside the Rasa 3.6 environment (Python 3.10).
+message says it:
+
+- a message of up to three words needs a word of the intent's short examples ("no", "thanks",
+  "bye"): "στέλνετε στην Ελβετία;" borrowed "στην" from "δεν απαντά στην ερώτησή μου", and
+  "meine Daten exportieren" "meine" from "das beantwortet meine Frage nicht";
+- a longer one needs two words of any of its examples: one can be a function word ("have" of
+  "have a nice day") in a question.
+
+Otherwise the message goes to the FAQ action, which answers or says it is not sure. The words
+are learnt at training time from bot/data, so they follow the training data in every
+language. Runs inside the Rasa 3.6 environment (Python 3.10).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -28,11 +36,24 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 GUARDED_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny")
 FALLBACK_INTENT = "faq"
 VOCABULARY_FILE = "vocabulary.json"
-#: Up to this many words, one word of the intent's own is enough ("no", "ok thanks"). A longer
-#: message needs two: one can be a function word of a longer example ("have" of "have a nice
-#: day", "στην" of "δεν απαντά στην ερώτησή μου") in a question. The same bound as a short
-#: yes/no in the actions (actions/yes_no.py MAX_ANSWER_WORDS).
+#: A message, or an example, of up to this many words is short (see the module doc). The same
+#: bound as a short yes/no in the actions (actions/yes_no.py MAX_ANSWER_WORDS).
 SHORT_MESSAGE_WORDS = 3
+
+
+@dataclass(frozen=True)
+class IntentWords:
+    """The words that say a small-talk intent: ``short`` from its short examples, ``any``
+    from all of them."""
+
+    short: frozenset[str]
+    any: frozenset[str]
+
+    def said_by(self, words: list[str]) -> bool:
+        """One short word in a short message, two of ``any`` in a longer one."""
+        if len(words) <= SHORT_MESSAGE_WORDS:
+            return not self.short.isdisjoint(words)
+        return len(self.any.intersection(words)) >= 2
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -43,7 +64,7 @@ class ChatterGuard(GraphComponent):
         self,
         model_storage: ModelStorage,
         resource: Resource,
-        vocabulary: dict[str, set[str]] | None = None,
+        vocabulary: dict[str, IntentWords] | None = None,
     ) -> None:
         self._model_storage = model_storage
         self._resource = resource
@@ -59,14 +80,31 @@ class ChatterGuard(GraphComponent):
     ) -> ChatterGuard:
         return cls(model_storage, resource)
 
-    def train(self, training_data: TrainingData) -> Resource:
-        vocabulary: dict[str, set[str]] = {intent: set() for intent in GUARDED_INTENTS}
+    @staticmethod
+    def intent_words(training_data: TrainingData) -> dict[str, IntentWords]:
+        """Each guarded intent's words, learnt from its examples. (In the class: Rasa's
+        training cache fingerprints the class's source, not the module's.)"""
+        short: dict[str, set[str]] = {intent: set() for intent in GUARDED_INTENTS}
+        every: dict[str, set[str]] = {intent: set() for intent in GUARDED_INTENTS}
         for example in training_data.intent_examples:
-            if example.get(INTENT) in vocabulary:
-                vocabulary[example.get(INTENT)].update(plain_words(example.get(TEXT) or ""))
-        self.vocabulary = vocabulary
+            intent = example.get(INTENT)
+            if intent in every:
+                words = plain_words(example.get(TEXT) or "")
+                every[intent].update(words)
+                if len(words) <= SHORT_MESSAGE_WORDS:
+                    short[intent].update(words)
+        return {
+            intent: IntentWords(frozenset(short[intent]), frozenset(every[intent]))
+            for intent in GUARDED_INTENTS
+        }
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self.vocabulary = self.intent_words(training_data)
         with self._model_storage.write_to(self._resource) as directory:
-            stored = {intent: sorted(words) for intent, words in vocabulary.items()}
+            stored = {
+                intent: {"short": sorted(words.short), "any": sorted(words.any)}
+                for intent, words in self.vocabulary.items()
+            }
             (directory / VOCABULARY_FILE).write_text(json.dumps(stored), encoding="utf-8")
         return self._resource
 
@@ -81,22 +119,21 @@ class ChatterGuard(GraphComponent):
     ) -> ChatterGuard:
         with model_storage.read_from(resource) as directory:
             stored = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
-        return cls(model_storage, resource, {k: set(v) for k, v in stored.items()})
+        vocabulary = {
+            intent: IntentWords(frozenset(words["short"]), frozenset(words["any"]))
+            for intent, words in stored.items()
+        }
+        return cls(model_storage, resource, vocabulary)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = (message.get(INTENT) or {}).get("name")
-            if intent in self.vocabulary and not self._says(intent, message.get(TEXT) or ""):
+            words = self.vocabulary.get(intent)
+            if words is not None and not words.said_by(plain_words(message.get(TEXT) or "")):
                 fallback = {"name": FALLBACK_INTENT, "confidence": 1.0}
                 message.set(INTENT, fallback, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [fallback], add_to_output=True)
         return messages
-
-    def _says(self, intent: str, text: str) -> bool:
-        """One of the intent's words in a short message, two in a longer one."""
-        words = plain_words(text)
-        needed = 1 if len(words) <= SHORT_MESSAGE_WORDS else 2
-        return len(self.vocabulary[intent] & set(words)) >= needed
 
 
 def plain_words(text: str) -> list[str]:

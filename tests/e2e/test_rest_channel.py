@@ -101,6 +101,23 @@ def test_a_question_with_one_small_talk_word_goes_to_the_faq(
     assert any("not sure" in reply for reply in replies) or "Did this answer" in replies[-1]
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        # Short messages the NLU called `deny` on one word of a longer "no" example: a
+        # sample-FAQ phrasing and a customer's question.
+        "meine Daten exportieren",
+        "στέλνετε στην Ελβετία;",
+    ],
+)
+def test_a_short_question_with_a_word_of_a_longer_no_goes_to_the_faq(
+    running_stack: Settings, message: str
+) -> None:
+    sender = new_sender(running_stack)
+    say(running_stack, message, sender)
+    assert rasa_tracker(running_stack, sender)["latest_message"]["intent"]["name"] == "faq"
+
+
 @pytest.mark.parametrize("message", ["", "   ", "👍👍", "0612345678"])
 def test_message_without_words_gets_a_polite_reply(running_stack: Settings, message: str) -> None:
     [reply] = say(running_stack, message)
