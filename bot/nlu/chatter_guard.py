@@ -12,9 +12,12 @@ message says it:
 - a longer one needs two words of any of its examples: one can be a function word ("have" of
   "have a nice day") in a question.
 
-Otherwise the message goes to the FAQ action, which answers or says it is not sure. The words
-are learnt at training time from bot/data, so they follow the training data in every
-language. Runs inside the Rasa 3.6 environment (Python 3.10).
+Otherwise the message goes to the FAQ action, which answers or says it is not sure. And an
+acknowledgement with a word that is a goodbye on its own ("ok great, bye", "danke, tschüss")
+is a goodbye: on "ok" and "great" the classifier said `affirm`, and the bot said "Glad I
+could help" to a customer leaving. The words are learnt at training time from bot/data, so
+they follow the training data in every language. Runs inside the Rasa 3.6 environment
+(Python 3.10).
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 GUARDED_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny")
 FALLBACK_INTENT = "faq"
+CLOSING_INTENT = "goodbye"
+#: Intents a goodbye word turns into CLOSING_INTENT.
+CLOSED_BY_GOODBYE = ("affirm", "thanks")
 VOCABULARY_FILE = "vocabulary.json"
 #: A message, or an example, of up to this many words is short (see the module doc). The same
 #: bound as a short yes/no in the actions (actions/yes_no.py MAX_ANSWER_WORDS).
@@ -43,9 +49,10 @@ SHORT_MESSAGE_WORDS = 3
 
 @dataclass(frozen=True)
 class IntentWords:
-    """The words that say a small-talk intent: ``short`` from its short examples, ``any``
-    from all of them."""
+    """The words that say a small-talk intent: ``whole`` are examples on their own ("bye"),
+    ``short`` from its short examples, ``any`` from all of them."""
 
+    whole: frozenset[str]
     short: frozenset[str]
     any: frozenset[str]
 
@@ -84,6 +91,7 @@ class ChatterGuard(GraphComponent):
     def intent_words(training_data: TrainingData) -> dict[str, IntentWords]:
         """Each guarded intent's words, learnt from its examples. (In the class: Rasa's
         training cache fingerprints the class's source, not the module's.)"""
+        whole: dict[str, set[str]] = {intent: set() for intent in GUARDED_INTENTS}
         short: dict[str, set[str]] = {intent: set() for intent in GUARDED_INTENTS}
         every: dict[str, set[str]] = {intent: set() for intent in GUARDED_INTENTS}
         for example in training_data.intent_examples:
@@ -93,8 +101,12 @@ class ChatterGuard(GraphComponent):
                 every[intent].update(words)
                 if len(words) <= SHORT_MESSAGE_WORDS:
                     short[intent].update(words)
+                if len(words) == 1:
+                    whole[intent].update(words)
         return {
-            intent: IntentWords(frozenset(short[intent]), frozenset(every[intent]))
+            intent: IntentWords(
+                frozenset(whole[intent]), frozenset(short[intent]), frozenset(every[intent])
+            )
             for intent in GUARDED_INTENTS
         }
 
@@ -102,7 +114,11 @@ class ChatterGuard(GraphComponent):
         self.vocabulary = self.intent_words(training_data)
         with self._model_storage.write_to(self._resource) as directory:
             stored = {
-                intent: {"short": sorted(words.short), "any": sorted(words.any)}
+                intent: {
+                    "whole": sorted(words.whole),
+                    "short": sorted(words.short),
+                    "any": sorted(words.any),
+                }
                 for intent, words in self.vocabulary.items()
             }
             (directory / VOCABULARY_FILE).write_text(json.dumps(stored), encoding="utf-8")
@@ -120,7 +136,9 @@ class ChatterGuard(GraphComponent):
         with model_storage.read_from(resource) as directory:
             stored = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
         vocabulary = {
-            intent: IntentWords(frozenset(words["short"]), frozenset(words["any"]))
+            intent: IntentWords(
+                frozenset(words["whole"]), frozenset(words["short"]), frozenset(words["any"])
+            )
             for intent, words in stored.items()
         }
         return cls(model_storage, resource, vocabulary)
@@ -128,12 +146,26 @@ class ChatterGuard(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = (message.get(INTENT) or {}).get("name")
-            words = self.vocabulary.get(intent)
-            if words is not None and not words.said_by(plain_words(message.get(TEXT) or "")):
-                fallback = {"name": FALLBACK_INTENT, "confidence": 1.0}
-                message.set(INTENT, fallback, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [fallback], add_to_output=True)
+            said = self.vocabulary.get(intent)
+            if said is None:
+                continue
+            words = plain_words(message.get(TEXT) or "")
+            if not said.said_by(words):
+                _set_intent(message, FALLBACK_INTENT)
+            elif intent in CLOSED_BY_GOODBYE and self._says_goodbye(words):
+                _set_intent(message, CLOSING_INTENT)
         return messages
+
+    def _says_goodbye(self, words: list[str]) -> bool:
+        closing = self.vocabulary.get(CLOSING_INTENT)
+        return closing is not None and not closing.whole.isdisjoint(words)
+
+
+def _set_intent(message: Message, intent: str) -> None:
+    """``intent`` with full confidence, the only one ranked."""
+    chosen = {"name": intent, "confidence": 1.0}
+    message.set(INTENT, chosen, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [chosen], add_to_output=True)
 
 
 def plain_words(text: str) -> list[str]:

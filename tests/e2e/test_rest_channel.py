@@ -118,6 +118,18 @@ def test_a_short_question_with_a_word_of_a_longer_no_goes_to_the_faq(
     assert rasa_tracker(running_stack, sender)["latest_message"]["intent"]["name"] == "faq"
 
 
+@pytest.mark.parametrize(
+    "message",
+    # The classifier called these `affirm` or `thanks` (on "ok", "thanks"): the bot said
+    # "Glad I could help" to a customer leaving.
+    ["ok thanks, bye", "perfect, bye", "ok bedankt, doei", "спасибо, пока", "ευχαριστώ, αντίο"],
+)
+def test_thanks_with_a_goodbye_is_a_goodbye(running_stack: Settings, message: str) -> None:
+    sender = new_sender(running_stack)
+    say(running_stack, message, sender)
+    assert rasa_tracker(running_stack, sender)["latest_message"]["intent"]["name"] == "goodbye"
+
+
 @pytest.mark.parametrize("message", ["", "   ", "👍👍", "0612345678"])
 def test_message_without_words_gets_a_polite_reply(running_stack: Settings, message: str) -> None:
     [reply] = say(running_stack, message)
