@@ -114,11 +114,7 @@ class ChatterGuard(GraphComponent):
         self.vocabulary = self.intent_words(training_data)
         with self._model_storage.write_to(self._resource) as directory:
             stored = {
-                intent: {
-                    "whole": sorted(words.whole),
-                    "short": sorted(words.short),
-                    "any": sorted(words.any),
-                }
+                intent: {field: sorted(values) for field, values in vars(words).items()}
                 for intent, words in self.vocabulary.items()
             }
             (directory / VOCABULARY_FILE).write_text(json.dumps(stored), encoding="utf-8")
@@ -136,9 +132,7 @@ class ChatterGuard(GraphComponent):
         with model_storage.read_from(resource) as directory:
             stored = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
         vocabulary = {
-            intent: IntentWords(
-                frozenset(words["whole"]), frozenset(words["short"]), frozenset(words["any"])
-            )
+            intent: IntentWords(**{field: frozenset(values) for field, values in words.items()})
             for intent, words in stored.items()
         }
         return cls(model_storage, resource, vocabulary)
