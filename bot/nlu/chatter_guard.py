@@ -91,23 +91,21 @@ class ChatterGuard(GraphComponent):
     def intent_words(training_data: TrainingData) -> dict[str, IntentWords]:
         """Each guarded intent's words, learnt from its examples. (In the class: Rasa's
         training cache fingerprints the class's source, not the module's.)"""
-        whole: dict[str, set[str]] = {intent: set() for intent in GUARDED_INTENTS}
-        short: dict[str, set[str]] = {intent: set() for intent in GUARDED_INTENTS}
-        every: dict[str, set[str]] = {intent: set() for intent in GUARDED_INTENTS}
+        examples: dict[str, list[list[str]]] = {intent: [] for intent in GUARDED_INTENTS}
         for example in training_data.intent_examples:
-            intent = example.get(INTENT)
-            if intent in every:
-                words = plain_words(example.get(TEXT) or "")
-                every[intent].update(words)
-                if len(words) <= SHORT_MESSAGE_WORDS:
-                    short[intent].update(words)
-                if len(words) == 1:
-                    whole[intent].update(words)
+            if example.get(INTENT) in examples:
+                examples[example.get(INTENT)].append(plain_words(example.get(TEXT) or ""))
+
+        def words_of(said: list[list[str]], longest: int | None = None) -> frozenset[str]:
+            return frozenset(
+                word for words in said if longest is None or len(words) <= longest for word in words
+            )
+
         return {
             intent: IntentWords(
-                frozenset(whole[intent]), frozenset(short[intent]), frozenset(every[intent])
+                words_of(said, 1), words_of(said, SHORT_MESSAGE_WORDS), words_of(said)
             )
-            for intent in GUARDED_INTENTS
+            for intent, said in examples.items()
         }
 
     def train(self, training_data: TrainingData) -> Resource:
