@@ -31,6 +31,9 @@ from escalation.tickets import Escalation, TranscriptLine
 
 logger = logging.getLogger(__name__)
 
+#: What a ticket carries of the bot's attempts: the latest questions (top hits each).
+TRIED_QUESTIONS_KEPT = 10
+
 
 def offer_escalation(
     dispatcher: CollectingDispatcher,
@@ -157,11 +160,28 @@ def escalation_from(
         reason=str(reason),  # a Reason member is stored as its plain value
         category=category,
         priority=priority,
-        tried_entries=list(tracker.get_slot(Slot.TRIED_ENTRIES) or []),
+        tried_entries=attempts_in([*(earlier_events or []), *tracker.events]),
         order_number=order_number(tracker),
         transcript=transcript_of([*(earlier_events or []), *tracker.events]),
         deadlines=get_sla_policy().deadlines(utc_now(), priority, category),
     )
+
+
+def attempts_in(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the bot tried since the conversation's last handoff ended, the latest
+    TRIED_QUESTIONS_KEPT questions: each FAQ turn sets its own attempt (actions/faq.py), a
+    handoff's end empties the slot, and the value a new session carries over (set before
+    its first customer message) is one already counted."""
+    attempts: list[dict[str, Any]] = []
+    carried_over = False
+    for event in events:
+        kind = event.get("event")
+        if kind in ("session_started", "user"):
+            carried_over = kind == "session_started"
+        elif kind == "slot" and event.get("name") == Slot.TRIED_ENTRIES and not carried_over:
+            value = event.get("value")
+            attempts = [*attempts, *value] if isinstance(value, list) and value else []
+    return attempts[-TRIED_QUESTIONS_KEPT:]
 
 
 def transcript_of(events: list[dict[str, Any]]) -> list[TranscriptLine]:

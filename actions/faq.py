@@ -36,8 +36,7 @@ from core.settings import EscalationTrigger, get_settings
 from escalation.triggers import KeywordRule, first_match
 from knowledge import Answer, Choice
 
-#: What an escalation carries of the bot's attempts: the latest questions, top hits each.
-TRIED_QUESTIONS_KEPT = 10
+#: What an escalation carries of each of the bot's attempts: its top hits.
 TRIED_HITS_PER_QUESTION = 3
 
 logger = logging.getLogger(__name__)
@@ -63,9 +62,9 @@ class ActionAnswerFaq(Action):
         if rating := typed_rating(tracker):
             return await record_rating(dispatcher, tracker, rating)
         if (helped := reaction_to_answer(tracker)) is not None:
-            return await answer_feedback(dispatcher, tracker, helped=helped)
+            return answer_feedback(dispatcher, tracker, helped=helped)
         if entry_id := picked_entry(tracker):
-            return await answer_picked(dispatcher, tracker, entry_id)
+            return answer_picked(dispatcher, tracker, entry_id)
         text = latest_text(tracker)
         if not text:
             dispatcher.utter_message(response="utter_empty_message")
@@ -78,15 +77,15 @@ class ActionAnswerFaq(Action):
         answer = await lookup(dispatcher, tracker, text)
         if answer is None:
             return []
-        return await say_decision(dispatcher, tracker, text, answer)
+        return say_decision(dispatcher, tracker, text, answer)
 
 
-async def say_decision(
+def say_decision(
     dispatcher: CollectingDispatcher, tracker: Tracker, text: str, answer: Answer
 ) -> list[EventType]:
     """Record the decision on ``text``, add it to what the bot tried, and say it."""
-    await record_answer(tracker, answer)
-    return [tried(tracker, text, answer), *reply(dispatcher, tracker, answer)]
+    record_answer(tracker, answer)
+    return [tried(text, answer), *reply(dispatcher, tracker, answer)]
 
 
 async def search(tracker: Tracker, text: str) -> Answer:
@@ -117,7 +116,7 @@ def picked_entry(tracker: Tracker) -> str | None:
     return None
 
 
-async def answer_picked(
+def answer_picked(
     dispatcher: CollectingDispatcher, tracker: Tracker, entry_id: str
 ) -> list[EventType]:
     knowledge_base = get_knowledge_base()
@@ -127,7 +126,7 @@ async def answer_picked(
     except KeyError:  # a stale button after the FAQ changed, or a forged payload
         dispatcher.utter_message(response="utter_not_sure")
         return []
-    await record_answer(tracker, answer)
+    record_answer(tracker, answer)
     return send_answer(dispatcher, tracker, answer)
 
 
@@ -222,11 +221,14 @@ def send_answer(
     return events
 
 
-def tried(tracker: Tracker, question: str, answer: Answer) -> EventType:
-    """Add this question and the entries it matched to what the bot tried.
+def tried(question: str, answer: Answer) -> EventType:
+    """This question and the entries it matched: this turn's part of what the bot tried.
 
     Each entry comes with its question (in the conversation's language) and how well it
-    fit in words, for the agent; the raw scores stay for whoever tunes the FAQ.
+    fit in words, for the agent; the raw scores stay for whoever tunes the FAQ. Only this
+    turn's attempt is set (an escalation gathers them from the conversation's events,
+    actions/escalation.py): a list re-set whole every turn made the tracker, which Rasa
+    loads, saves and sends with every action call, grow with the square of its length.
     """
     kb, lang = get_knowledge_base(), answer.language.lang
     attempt = {
@@ -245,8 +247,7 @@ def tried(tracker: Tracker, question: str, answer: Answer) -> EventType:
             if hit.entry_id in kb.entries
         ],
     }
-    earlier = list(tracker.get_slot(Slot.TRIED_ENTRIES) or [])
-    return SlotSet(Slot.TRIED_ENTRIES, [*earlier, attempt][-TRIED_QUESTIONS_KEPT:])
+    return SlotSet(Slot.TRIED_ENTRIES, [attempt])
 
 
 def pick_payload(entry_id: str) -> str:

@@ -37,11 +37,11 @@ POSITIVE_REACTIONS = (
 NEGATIVE_REACTIONS = ("👎", "🙁", "☹", "😞", "😕", "😠", "😡", "❌")
 
 
-async def answer_feedback(
+def answer_feedback(
     dispatcher: CollectingDispatcher, tracker: Tracker, *, helped: bool
 ) -> list[EventType]:
     """The customer's answer to "did this help?", recorded on the answer it is about."""
-    await record_feedback(tracker, helped=helped)
+    record_feedback(tracker, helped=helped)
     if helped:
         dispatcher.utter_message(response="utter_glad_to_help")
         return [answered()]
@@ -76,7 +76,7 @@ class ActionThanks(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         if asked(tracker, Question.ANSWER_FEEDBACK):
-            return await answer_feedback(dispatcher, tracker, helped=True)
+            return answer_feedback(dispatcher, tracker, helped=True)
         dispatcher.utter_message(response="utter_you_are_welcome")
         return []
 

@@ -53,9 +53,9 @@ class ActionEscalate(Action):
         if answer is None:
             return []
         if answer.answered or answer.clarifying:
-            return [tried(tracker, text, answer), *reply(dispatcher, tracker, answer)]
+            return [tried(text, answer), *reply(dispatcher, tracker, answer)]
         return [
-            tried(tracker, text, answer),
+            tried(text, answer),
             *offer_escalation(
                 dispatcher,
                 tracker,

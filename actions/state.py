@@ -20,7 +20,7 @@ class Slot(StrEnum):
     HANDOFF = "handoff"  # a person owns the conversation: the bot relays and stays quiet
     AWAITING = "awaiting"  # the question the bot asked on the latest turn (Awaiting)
     FAILED_TURNS = "failed_turns"  # turns in a row the bot could not answer
-    TRIED_ENTRIES = "tried_entries"  # what the bot tried, carried by an escalation
+    TRIED_ENTRIES = "tried_entries"  # this turn's attempt; a ticket gathers them all
     ORDER_NUMBER = "order_number"  # the order the customer named, carried by an escalation
     LAST_DELIVERY_ID = "last_delivery_id"  # the latest outbox row said (escalation/delivery.py)
 

@@ -48,12 +48,12 @@ class ActionYesNo(Action):
             )
             return [answered(), *escalated]
         if asked(tracker, Question.ANSWER_FEEDBACK):
-            return await answer_feedback(dispatcher, tracker, helped=yes)
+            return answer_feedback(dispatcher, tracker, helped=yes)
         if long_message(tracker):
             return await ActionAnswerFaq().run(dispatcher, tracker, domain)
         if answer := await confident_answer(tracker):  # "not delivered yet" is no "no"
             text = latest_text(tracker)
-            return [answered(), *await say_decision(dispatcher, tracker, text, answer)]
+            return [answered(), *say_decision(dispatcher, tracker, text, answer)]
         dispatcher.utter_message(response="utter_glad_to_help" if yes else "utter_ask_rephrase")
         return [answered()]
 

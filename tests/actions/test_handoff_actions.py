@@ -412,3 +412,34 @@ def test_an_escalation_while_nobody_is_there_says_when_a_person_will_be(
         assert ticket is not None and ticket.first_response_due_at is not None
         local_due = ticket.first_response_due_at.astimezone(ZoneInfo("Europe/Amsterdam"))
         assert local_due.date() > opening_day  # 4 h of a one-hour week: weeks later
+
+
+def test_the_ticket_gathers_what_the_bot_tried_from_each_turn(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    """Each FAQ turn sets only its own attempt (actions/faq.py); the ticket gets them all, in
+    order, since the last handoff ended, and not twice the one a new session carries over."""
+
+    def attempt(question: str, timestamp: float) -> dict[str, Any]:
+        value: list[dict[str, Any]] = [{"question": question, "answered_with": None, "hits": []}]
+        return {"event": "slot", "name": "tried_entries", "value": value, "timestamp": timestamp}
+
+    events = [
+        user("first, before an earlier handoff", timestamp=1.0),
+        attempt("first, before an earlier handoff", 1.1),
+        {"event": "slot", "name": "tried_entries", "value": [], "timestamp": 1.5},  # it ended
+        user("where is my parcel?", timestamp=2.0),
+        attempt("where is my parcel?", 2.1),
+        {"event": "session_started", "timestamp": 3.0},
+        attempt("where is my parcel?", 3.0),  # carried over into the new session
+        user("it is still not here", timestamp=4.0),
+        attempt("it is still not here", 4.1),
+        user("a person please", "request_human", timestamp=5.0),
+    ]
+    run(ActionEscalate(), tracker(events, language="en"))
+    with session_scope(ticket_sessions) as session:
+        ticket = session.scalars(select(Ticket)).one()
+        assert [attempt["question"] for attempt in ticket.tried_entries] == [
+            "where is my parcel?",
+            "it is still not here",
+        ]

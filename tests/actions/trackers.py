@@ -9,6 +9,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.outcomes import wait_for_writes
+
 
 def user(
     text: str,
@@ -61,6 +63,7 @@ def run(action: Action, current: Tracker) -> tuple[CollectingDispatcher, list[di
     """Run the action as the action server would; what it said, and the events it returned."""
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, current, {}))
+    wait_for_writes()  # the outcomes are written after the action returns
     return dispatcher, events
 
 
