@@ -19,9 +19,12 @@ app's retry of a webhook, a REST client sending again: it gets the first answer 
 a bare number after buttons picks that button (bot/turns.py): checked on the conversation
 Rasa has loaded under its lock.
 
-Patch: a message worth it (bot/turns.py) is sent to the action server's ``/embed-ahead``
-before the NLU runs, so the embedding of an FAQ question (one core, ~18 ms) overlaps the
-NLU, the first action and the policies instead of following them.
+Patch: a typed message within the length limit is sent to the action server's
+``/embed-ahead`` before Rasa even loads the conversation, so the embedding of an FAQ question
+(one core, ~18 ms) overlaps the tracker load, the NLU, the first action and the policies
+instead of following them. The conversation is not known yet (a person may own it, the
+message may be small talk): the action server makes that guess only while its model is
+idle, so a wrong one costs an otherwise idle core.
 
 Patch: a session grown past bot/turns.py's SESSION_EVENT_LIMIT events ends at the next turn
 (as after an idle hour), and a new session carries over each slot's latest value only.
@@ -35,6 +38,12 @@ conversation (redis-py's ``Lock``, SET NX with a timeout) while it reads and wri
 Patch: Rasa finds the class of each event it reads from the tracker store by walking every
 subclass of ``Event`` (``all_subclasses``, recursive, for each event): 7 % of the Rasa
 server's CPU per turn here (py-spy). The class found for a type name is kept.
+
+Patch: Rasa's SQL tracker store on SQLite opened a new connection for every read and write
+(SQLAlchemy 1.4's NullPool for files) and committed in rollback-journal mode (three disk
+syncs). Its connections are now kept (QueuePool; Rasa uses them from its one event-loop
+thread) and the file is in write-ahead-log mode, as the ticket database is: one sync per
+commit, still durable, and readers do not wait for the writer.
 
 Also: ``rasa run`` gets its HTTP API token from HELPDESK_RASA_API_TOKEN, if set.
 """
@@ -187,12 +196,15 @@ def _handle_each_message_once_and_numbers_as_buttons() -> None:
     from rasa.core.processor import MessageProcessor
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.turns import chosen_button, replies_to, worth_embedding
+    from bot.turns import chosen_button, replies_to
+    from core.limits import typed_within_limit
 
     handle_message = MessageProcessor.handle_message
     handle_with_tracker = MessageProcessor._handle_message_with_tracker
 
     async def handle_once(self: MessageProcessor, message: UserMessage) -> Any:
+        if self.action_endpoint is not None and typed_within_limit(message.text):
+            await embed_ahead(self.action_endpoint, message.text or "")
         try:
             return await handle_message(self, message)
         except _AlreadyHandled as handled:
@@ -210,8 +222,6 @@ def _handle_each_message_once_and_numbers_as_buttons() -> None:
         if replies is not None:
             raise _AlreadyHandled(replies)  # before anything is added: the tracker is not saved
         message.text = chosen_button(tracker.events, message.text or "") or message.text
-        if self.action_endpoint is not None and worth_embedding(message.text, tracker):
-            await embed_ahead(self.action_endpoint, message.text or "")
         await handle_with_tracker(self, message, tracker)
 
     MessageProcessor.handle_message = handle_once  # type: ignore[method-assign]
@@ -267,8 +277,33 @@ def _change_redis_tickets_atomically() -> None:
     RedisLockStore.cleanup = guarded(LockStore.cleanup)  # type: ignore[method-assign]
 
 
+def _keep_sqlite_tracker_connections() -> None:
+    import sqlite3
+
+    from rasa.core import tracker_store
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine, make_url
+    from sqlalchemy.pool import QueuePool
+
+    kwargs_for = tracker_store.create_engine_kwargs
+
+    def engine_kwargs(url: Any) -> dict[str, Any]:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            return {"poolclass": QueuePool}
+        return kwargs_for(url)
+
+    def write_ahead_log(connection: Any, _record: Any) -> None:
+        if isinstance(connection, sqlite3.Connection):
+            connection.execute("PRAGMA journal_mode=WAL")
+
+    tracker_store.create_engine_kwargs = engine_kwargs
+    event.listen(Engine, "connect", write_ahead_log)
+
+
 def main() -> None:
     _cache_action_response_validator()
+    _keep_sqlite_tracker_connections()
     _look_up_event_types_once()
     _change_redis_tickets_atomically()
     _say_one_moment_when_the_action_server_is_away()

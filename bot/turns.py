@@ -9,8 +9,6 @@ lock, where the tracker is loaded anyway.
   that was not handled (the process died first) is handled.
 - **Numbered options**: where buttons are numbered lines (WhatsApp, SMS) or press back their
   number (Telegram), a bare "2" right after the bot offered buttons is the second button.
-- **Embedding ahead**: a typed message within the length limit, in a conversation no person
-  owns, is sent to the action server to embed before Rasa's NLU runs (``worth_embedding``).
 - **Short sessions**: a session of more than ``SESSION_EVENT_LIMIT`` events is closed at the
   customer's next turn and a new one begun with the slots carried over, as Rasa does after an
   idle hour. Rasa loads, replays and featurizes the latest session on every turn and sends it
@@ -28,15 +26,13 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from core.limits import typed_within_limit
-
 #: How far back (customer messages) a retried message is looked for: platforms retry within
 #: minutes, a conversation has not moved on by hundreds of messages in that time.
 RETRY_LOOKBACK_MESSAGES = 200
 NUMBER = re.compile(r"\s*(\d{1,2})\s*[.)]?\s*")
 #: Events in a session before the next turn begins a new one: a dozen turns (about ten
-#: events each), several times what the policies look back on (MemoizationPolicy's and the
-#: rules' histories), so no prediction changes; a performance bound, not a tuned answer rule.
+#: events each), several times what the policies look back on (the rules' histories), so
+#: no prediction changes; a performance bound, not a tuned answer rule.
 SESSION_EVENT_LIMIT = 120
 #: The slot set while a person owns the conversation (actions/state.py, Slot.HANDOFF).
 HANDOFF_SLOT = "handoff"
@@ -100,10 +96,3 @@ def chosen_button(events: Iterable[Any], text: str) -> str | None:
         payload = buttons[number - 1].get("payload")
         return payload if isinstance(payload, str) else None
     return None
-
-
-def worth_embedding(text: str | None, tracker: Any) -> bool:
-    """Whether the action server should start embedding this message before the NLU has
-    even run: a typed message (not a button's payload) within the length limit, in a
-    conversation the bot (not a person) is answering."""
-    return typed_within_limit(text) and not tracker.get_slot(HANDOFF_SLOT)

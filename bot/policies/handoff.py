@@ -22,7 +22,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 HANDOFF_SLOT = "handoff"
 RELAY_ACTION = "action_relay_to_agent"
 EXTERNAL_PREFIX = "EXTERNAL_"
-#: Above RulePolicy (4) and MemoizationPolicy (3): ties at confidence 1.0 go to us.
+#: Above RulePolicy (4): ties at confidence 1.0 go to us.
 HANDOFF_POLICY_PRIORITY = 10
 
 

@@ -13,9 +13,8 @@ from bot.turns import (
     latest_per_key,
     replies_to,
     session_is_long,
-    worth_embedding,
 )
-from core.limits import MAX_MESSAGE_CHARS
+from core.limits import MAX_MESSAGE_CHARS, typed_within_limit
 
 
 @dataclass
@@ -107,9 +106,9 @@ class Slots:
         return self.values.get(name)
 
 
-def test_a_typed_message_in_a_conversation_the_bot_answers_is_embedded_ahead() -> None:
-    assert worth_embedding("where is my parcel", Slots())
-    assert not worth_embedding('/faq{"faq_entry": "refund-time"}', Slots())  # a button
-    assert not worth_embedding("", Slots())
-    assert not worth_embedding("x" * (MAX_MESSAGE_CHARS + 1), Slots())  # gets a notice
-    assert not worth_embedding("where is my parcel", Slots({"handoff": {"ticket_id": 3}}))
+def test_only_a_typed_message_within_the_limit_is_embedded_ahead() -> None:
+    """What Rasa sends to /embed-ahead before it loads the conversation (bot/launcher.py)."""
+    assert typed_within_limit("where is my parcel")
+    assert not typed_within_limit('/faq{"faq_entry": "refund-time"}')  # a button
+    assert not typed_within_limit("")
+    assert not typed_within_limit("x" * (MAX_MESSAGE_CHARS + 1))  # gets a notice
