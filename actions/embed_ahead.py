@@ -32,7 +32,7 @@ async def embed_ahead(request: Request) -> HTTPResponse:
         return json({"error": f"expected {{text}}: 1 to {MAX_MESSAGE_CHARS} characters"}, 400)
     started = False
     try:
-        started = get_knowledge_base().prepare_search(text, guess=True)
+        started = get_knowledge_base().prepare_search(text)
     except Exception:  # only a head start: the search embeds it itself
         logger.exception("could not start embedding ahead")
     EMBED_AHEAD.labels(started=str(started).lower()).inc()

@@ -26,7 +26,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation import ask, latest_text, remember_order_number
 from actions.escalation import offer_escalation
 from actions.follow_up import answer_feedback, reaction_to_answer, record_rating, typed_rating
-from actions.language import conversation_language
+from actions.language import conversation_language, in_turn_language
 from actions.metrics import FAQ_LOOKUP_SECONDS, count_decision
 from actions.outcomes import record_answer
 from actions.runtime import escalates_on, get_keyword_rules, get_knowledge_base
@@ -45,8 +45,8 @@ logger = logging.getLogger(__name__)
 class ActionAnswerFaq(Action):
     """Search the FAQ for the latest message; answer when confident, else say so.
 
-    The conversation's language is already in the `language` slot (action_detect_language
-    runs first), so the fixed responses used here render in it.
+    It resolves the conversation's language itself (``in_turn_language``): no
+    action_detect_language before it, one action call a turn fewer.
     """
 
     def name(self) -> str:
@@ -55,7 +55,10 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        return [*remember_order_number(tracker), *await self.answer(dispatcher, tracker)]
+        async def answered() -> list[EventType]:
+            return [*remember_order_number(tracker), *await self.answer(dispatcher, tracker)]
+
+        return await in_turn_language(dispatcher, tracker, answered)
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """The steps of the module's docstring, first that applies."""

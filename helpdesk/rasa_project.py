@@ -157,6 +157,10 @@ def ensure_trained_model(settings: Settings) -> Path:
     return model
 
 
+#: Rasa's response generator: the domain's templates, in the language an action names.
+NLG_CLASS = "bot.nlg.LanguageNamingGenerator"
+
+
 def write_endpoints(settings: Settings, path: Path) -> Path:
     """The run's endpoints.yml: our action server, the SQL tracker store (SQLite, or the
     shared database of HELPDESK_TRACKER_STORE_URL) and, with HELPDESK_REDIS_URL, Rasa's Redis
@@ -164,13 +168,16 @@ def write_endpoints(settings: Settings, path: Path) -> Path:
     its environment (``shared_services_environment``): the file holds no secret.
 
     The domain is not sent with each action call (Rasa's ``enable_selective_domain``): no
-    action of ours reads it, and serialising it (≈ 70 KB) both ways cost ≈ 4 ms a call."""
+    action of ours reads it, and serialising it (≈ 70 KB) both ways cost ≈ 4 ms a call. The
+    domain's responses are rendered by bot/nlg.py's generator (in the language an action
+    names with them)."""
     endpoints = {
         "action_endpoint": {
             "url": f"http://{settings.host}:{settings.action_port}/webhook",
             "enable_selective_domain": True,
         },
         "tracker_store": tracker_store_endpoint(settings),
+        "nlg": {"type": NLG_CLASS},
     }
     if settings.redis_url:
         endpoints["lock_store"] = lock_store_endpoint(settings.redis_url)

@@ -166,12 +166,12 @@ class KnowledgeBase:
         variant = entry.variant_for(language.lang, self.default_language)
         return Answer(variant.answer, entry.id, variant.lang, language, hits)
 
-    def prepare_search(self, text: str, *, guess: bool = False) -> bool:
-        """Start embedding ``text`` in the background for a :meth:`search` about to come;
-        a ``guess`` (it may not be searched at all) only when no embedding is running.
-        Whether this call started it (not when kept, under way, or a guess refused)."""
+    def prepare_search(self, text: str) -> bool:
+        """Start embedding ``text`` in the background for a :meth:`search` that may come: a
+        guess (the message may not be a question), so only when no embedding is running.
+        Whether this call started it (not when kept, under way, or refused)."""
         text = searchable(text)
-        return bool(text.strip()) and self._vectors.prefetch(text, only_when_idle=guess)
+        return bool(text.strip()) and self._vectors.prefetch(text, only_when_idle=True)
 
     def embed_question(self, text: str) -> Vectors:
         """The question's vector as a search embedded it (to group unanswered questions)."""

@@ -31,8 +31,13 @@ def ticket_sessions(settings_env: Path) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def faq(sample_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> KnowledgeBase:
-    """The sample FAQ as the actions' knowledge base (instead of the one built from settings)."""
+def faq(
+    sample_kb: KnowledgeBase,
+    ticket_sessions: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> KnowledgeBase:
+    """The sample FAQ as the actions' knowledge base (instead of the one built from settings),
+    and a ticket database (the FAQ action first checks that no person owns the conversation)."""
     import actions.faq
     import actions.language
     import actions.outcomes

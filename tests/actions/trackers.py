@@ -78,6 +78,10 @@ def responses(dispatcher: CollectingDispatcher) -> list[str]:
     ]
 
 
+#: The slots the FAQ action sets on every turn, whatever else it does.
+LANGUAGE_SLOTS = {"language", "language_confidence"}
+
+
 def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     """The slots the action set (the last value of each)."""
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
