@@ -150,6 +150,7 @@ def escalation_from(
     confidence = tracker.get_slot(Slot.LANGUAGE_CONFIDENCE)
     metadata = latest.get("metadata") or {}
     contact = metadata.get("contact") if isinstance(metadata, dict) else None
+    events = [*(earlier_events or []), *tracker.events]
     return Escalation(
         key=f"{tracker.sender_id}:{turn}",
         conversation_id=tracker.sender_id,
@@ -160,9 +161,9 @@ def escalation_from(
         reason=str(reason),  # a Reason member is stored as its plain value
         category=category,
         priority=priority,
-        tried_entries=attempts_in([*(earlier_events or []), *tracker.events]),
+        tried_entries=attempts_in(events),
         order_number=order_number(tracker),
-        transcript=transcript_of([*(earlier_events or []), *tracker.events]),
+        transcript=transcript_of(events),
         deadlines=get_sla_policy().deadlines(utc_now(), priority, category),
     )
 
@@ -180,7 +181,10 @@ def attempts_in(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             carried_over = kind == "session_started"
         elif kind == "slot" and event.get("name") == Slot.TRIED_ENTRIES and not carried_over:
             value = event.get("value")
-            attempts = [*attempts, *value] if isinstance(value, list) and value else []
+            if isinstance(value, list) and value:
+                attempts.extend(value)
+            else:
+                attempts.clear()
     return attempts[-TRIED_QUESTIONS_KEPT:]
 
 

@@ -26,9 +26,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation import ask, latest_text, remember_order_number
 from actions.escalation import offer_escalation
 from actions.follow_up import answer_feedback, reaction_to_answer, record_rating, typed_rating
-from actions.language import conversation_language, in_turn_language
+from actions.language import conversation_language, language_slots, name_the_language
 from actions.metrics import FAQ_LOOKUP_SECONDS, count_decision
 from actions.outcomes import record_answer
+from actions.relay import handoff_lost
 from actions.runtime import escalates_on, get_keyword_rules, get_knowledge_base
 from actions.state import ActionName, Entity, Intent, Question, Reason, Slot
 from core.limits import MAX_MESSAGE_CHARS
@@ -45,8 +46,9 @@ logger = logging.getLogger(__name__)
 class ActionAnswerFaq(Action):
     """Search the FAQ for the latest message; answer when confident, else say so.
 
-    It resolves the conversation's language itself (``in_turn_language``): no
-    action_detect_language before it, one action call a turn fewer.
+    It does what action_detect_language does first (a conversation a person owns is relayed
+    instead; the language is resolved) in the same call: one HTTP call, one prediction and
+    three events fewer a turn.
     """
 
     def name(self) -> str:
@@ -55,10 +57,13 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        async def answered() -> list[EventType]:
-            return [*remember_order_number(tracker), *await self.answer(dispatcher, tracker)]
-
-        return await in_turn_language(dispatcher, tracker, answered)
+        if relay_instead := await handoff_lost(tracker):
+            return relay_instead
+        language = language_slots(tracker)
+        tracker.slots.update({event["name"]: event["value"] for event in language})
+        events = [*remember_order_number(tracker), *await self.answer(dispatcher, tracker)]
+        name_the_language(dispatcher, tracker)
+        return [*language, *events]
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """The steps of the module's docstring, first that applies."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -60,28 +59,16 @@ def language_slots(tracker: Tracker) -> list[EventType]:
     ]
 
 
-async def in_turn_language(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    act: Callable[[], Awaitable[list[EventType]]],
-) -> list[EventType]:
-    """Resolve the language and ``act`` in one action call, as action_detect_language and the
-    action after it would in two (one HTTP call, one prediction and three events fewer a
-    turn): a conversation a person owns is relayed instead; ``act`` reads the new language
-    from the tracker's slots; each response it asks for names the language, since Rasa
-    renders them before it sets the slot (bot/nlg.py)."""
-    relay_instead = await handoff_lost(tracker)
-    if relay_instead:
-        return relay_instead
-    slots = language_slots(tracker)
-    tracker.slots.update({event["name"]: event["value"] for event in slots})
-    events = await act()
+def name_the_language(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Name the conversation's language with each response the action asked for: an action
+    that sets the language in the same call as it answers (action_answer_faq) would otherwise
+    get them in the previous one, since Rasa renders them before it sets the slot
+    (bot/nlg.py reads the name)."""
     language = tracker.get_slot(Slot.LANGUAGE)
     if isinstance(language, str):
         for message in dispatcher.messages:
             if message.get("response"):
                 message.setdefault(Slot.LANGUAGE.value, language)
-    return [*slots, *events]
 
 
 def conversation_language(tracker: Tracker) -> DetectedLanguage | None:
