@@ -45,6 +45,12 @@ syncs). Its connections are now kept (QueuePool; Rasa uses them from its one eve
 thread) and the file is in write-ahead-log mode, as the ticket database is: one sync per
 commit, still durable, and readers do not wait for the writer.
 
+Patch: Rasa opened a new aiohttp session, so a new TCP connection, for every request to an
+endpoint: twice a FAQ turn to the action server (the head start and the action), ≈ 1 ms each
+on loopback. Each endpoint now keeps one session per event loop, its connections kept alive
+for less time than the servers' own keep-alive (Sanic's 5 s), so a connection taken from the
+pool is never one the server has just closed.
+
 Also: ``rasa run`` gets its HTTP API token from HELPDESK_RASA_API_TOKEN, if set.
 """
 
@@ -301,9 +307,55 @@ def _keep_sqlite_tracker_connections() -> None:
     event.listen(Engine, "connect", write_ahead_log)
 
 
+#: Seconds an idle connection to an endpoint is kept: under Sanic's keep-alive timeout (5 s).
+ENDPOINT_KEEPALIVE_SECONDS = 2.0
+
+
+class _KeptSession:
+    """What ``async with endpoint.session()`` enters: the endpoint's kept session, not closed
+    on exit."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> Any:
+        return self._session
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+def _reuse_endpoint_connections() -> None:
+    import aiohttp
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
+
+    kept: dict[tuple[Any, ...], aiohttp.ClientSession] = {}
+
+    def session(self: EndpointConfig) -> _KeptSession:
+        auth = self.basic_auth or {}
+        key = (
+            id(asyncio.get_running_loop()),
+            tuple(sorted(self.headers.items())),
+            auth.get("username"),
+            auth.get("password"),
+        )
+        client = kept.get(key)
+        if client is None or client.closed:
+            client = kept[key] = aiohttp.ClientSession(
+                headers=self.headers,
+                auth=aiohttp.BasicAuth(auth["username"], auth["password"]) if auth else None,
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=ENDPOINT_KEEPALIVE_SECONDS),
+            )
+        return _KeptSession(client)
+
+    EndpointConfig.session = session  # type: ignore[assignment]
+
+
 def main() -> None:
     _cache_action_response_validator()
     _keep_sqlite_tracker_connections()
+    _reuse_endpoint_connections()
     _look_up_event_types_once()
     _change_redis_tickets_atomically()
     _say_one_moment_when_the_action_server_is_away()

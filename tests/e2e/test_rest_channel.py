@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -38,6 +39,28 @@ def test_faq_question_gets_the_faq_answer(running_stack: Settings) -> None:
     replies = say(running_stack, "I forgot my password, what do I do?")
     assert "Forgot password?" in replies[0]
     assert replies[1:] == ["Did this answer your question?"]
+
+
+def connections_to_actions(stack: Settings) -> set[int]:
+    """Local ports of the Rasa server's open connections to the action server."""
+    listening = [c for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+    [rasa] = [
+        psutil.Process(c.pid)
+        for c in listening
+        if getattr(c.laddr, "port", 0) == stack.rasa_port and c.pid
+    ]
+    established = [c for c in rasa.net_connections("tcp") if c.status == psutil.CONN_ESTABLISHED]
+    return {c.laddr.port for c in established if getattr(c.raddr, "port", 0) == stack.action_port}
+
+
+def test_rasa_calls_the_action_server_on_a_kept_connection(running_stack: Settings) -> None:
+    """Rasa opened a new connection for each request (bot/launcher.py keeps them)."""
+    sender = new_sender(running_stack)
+    say(running_stack, "I forgot my password, what do I do?", sender)
+    first = connections_to_actions(running_stack)
+    say(running_stack, "how long does shipping take?", sender)
+    assert first
+    assert first & connections_to_actions(running_stack)
 
 
 def test_question_in_dutch_is_answered_in_dutch(running_stack: Settings) -> None:
