@@ -59,11 +59,12 @@ class ActionAnswerFaq(Action):
     ) -> list[EventType]:
         if relay_instead := await handoff_lost(tracker):
             return relay_instead
+        before = dict(tracker.slots)
         language = language_slots(tracker)
         tracker.slots.update({event["name"]: event["value"] for event in language})
         events = [*remember_order_number(tracker), *await self.answer(dispatcher, tracker)]
         name_the_language(dispatcher, tracker)
-        return [*language, *events]
+        return only_changes(before, [*language, *events])
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """The steps of the module's docstring, first that applies."""
@@ -86,6 +87,26 @@ class ActionAnswerFaq(Action):
         if answer is None:
             return []
         return say_decision(dispatcher, tracker, text, answer)
+
+
+#: Set on every turn even to the same value: each turn's attempt is an event of its own, and a
+#: ticket gathers them (actions/escalation.py's attempts_in).
+ALWAYS_SET = frozenset({Slot.TRIED_ENTRIES})
+
+
+def only_changes(slots: dict[str, Any], events: list[EventType]) -> list[EventType]:
+    """``events`` without the slot events that set a slot to the value it has: Rasa loads,
+    saves and sends every event of the conversation with each turn, and a FAQ turn would
+    otherwise repeat the language and the counters each time."""
+    values = dict(slots)
+    kept = []
+    for event in events:
+        if event.get("event") == "slot" and event["name"] not in ALWAYS_SET:
+            if event["name"] in values and values[event["name"]] == event["value"]:
+                continue
+            values[event["name"]] = event["value"]
+        kept.append(event)
+    return kept
 
 
 def say_decision(

@@ -50,6 +50,24 @@ def test_a_question_the_faq_answers_gets_the_answer_and_did_this_help(
     assert all(Match(hit["match"]) for hit in others)
 
 
+def test_a_turn_sets_only_the_slots_it_changes_and_always_its_attempt(
+    faq: KnowledgeBase, settings_env: object
+) -> None:
+    """Every event is loaded, saved and sent with each later turn: none that repeats a value."""
+    current = tracker(
+        [user("how do I reset my password")],
+        language="en",
+        failed_turns=0,
+        last_faq_entry="reset-password",
+        tried_entries=[{"question": "earlier"}],
+    )
+    _, events = run(ActionAnswerFaq(), current)
+    slots = slot_events(events)
+    assert not {"language", "failed_turns", "last_faq_entry"} & set(slots)
+    [attempt] = slots["tried_entries"]
+    assert attempt["answered_with"] == "reset-password"
+
+
 def test_the_answer_comes_in_the_conversation_language(
     faq: KnowledgeBase, settings_env: object
 ) -> None:
