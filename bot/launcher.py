@@ -311,27 +311,16 @@ def _keep_sqlite_tracker_connections() -> None:
 ENDPOINT_KEEPALIVE_SECONDS = 2.0
 
 
-class _KeptSession:
-    """What ``async with endpoint.session()`` enters: the endpoint's kept session, not closed
-    on exit."""
-
-    def __init__(self, session: Any) -> None:
-        self._session = session
-
-    async def __aenter__(self) -> Any:
-        return self._session
-
-    async def __aexit__(self, *_: object) -> None:
-        return None
-
-
 def _reuse_endpoint_connections() -> None:
+    from contextlib import nullcontext
+
     import aiohttp
     from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
     kept: dict[tuple[Any, ...], aiohttp.ClientSession] = {}
 
-    def session(self: EndpointConfig) -> _KeptSession:
+    def session(self: EndpointConfig) -> nullcontext[aiohttp.ClientSession]:
+        """The endpoint's kept session; ``async with`` it (as Rasa does) leaves it open."""
         auth = self.basic_auth or {}
         key = (
             id(asyncio.get_running_loop()),
@@ -347,7 +336,7 @@ def _reuse_endpoint_connections() -> None:
                 timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
                 connector=aiohttp.TCPConnector(keepalive_timeout=ENDPOINT_KEEPALIVE_SECONDS),
             )
-        return _KeptSession(client)
+        return nullcontext(client)
 
     EndpointConfig.session = session  # type: ignore[assignment]
 

@@ -171,7 +171,7 @@ class KnowledgeBase:
         guess (the message may not be a question), so only when no embedding is running.
         Whether this call started it (not when kept, under way, or refused)."""
         text = searchable(text)
-        return bool(text.strip()) and self._vectors.prefetch(text, only_when_idle=True)
+        return bool(text.strip()) and self._vectors.prefetch(text)
 
     def embed_question(self, text: str) -> Vectors:
         """The question's vector as a search embedded it (to group unanswered questions)."""

@@ -13,10 +13,10 @@ from knowledge.embedder import Vectors
 class RecentVectors:
     """A bounded map from question to vector, filled on demand or ahead of time.
 
-    Embedding is the largest cost of an FAQ turn. The action that runs before the search
-    (language detection) starts it in the background with :meth:`prefetch`, so it overlaps
-    that action's own work and Rasa's step between the two actions; :meth:`get` then waits
-    for the vector already under way instead of computing it a second time.
+    Embedding is the largest cost of an FAQ turn. Rasa asks for it before it loads the
+    conversation (the action server's /embed-ahead calls :meth:`prefetch`), so it overlaps
+    Rasa's tracker load and NLU; :meth:`get` then waits for the vector already under way
+    instead of computing it a second time.
     """
 
     def __init__(self, embed: Callable[[str], Vectors], size: int) -> None:
@@ -35,15 +35,15 @@ class RecentVectors:
             self._fill(future, text)
         return future.result()
 
-    def prefetch(self, text: str, *, only_when_idle: bool = False) -> bool:
-        """Start embedding ``text`` in the background unless it is kept or under way;
-        whether this call started it.
+    def prefetch(self, text: str) -> bool:
+        """Start embedding ``text`` in the background unless it is kept or under way, or
+        another embedding is running; whether this call started it.
 
-        ``only_when_idle``: a guess (the message may not be a question at all) is made only
-        when nothing else is being embedded, so under load it never takes a core from work
-        that is certainly needed.
+        A guess (the message may not be a question at all), so it is made only when nothing
+        else is being embedded: under load it never takes a core from work that is certainly
+        needed.
         """
-        future, claimed = self._claim(text, only_when_idle=only_when_idle)
+        future, claimed = self._claim(text, only_when_idle=True)
         if claimed and future is not None:
             self._ahead.submit(self._fill, future, text)
         return claimed

@@ -66,11 +66,11 @@ def test_a_guess_is_made_only_while_nothing_else_is_embedded() -> None:
     release = threading.Event()
     embed = CountingEmbedder(release)
     vectors = RecentVectors(embed, size=4)
-    assert vectors.prefetch("where is my order")  # certain: the search follows
-    assert not vectors.prefetch("hi there", only_when_idle=True)  # busy: no guess
-    assert not vectors.prefetch("where is my order", only_when_idle=True)  # under way
+    assert vectors.prefetch("where is my order")  # idle: the guess is made
+    assert not vectors.prefetch("hi there")  # busy: no guess
+    assert not vectors.prefetch("where is my order")  # under way
     release.set()
     assert vectors.get("where is my order")[0] == len("where is my order")
-    assert vectors.prefetch("how much is shipping", only_when_idle=True)  # idle again
+    assert vectors.prefetch("how much is shipping")  # idle again
     assert vectors.get("how much is shipping")[0] == len("how much is shipping")
     assert embed.calls == ["where is my order", "how much is shipping"]
