@@ -142,10 +142,11 @@ class LanguageIdentifier:
         words = words_of(text)
         # With only the candidates' profiles, langdetect must pick one of them even for an
         # Italian sentence, and so must the word lists; on a sentence the full detector is
-        # reliable, so the share of its belief that falls on the candidates discounts both.
+        # mostly reliable, so the share of its belief that falls on the candidates discounts
+        # both, unless the word lists, its guess included, firmly say a candidate.
         plausible = 1.0
-        if len(words) >= FOREIGN_MIN_WORDS:
-            plausible = sum(p for lang, p in _langdetect_all(text) if lang in self.languages)
+        if len(words) >= FOREIGN_MIN_WORDS and self._word_lists_verdict(text) is None:
+            plausible = sum(p for lang, p in _langdetect_all(text) if self._understood(lang))
         for lang, probability in _langdetect_among(text, self.languages).items():
             scores[lang] += probability * plausible
         for lang, share in _word_list_shares(_typed_words(text), self.languages).items():
@@ -166,9 +167,9 @@ class LanguageIdentifier:
         or at least half of its words have a Latin letter none of them writes ("şifremi
         unuttum"; a name such as "Łukasz" in a German sentence is not enough), or it is a
         sentence that langdetect, free to pick any language, puts outside the candidates
-        and either that language's word list firmly confirms ("quanto costa la spedizione in
-        Italia": Italian words, not Spanish ones) or most of its words are unknown in all of
-        them (in their word lists too, when the guess has no list to confirm it).
+        and either the word lists firmly give to that language (see
+        :meth:`_word_lists_verdict`) or, with no firm verdict, most of its words are unknown
+        in all of them (in their word lists too, when the guess has no list to confirm it).
         langdetect alone is not enough: it calls many Dutch sentences Afrikaans.
         """
         letters = _LETTERS.findall(text[:LANGDETECT_CHARS])
@@ -185,10 +186,11 @@ class LanguageIdentifier:
         words = words_of(text)
         if len(words) < FOREIGN_MIN_WORDS:
             return False
-        if self._word_lists_say_foreign(text):
-            return True
+        verdict = self._word_lists_verdict(text)
+        if verdict is not None:
+            return verdict not in self.languages
         guesses = _langdetect_all(text)
-        if not guesses or guesses[0][0] in self.languages or guesses[0][1] < FOREIGN_CERTAINTY:
+        if not guesses or self._understood(guesses[0][0]) or guesses[0][1] < FOREIGN_CERTAINTY:
             return False
         if _word_list(guesses[0][0]) is None:
             # A guess with no word list to confirm it (Afrikaans for "wer hat die WM 2014
@@ -200,14 +202,29 @@ class LanguageIdentifier:
             known = sum(self._in_vocabulary(word) for word in words)
         return known / len(words) < FOREIGN_MAX_KNOWN_SHARE
 
-    def _word_lists_say_foreign(self, text: str) -> bool:
-        """Whether the words of ``text`` firmly belong to langdetect's unsupported guess."""
+    def _word_lists_verdict(self, text: str) -> str | None:
+        """The language the word lists firmly give ``text`` when langdetect, free to pick any
+        language, guesses an unsupported one; None when there is no such guess or no firm word.
+
+        Both ways count: "quanto costa la spedizione in Italia" has Italian words, not Spanish
+        ones (foreign), while "Wird es am Samstag regnen?", Danish to langdetect's letter
+        statistics, has German words and no Danish ones (German).
+        """
         guesses = _langdetect_all(text)
-        if not guesses or guesses[0][0] in self.languages:
-            return False
-        other = guesses[0][0]
-        shares = _word_list_shares(_typed_words(text), [*self.languages, other])
-        return shares.get(other, 0.0) >= FOREIGN_CERTAINTY
+        if not guesses or self._understood(guesses[0][0]) or _word_list(guesses[0][0]) is None:
+            return None  # without the guess's own list, the candidates' lists prove nothing
+        shares = _word_list_shares(_typed_words(text), [*self.languages, guesses[0][0]])
+        best = max(shares, key=lambda lang: shares[lang], default=None)
+        return best if best is not None and shares[best] >= FOREIGN_CERTAINTY else None
+
+    def _understood(self, lang: str) -> bool:
+        """Whether a reader of ``lang`` is served by a candidate: it is one, or CLDR's
+        language matching (through langcodes, at its default distance) offers one for it.
+
+        langdetect calls many Dutch sentences Afrikaans ("Herinner me om Stephanie te bellen
+        op Dinsdag"); an Afrikaans reader is served in Dutch too, as CLDR says.
+        """
+        return _closest_candidate(lang, self._sorted_languages) is not None
 
     def is_unreadable(self, text: str) -> bool:
         """Whether ``text`` is keyboard mash ("kjsdhf lkjqwe"), in no language at all.
@@ -376,6 +393,12 @@ def _word_frequencies(word: str, languages: tuple[str, ...]) -> dict[str, float]
         if frequency > 0:
             frequencies[lang] = frequency
     return frequencies
+
+
+@lru_cache(maxsize=1024)
+def _closest_candidate(lang: str, candidates: tuple[str, ...]) -> str | None:
+    """The candidate CLDR's language matching serves a reader of ``lang`` with, if any."""
+    return langcodes.closest_supported_match(lang, candidates)
 
 
 @lru_cache

@@ -8,6 +8,7 @@ import pytest
 
 from knowledge.language import DetectedLanguage, LanguageIdentifier, load_common_words
 from knowledge.loader import load_faq
+from knowledge.models import FaqEntry
 from knowledge.tuning import FOREIGN_LETTER_WORDS_SHARE
 from tests.conftest import PROJECT_ROOT
 
@@ -106,6 +107,30 @@ def test_a_guess_without_a_word_list_does_not_outvote_the_words(
     it, and the German list knows every word."""
     assert not identifier.is_foreign(text)
     assert identifier.detect(text).lang == "de"
+
+
+@pytest.fixture(scope="module")
+def english_faq_identifier() -> LanguageIdentifier:
+    """An English-only FAQ: German and Dutch are known by their common words alone."""
+    entries = load_faq(PROJECT_ROOT / "knowledge" / "faq")
+    return LanguageIdentifier(
+        [FaqEntry(entry.id, {"en": entry.variants["en"]}) for entry in entries], default="en"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Regnet es am Samstag?", "de"),  # langdetect: Danish; the word lists: German
+        ("Herinner me morgen om de pakketten te bellen", "nl"),  # langdetect: Norwegian
+        ("Bel me op dinsdag terug", "nl"),  # langdetect: Afrikaans, which CLDR serves in Dutch
+    ],
+)
+def test_a_wrong_foreign_guess_yields_to_the_words_and_to_cldr(
+    english_faq_identifier: LanguageIdentifier, text: str, lang: str
+) -> None:
+    assert not english_faq_identifier.is_foreign(text)
+    assert english_faq_identifier.detect(text).lang == lang
 
 
 def test_a_language_the_faq_lacks_gets_the_sites_locale_when_it_is_supported(
