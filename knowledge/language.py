@@ -145,7 +145,7 @@ class LanguageIdentifier:
         # mostly reliable, so the share of its belief that falls on the candidates discounts
         # both, unless the word lists, its guess included, firmly say a candidate.
         plausible = 1.0
-        if len(words) >= FOREIGN_MIN_WORDS and self._word_lists_verdict(text) is None:
+        if len(words) >= FOREIGN_MIN_WORDS and self._word_lists_verdict(text) not in scores:
             plausible = sum(p for lang, p in _langdetect_all(text) if self._understood(lang))
         for lang, probability in _langdetect_among(text, self.languages).items():
             scores[lang] += probability * plausible
@@ -204,11 +204,11 @@ class LanguageIdentifier:
 
     def _word_lists_verdict(self, text: str) -> str | None:
         """The language the word lists firmly give ``text`` when langdetect, free to pick any
-        language, guesses an unsupported one; None when there is no such guess or no firm word.
+        language, guesses an unsupported one; None without such a guess or a firm verdict.
 
         Both ways count: "quanto costa la spedizione in Italia" has Italian words, not Spanish
-        ones (foreign), while "Wird es am Samstag regnen?", Danish to langdetect's letter
-        statistics, has German words and no Danish ones (German).
+        ones (foreign), while "Regnet es am Samstag?", Danish to langdetect's letter statistics,
+        has German words and no Danish ones (German).
         """
         guesses = _langdetect_all(text)
         if not guesses or self._understood(guesses[0][0]) or _word_list(guesses[0][0]) is None:
@@ -221,8 +221,8 @@ class LanguageIdentifier:
         """Whether a reader of ``lang`` is served by a candidate: it is one, or CLDR's
         language matching (through langcodes, at its default distance) offers one for it.
 
-        langdetect calls many Dutch sentences Afrikaans ("Herinner me om Stephanie te bellen
-        op Dinsdag"); an Afrikaans reader is served in Dutch too, as CLDR says.
+        langdetect calls many Dutch sentences Afrikaans ("Bel me op dinsdag terug"); an
+        Afrikaans reader is served in Dutch too, as CLDR says.
         """
         return _closest_candidate(lang, self._sorted_languages) is not None
 
