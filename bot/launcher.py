@@ -6,7 +6,8 @@ exactly the arguments of the ``rasa`` command.
 Patch: Rasa validates every action-server response against a JSON schema with
 ``jsonschema.validate``, which re-checks the schema itself and rebuilds a validator on every
 call: a quarter of the Rasa server's CPU per message here (py-spy). We validate against the
-same schema with one validator built once; invalid responses are still rejected the same way.
+same schema with validators built once, each event against its own type's part of the schema
+(bot/action_results.py); invalid responses are still rejected the same way.
 
 Patch: when the action server cannot be reached (it is restarting) or fails, Rasa logs the
 error, drops the action's events and says nothing: a customer got silence. Here the call is
@@ -64,19 +65,17 @@ from typing import Any
 
 def _cache_action_response_validator() -> None:
     from jsonschema import ValidationError
-    from jsonschema.validators import validator_for
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.constants import DOCS_BASE_URL
 
-    validator: Any | None = None
+    from bot.action_results import ActionResultValidator
+
+    validator: ActionResultValidator | None = None
 
     def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
         nonlocal validator
         if validator is None:
-            schema = self.action_response_format_spec()
-            validator_class = validator_for(schema)
-            validator_class.check_schema(schema)
-            validator = validator_class(schema)
+            validator = ActionResultValidator(self.action_response_format_spec())
         try:
             validator.validate(result)
             return True
