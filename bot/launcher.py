@@ -46,6 +46,11 @@ syncs). Its connections are now kept (QueuePool; Rasa uses them from its one eve
 thread) and the file is in write-ahead-log mode, as the ticket database is: one sync per
 commit, still durable, and readers do not wait for the writer.
 
+Patch: Rasa's SQL tracker store read each event as an ORM object and wrote each one through
+the ORM's unit of work (≈ 10 objects a FAQ turn). It now reads the ``data`` column only and
+inserts a turn's events in one statement: the same rows, the same conversation read back
+(tests/bot/test_tracker_rows.py), load 3.8 → 2.3 ms and save 2.6 → 1.5 ms for a 10-turn session.
+
 Patch: Rasa opened a new aiohttp session, so a new TCP connection, for every request to an
 endpoint: twice a FAQ turn to the action server (the head start and the action), ≈ 1 ms each
 on loopback. Each endpoint now keeps one session per event loop, its connections kept alive
@@ -306,6 +311,53 @@ def _keep_sqlite_tracker_connections() -> None:
     event.listen(Engine, "connect", write_ahead_log)
 
 
+def _read_and_write_tracker_events_as_rows() -> None:
+    import json
+
+    import sqlalchemy as sa
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    async def retrieve(
+        self: SQLTrackerStore, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        with self.session_scope() as session:
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions)
+            events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
+        if not self.domain or not events:
+            return None
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    async def save(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            rows = [
+                _event_row(tracker.sender_id, event)
+                for event in self._additional_events(session, tracker)
+            ]
+            if rows:
+                session.execute(sa.insert(self.SQLEvent.__table__), rows)
+            session.commit()
+
+    SQLTrackerStore._retrieve = retrieve  # type: ignore[method-assign]
+    SQLTrackerStore.save = save  # type: ignore[method-assign]
+
+
+def _event_row(sender_id: str, event: Any) -> dict[str, Any]:
+    """The row Rasa's SQL tracker store writes for ``event``."""
+    import json
+
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }
+
+
 #: Seconds an idle connection to an endpoint is kept: under Sanic's keep-alive timeout (5 s).
 ENDPOINT_KEEPALIVE_SECONDS = 2.0
 
@@ -343,6 +395,7 @@ def _reuse_endpoint_connections() -> None:
 def main() -> None:
     _cache_action_response_validator()
     _keep_sqlite_tracker_connections()
+    _read_and_write_tracker_events_as_rows()
     _reuse_endpoint_connections()
     _look_up_event_types_once()
     _change_redis_tickets_atomically()
