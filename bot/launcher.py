@@ -63,6 +63,7 @@ Also: ``rasa run`` gets its HTTP API token from HELPDESK_RASA_API_TOKEN, if set.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from typing import Any
@@ -312,8 +313,6 @@ def _keep_sqlite_tracker_connections() -> None:
 
 
 def _read_and_write_tracker_events_as_rows() -> None:
-    import json
-
     import sqlalchemy as sa
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.shared.core.trackers import DialogueStateTracker
@@ -345,8 +344,6 @@ def _read_and_write_tracker_events_as_rows() -> None:
 
 def _event_row(sender_id: str, event: Any) -> dict[str, Any]:
     """The row Rasa's SQL tracker store writes for ``event``."""
-    import json
-
     data = event.as_dict()
     return {
         "sender_id": sender_id,

@@ -7,12 +7,12 @@ taken anywhere fails here rather than in a later refactoring.
 from __future__ import annotations
 
 import ast
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from core.limits import MAX_MESSAGE_CHARS
+from tests.bot.rasa_env import run_in_rasa
 from tests.conftest import PROJECT_ROOT
 
 #: Lower floors first; a package may import its own floor's siblings only where listed.
@@ -74,15 +74,8 @@ def test_the_rasa_side_and_the_scripts_keep_to_themselves() -> None:
 
 
 def test_what_the_rasa_side_reads_of_core_imports_in_its_python() -> None:
-    rasa_python = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
-    if not rasa_python.exists():
-        pytest.skip("the Rasa environment is not installed (scripts/setup.sh makes it)")
     check = "import core.identity, core.limits; print(core.limits.MAX_MESSAGE_CHARS)"
-    result = subprocess.run(
-        [str(rasa_python), "-c", check], cwd=PROJECT_ROOT, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    assert int(result.stdout) == MAX_MESSAGE_CHARS
+    assert int(run_in_rasa(check)) == MAX_MESSAGE_CHARS
 
 
 def imported_modules(path: Path) -> set[str]:

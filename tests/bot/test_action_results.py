@@ -4,13 +4,8 @@ schema does, on Rasa's own schema, in the Rasa environment (bot/action_results.p
 from __future__ import annotations
 
 import json
-import subprocess
 
-import pytest
-
-from tests.conftest import PROJECT_ROOT
-
-RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+from tests.bot.rasa_env import last_json_line
 
 RESPONSES: list[object] = [
     {"events": [], "responses": []},
@@ -68,17 +63,7 @@ print(json.dumps({
 
 
 def test_each_event_is_checked_as_rasa_s_whole_schema_checks_it() -> None:
-    if not RASA_PYTHON.exists():
-        pytest.skip("the Rasa environment is not installed (scripts/setup.sh makes it)")
-    result = subprocess.run(
-        [str(RASA_PYTHON), "-c", CHECK, json.dumps(RESPONSES)],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(PROJECT_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert result.returncode == 0, result.stderr
-    verdicts = json.loads(result.stdout.strip().splitlines()[-1])
+    verdicts = last_json_line(CHECK, json.dumps(RESPONSES))
     assert verdicts["split"], "Rasa's schema is no longer one oneOf told apart by event name"
     assert verdicts["ours"] == verdicts["whole"]
     assert verdicts["whole"][:6] == [True] * 6

@@ -4,15 +4,9 @@ round. In the Rasa environment, on SQLite files."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import PROJECT_ROOT
-
-RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+from tests.bot.rasa_env import last_json_line
 
 CHECK = """
 import asyncio, json, sqlite3, sys
@@ -82,17 +76,7 @@ print(json.dumps(asyncio.run(main(sys.argv[1]))))
 
 
 def test_tracker_rows_are_rasa_s_own(tmp_path: Path) -> None:
-    if not RASA_PYTHON.exists():
-        pytest.skip("the Rasa environment is not installed (scripts/setup.sh makes it)")
-    result = subprocess.run(
-        [str(RASA_PYTHON), "-c", CHECK, str(tmp_path)],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(PROJECT_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert result.returncode == 0, result.stderr
-    found = json.loads(result.stdout.strip().splitlines()[-1])
+    found = last_json_line(CHECK, str(tmp_path))
     assert len(found["rows_rasa"]) >= 3 + 3 * 6  # Rasa may add its own
     assert found["rows_ours"] == found["rows_rasa"]
     read = found["read"]
