@@ -11,14 +11,22 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.decision import Answer, AnswerPolicy, Choice, entry_dense_scores, fused_hits
+from knowledge.decision import (
+    Answer,
+    AnswerPolicy,
+    Choice,
+    Decision,
+    entry_dense_scores,
+    fused_hits,
+)
 from knowledge.embedder import Embedder, Vectors
 from knowledge.index import FaqIndex, load_or_build
 from knowledge.language import DetectedLanguage, LanguageIdentifier
 from knowledge.lexical import LexicalIndex
 from knowledge.models import FaqEntry, IndexedText, SearchHit
+from knowledge.off_topic import OffTopicAnchors
 from knowledge.paraphrase import same_question_bar
-from knowledge.policy_store import stored_calibration
+from knowledge.policy_store import Calibration, stored_calibration
 from knowledge.tuning import DENSE_DEPTH, IDENTIFIER_MIN_DIGITS
 from knowledge.vector_cache import RecentVectors
 
@@ -54,6 +62,7 @@ class KnowledgeBase:
         self._fixed_policy = policy
         self._answer_threshold = answer_threshold
         self._policy: AnswerPolicy | None = None
+        self._off_topic: OffTopicAnchors | None = None
         self._lexical = LexicalIndex(entries)
         self.languages = frozenset(lang for entry in entries for lang in entry.languages)
         self.language_identifier = LanguageIdentifier(entries, default_language)
@@ -77,7 +86,8 @@ class KnowledgeBase:
                 entries, self.embedder, self.index_dir, progress=progress, reuse=reuse
             )
             self.embedder.warm_up()
-            self._policy = self._resolve_policy(entries, index)
+            calibration = self._resolve_calibration(entries, index)
+            self._policy, self._off_topic = calibration.policy, calibration.off_topic
             self._index = index
         return rebuilt
 
@@ -93,18 +103,21 @@ class KnowledgeBase:
         assert self._policy is not None
         return self._policy
 
-    def _resolve_policy(self, entries: list[FaqEntry], index: FaqIndex) -> AnswerPolicy:
+    def _resolve_calibration(self, entries: list[FaqEntry], index: FaqIndex) -> Calibration:
+        """The calibration in force: a fixed policy's (no off-topic messages), the stored
+        one, or a new one (the offline procedure runs once for a new FAQ or model)."""
         if self._fixed_policy is not None:
-            policy = self._fixed_policy
+            calibration = Calibration(key="", policy=self._fixed_policy)
         elif stored := stored_calibration(index, self.index_dir):
-            policy = stored.policy
-        else:  # a new FAQ or model: the offline procedure runs once, then it is stored
+            calibration = stored
+        else:
             from knowledge.calibration import load_or_calibrate
 
-            policy = load_or_calibrate(entries, index, self.embedder, self.index_dir).policy
+            calibration = load_or_calibrate(entries, index, self.embedder, self.index_dir)
         if self._answer_threshold is not None:
-            policy = replace(policy, threshold=self._answer_threshold)
-        return policy
+            policy = replace(calibration.policy, threshold=self._answer_threshold)
+            calibration = replace(calibration, policy=policy)
+        return calibration
 
     def detect_language(
         self, text: str, *, previous: DetectedLanguage | None = None, locale: str | None = None
@@ -146,6 +159,8 @@ class KnowledgeBase:
         language = language or self.detect_language(text)
         hits = tuple(self.search(text, lang=language.lang))
         decision = self.policy.decide(hits, language.lang)
+        if (decision.entry_id or decision.choices) and self._more_like_chatter(text, hits):
+            decision = Decision(None)
         if decision.entry_id is None:
             choices = tuple(self._choice(entry_id, language.lang) for entry_id in decision.choices)
             suggestions = tuple(
@@ -153,6 +168,15 @@ class KnowledgeBase:
             )
             return Answer(None, None, language.lang, language, hits, choices, suggestions)
         return self.answer_entry(decision.entry_id, language, hits)
+
+    def _more_like_chatter(self, text: str, hits: Sequence[SearchHit]) -> bool:
+        """Whether ``text`` is nearer the off-topic messages this FAQ declines than its best
+        entry, by more than the clarification gap (see knowledge/off_topic.py)."""
+        if self._off_topic is None or not hits:
+            return False
+        best_entry = max(hit.dense for hit in hits)
+        query = self._vectors.get(searchable(text))
+        return self._off_topic.outranks(query, best_entry, self.policy.clarify_gap)
 
     def answer_entry(
         self, entry_id: str, language: DetectedLanguage, hits: tuple[SearchHit, ...] = ()

@@ -38,6 +38,7 @@ from knowledge.embedder import Embedder, Vectors
 from knowledge.index import FaqIndex
 from knowledge.lexical import LexicalIndex
 from knowledge.models import FaqEntry, FaqVariant
+from knowledge.off_topic import OffTopicAnchors
 from knowledge.policy_store import (
     OFFTOPIC_FILE,
     Calibration,
@@ -109,7 +110,9 @@ def calibrate(
     labelled: Sequence[LabelledCase] = (),
 ) -> Calibration:
     """Derive the answer policy from the FAQ (and ``labelled`` questions, if any)."""
-    cases = simulated_cases(entries, index, embedder)
+    off_topic = load_offtopic()
+    off_topic_vectors = embedder.encode([case.text for case in off_topic], role="query")
+    cases = simulated_cases(entries, index, embedder, off_topic_vectors=off_topic_vectors)
     if labelled:
         cases = _concat(cases, _score_questions(entries, index, embedder, labelled, "labelled"))
     weights = _lexical_weights(cases)
@@ -126,10 +129,19 @@ def calibrate(
         language_scales=scales,
         suggestion_bar=_suggestion_bar(cases, shifted),
     )
+    declined = (
+        predicted(cases, top_two(shifted), policy.threshold, policy.clarify_gap)
+        == cases.out_of_scope
+    )
+    kept = declined[np.array(cases.kinds) == "off_topic"]
     return Calibration(
         key=calibration_key(index),
         policy=policy,
         figures=_figures(cases, shifted, policy, labelled=bool(labelled)),
+        off_topic=OffTopicAnchors(
+            tuple(case.text for case, keep in zip(off_topic, kept, strict=True) if keep),
+            np.asarray(off_topic_vectors, dtype=np.float32)[kept],
+        ),
     )
 
 
@@ -234,8 +246,15 @@ def load_offtopic(path: Path = OFFTOPIC_FILE) -> list[LabelledCase]:
     ]
 
 
-def simulated_cases(entries: Sequence[FaqEntry], index: FaqIndex, embedder: Embedder) -> CaseSet:
-    """Held-out phrasings, held-out entries and off-topic messages, scored (see module doc)."""
+def simulated_cases(
+    entries: Sequence[FaqEntry],
+    index: FaqIndex,
+    embedder: Embedder,
+    *,
+    off_topic_vectors: Vectors | None = None,
+) -> CaseSet:
+    """Held-out phrasings, held-out entries and off-topic messages, scored (see module doc);
+    ``off_topic_vectors``: the off-topic messages' when the caller embedded them already."""
     entry_ids = sorted({text.entry_id for text in index.texts})
     vectors = index.vectors()
     queries = _phrasings_as_queries(index, embedder, vectors)
@@ -280,7 +299,11 @@ def simulated_cases(entries: Sequence[FaqEntry], index: FaqIndex, embedder: Embe
                 kinds=["phrasing"] * len(held_phrasings) + ["held_entry"] * len(held_entries),
             )
         )
-    parts.append(_score_questions(entries, index, embedder, load_offtopic(), "off_topic"))
+    parts.append(
+        _score_questions(
+            entries, index, embedder, load_offtopic(), "off_topic", vectors=off_topic_vectors
+        )
+    )
     in_scope = sum(int((part.gold != part.out_of_scope).sum()) for part in parts)
     if in_scope < MIN_IN_SCOPE_CASES:
         probes = _probe_cases(entries, index, embedder)
@@ -396,12 +419,16 @@ def _score_questions(
     embedder: Embedder,
     questions: Sequence[LabelledCase],
     kind: str,
+    *,
+    vectors: Vectors | None = None,
 ) -> CaseSet:
-    """``questions`` asked against the whole FAQ."""
+    """``questions`` asked against the whole FAQ (``vectors``: theirs, if embedded already)."""
     entry_ids = sorted({text.entry_id for text in index.texts})
+    if vectors is None:
+        vectors = embedder.encode([q.text for q in questions], role="query")
     return _score_rows(
         entry_ids,
-        embedder.encode([q.text for q in questions], role="query"),
+        vectors,
         index.vectors(),
         [text.entry_id for text in index.texts],
         LexicalIndex(entries),

@@ -16,9 +16,10 @@ from typing import Any
 
 from knowledge.decision import AnswerPolicy
 from knowledge.index import FaqIndex
+from knowledge.off_topic import OffTopicAnchors
 
 #: Bump when the calibration procedure changes: stored calibrations of older versions are redone.
-CALIBRATION_VERSION = 5
+CALIBRATION_VERSION = 6
 CALIBRATION_FILE = "calibration.json"
 #: The shipped off-topic messages; a calibration depends on them as much as on the FAQ.
 OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic.yaml"
@@ -26,11 +27,13 @@ OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic.yaml"
 
 @dataclass(frozen=True)
 class Calibration:
-    """The policy chosen for one index, and how it did on the cases it was chosen on."""
+    """The policy chosen for one index, how it did on the cases it was chosen on, and the
+    off-topic messages this FAQ declines (knowledge/off_topic.py)."""
 
     key: str
     policy: AnswerPolicy
     figures: Mapping[str, Any] = field(default_factory=dict)
+    off_topic: OffTopicAnchors | None = None
 
 
 def calibration_key(index: FaqIndex) -> str:
@@ -56,7 +59,13 @@ def load_calibration(index_dir: Path) -> Calibration | None:
             language_scales=_floats(raw["policy"]["language_scales"]),
             suggestion_bar=_optional_float(raw["policy"]["suggestion_bar"]),
         )
-        return Calibration(key=str(raw["key"]), policy=policy, figures=raw.get("figures", {}))
+        anchors = raw.get("off_topic")
+        return Calibration(
+            key=str(raw["key"]),
+            policy=policy,
+            figures=raw.get("figures", {}),
+            off_topic=OffTopicAnchors.from_json(anchors) if anchors is not None else None,
+        )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -82,6 +91,7 @@ def save_calibration(index_dir: Path, calibration: Calibration) -> None:
             "language_scales": dict(calibration.policy.language_scales),
         },
         "figures": dict(calibration.figures),
+        "off_topic": calibration.off_topic.to_json() if calibration.off_topic else None,
     }
     temporary.write_text(json.dumps(payload, indent=2, sort_keys=True), encoding="utf-8")
     os.replace(temporary, target)
