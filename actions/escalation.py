@@ -23,7 +23,7 @@ from actions.conversation import (
     sent_at,
 )
 from actions.runtime import get_sla_policy, get_ticket_sessions
-from actions.state import Question, Slot
+from actions.state import Awaiting, Question, Reason, Slot
 from core.settings import get_settings
 from escalation import tickets, tracker_store
 from escalation.models import Author, Priority, utc_now
@@ -56,6 +56,23 @@ def offer_escalation(
         ),
         SlotSet(Slot.FAILED_TURNS, 0),
     ]
+
+
+async def answer_offer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, offer: Awaiting, *, accepted: bool
+) -> list[EventType]:
+    """The customer's yes or no to "shall I pass you to a person?"."""
+    if not accepted:
+        dispatcher.utter_message(response="utter_no_problem")
+        return [answered(), SlotSet(Slot.FAILED_TURNS, 0)]
+    escalated = await escalate(
+        dispatcher,
+        tracker,
+        reason=offer.reason or Reason.CUSTOMER_REQUEST,
+        category=offer.category,
+        priority=offer.priority,
+    )
+    return [answered(), *escalated]
 
 
 async def escalate(

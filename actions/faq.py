@@ -3,8 +3,9 @@
 A message goes through :class:`ActionAnswerFaq`'s steps in order; each is a function a unit
 test can call with a recorded tracker:
 
-1. :func:`typed_rating`: a bare digit right after the rating question is a rating, and
-   :func:`reaction_to_answer`: 👍 or 👎 right after "did this help?" answers it;
+1. :func:`typed_rating`: a bare digit right after the rating question is a rating,
+   :func:`reaction_to_answer`: 👍 or 👎 right after "did this help?" answers it, and
+   :func:`unsure_yes_or_no`: so does a short reply starting with a yes or no word;
 2. :func:`picked_entry`: a clarifying button names the entry to answer;
 3. an empty message, or one over MAX_MESSAGE_CHARS, gets a notice instead of a lookup;
 4. :func:`topic_rule_for`: a topic a person should handle is offered to one;
@@ -25,7 +26,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import ask, latest_text, remember_order_number
 from actions.escalation import offer_escalation
-from actions.follow_up import answer_feedback, reaction_to_answer, record_rating, typed_rating
+from actions.follow_up import (
+    answer_feedback,
+    answer_open_question,
+    reaction_to_answer,
+    record_rating,
+    typed_rating,
+    unsure_yes_or_no,
+)
 from actions.language import conversation_language, language_slots, name_the_language
 from actions.metrics import FAQ_LOOKUP_SECONDS, count_decision
 from actions.outcomes import record_answer
@@ -72,6 +80,8 @@ class ActionAnswerFaq(Action):
             return await record_rating(dispatcher, tracker, rating)
         if (helped := reaction_to_answer(tracker)) is not None:
             return answer_feedback(dispatcher, tracker, helped=helped)
+        if (yes := unsure_yes_or_no(tracker)) is not None:
+            return await answer_open_question(dispatcher, tracker, yes=yes) or []
         if entry_id := picked_entry(tracker):
             return answer_picked(dispatcher, tracker, entry_id)
         text = latest_text(tracker)

@@ -10,10 +10,11 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import answered, asked, latest_text
-from actions.escalation import offer_escalation
+from actions.escalation import answer_offer, offer_escalation
+from actions.lexicon import Concept, opens_with
 from actions.outcomes import record_feedback
 from actions.runtime import get_ticket_sessions
-from actions.state import ActionName, Awaiting, Entity, Question, Reason, Slot
+from actions.state import ActionName, Awaiting, Entity, Intent, Question, Reason, Slot
 from escalation import ratings
 
 #: Emoji that answer "did this help?" on their own.
@@ -35,6 +36,39 @@ POSITIVE_REACTIONS = (
     "😍",
 )
 NEGATIVE_REACTIONS = ("👎", "🙁", "☹", "😞", "😕", "😠", "😡", "❌")
+
+
+#: A "no" longer than this is a statement ("my order has not arrived yet") when no question
+#: is open, or when the NLU is unsure of it: it goes to the FAQ.
+MAX_ANSWER_WORDS = 3
+
+
+async def answer_open_question(
+    dispatcher: CollectingDispatcher, tracker: Tracker, *, yes: bool
+) -> list[EventType] | None:
+    """A yes or no to the yes-or-no question the bot has just asked; None if it asked none."""
+    if offer := asked(tracker, Question.ESCALATION_CONFIRM):
+        return await answer_offer(dispatcher, tracker, offer, accepted=yes)
+    if asked(tracker, Question.ANSWER_FEEDBACK):
+        return answer_feedback(dispatcher, tracker, helped=yes)
+    return None
+
+
+def unsure_yes_or_no(tracker: Tracker) -> bool | None:
+    """Whether a short reply the NLU was unsure of is a yes (True) or a no (False), when the
+    bot has just asked a yes-or-no question and the reply starts with a yes or a no word
+    (actions/lexicon.yml): "όχι ευχαριστώ" is half "no", half "thanks" to the NLU."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    text = latest_text(tracker)
+    if intent != Intent.NLU_FALLBACK or len(text.split()) > MAX_ANSWER_WORDS:
+        return None
+    if not (
+        asked(tracker, Question.ESCALATION_CONFIRM) or asked(tracker, Question.ANSWER_FEEDBACK)
+    ):
+        return None
+    if opens_with(Concept.YES, text):
+        return True
+    return False if opens_with(Concept.NO, text) else None
 
 
 def answer_feedback(

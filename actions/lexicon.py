@@ -24,6 +24,8 @@ class Concept(StrEnum):
     TICKET = "ticket"
     PERSON = "person"
     ORDER = "order"
+    YES = "yes"
+    NO = "no"
 
 
 #: A number as long as an identifier (knowledge.tuning), "#" or "№" in front allowed.
@@ -34,6 +36,12 @@ def mentions(concept: Concept, text: str) -> bool:
     """Whether ``text`` names the concept in any supported language."""
     words = plain_words(text)
     return any(_matches(pattern, words) for pattern in _patterns(concept))
+
+
+def opens_with(concept: Concept, text: str) -> bool:
+    """Whether ``text`` starts with a word of the concept ("όχι ευχαριστώ": no)."""
+    words = plain_words(text)
+    return any(_matches(pattern, words[: len(pattern)]) for pattern in _patterns(concept))
 
 
 def order_number_in(text: str) -> str | None:

@@ -46,6 +46,7 @@ class Entity(StrEnum):
 class Intent(StrEnum):
     AFFIRM = "affirm"
     FAQ = "faq"
+    NLU_FALLBACK = "nlu_fallback"  # FallbackClassifier: the NLU was unsure
 
 
 class Question(StrEnum):

@@ -6,21 +6,16 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import answered, asked, latest_text, nlu_is_sure
-from actions.escalation import escalate
+from actions.conversation import answered, latest_text, nlu_is_sure
 from actions.faq import ActionAnswerFaq, say_decision, search
-from actions.follow_up import answer_feedback
-from actions.state import ActionName, Intent, Question, Reason, Slot
+from actions.follow_up import MAX_ANSWER_WORDS, answer_open_question
+from actions.state import ActionName, Intent
 from knowledge import Answer
 
 logger = logging.getLogger(__name__)
-
-#: A "no" longer than this is a statement ("my order has not arrived yet") when no question
-#: is open, or when the NLU is unsure of it: it goes to the FAQ.
-MAX_ANSWER_WORDS = 3
 
 
 class ActionYesNo(Action):
@@ -35,20 +30,8 @@ class ActionYesNo(Action):
         if is_new_question(tracker):
             return await ActionAnswerFaq().run(dispatcher, tracker, domain)
         yes = (tracker.latest_message.get("intent") or {}).get("name") == Intent.AFFIRM
-        if confirm := asked(tracker, Question.ESCALATION_CONFIRM):
-            if not yes:
-                dispatcher.utter_message(response="utter_no_problem")
-                return [answered(), SlotSet(Slot.FAILED_TURNS, 0)]
-            escalated = await escalate(
-                dispatcher,
-                tracker,
-                reason=confirm.reason or Reason.CUSTOMER_REQUEST,
-                category=confirm.category,
-                priority=confirm.priority,
-            )
-            return [answered(), *escalated]
-        if asked(tracker, Question.ANSWER_FEEDBACK):
-            return answer_feedback(dispatcher, tracker, helped=yes)
+        if (reply := await answer_open_question(dispatcher, tracker, yes=yes)) is not None:
+            return reply
         if long_message(tracker):
             return await ActionAnswerFaq().run(dispatcher, tracker, domain)
         if answer := await confident_answer(tracker):  # "not delivered yet" is no "no"

@@ -233,3 +233,48 @@ def test_each_decision_is_recorded_once_and_the_feedback_lands_on_its_answer(
         # Both are knowledge gaps (declined; "did not help"): each has its vector and bar.
         assert all(row.vector and row.same_question_bar for row in rows)
         assert {row.vector_model for row in rows} == {get_settings().embedding_model}
+
+
+OFFER = {"kind": "escalation_confirm", "turn": 1, "reason": "bot_could_not_answer"}
+FEEDBACK = {"kind": "answer_feedback", "turn": 1, "entry_id": "reset-password"}
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "said_first"),
+    [
+        (OFFER, "όχι ευχαριστώ", "utter_no_problem"),
+        (FEEDBACK, "yes, thank you", "utter_glad_to_help"),
+        (FEEDBACK, "nee, bedankt", "utter_offer_human_after_failures"),
+    ],
+)
+def test_a_reply_the_nlu_was_unsure_of_answers_the_question_by_its_first_word(
+    faq: KnowledgeBase, question: dict[str, str], reply: str, said_first: str
+) -> None:
+    """ "όχι ευχαριστώ" is half "no", half "thanks" to the NLU (nlu_fallback): right after a
+    yes-or-no question its "όχι" answers it, instead of a FAQ search for "no thanks"."""
+    events = [
+        user("what is the weather on mars", "faq"),
+        user(reply, "nlu_fallback", confidence=0.55),
+    ]
+    said, returned = run(ActionAnswerFaq(), tracker(events, awaiting=question))
+    assert responses(said)[0] == said_first
+    if said_first != "utter_offer_human_after_failures":  # that asks a new question
+        assert slot_events(returned)["awaiting"] is None
+
+
+@pytest.mark.parametrize(
+    ("awaiting", "reply"),
+    [
+        (None, "όχι ευχαριστώ"),  # no question open
+        (OFFER, "no, my parcel never arrived"),  # a statement, not a reply
+    ],
+)
+def test_an_unsure_reply_is_no_answer_when_no_question_is_open_or_it_says_more(
+    faq: KnowledgeBase, awaiting: dict[str, str] | None, reply: str
+) -> None:
+    events = [
+        user("what is the weather on mars", "faq"),
+        user(reply, "nlu_fallback", confidence=0.55),
+    ]
+    said, _ = run(ActionAnswerFaq(), tracker(events, awaiting=awaiting))
+    assert not {"utter_no_problem", "utter_glad_to_help"} & set(responses(said))
