@@ -13,6 +13,10 @@ in-scope questions declined with their entry among the suggested buttons (sug_hi
 out-of-scope questions offered suggestions at all (oos_sug); p95 latency, and the published
 peer MCC where there is one. Suggestions change no other figure.
 
+The "+lingua" rows ask lingua's public test sentences (100 per language, none a question to
+a shop) against the sample FAQ and its plain version: the share answered is how often text
+that is no question for the FAQ gets an answer anyway.
+
 The cautious row of each HINT3 bot raises the threshold to the lowest one whose wrong-answer
 rate on the FAQ's own simulated cases is at most a quarter of the default's.
 """
@@ -77,8 +81,24 @@ def benchmarks(eval_dir: Path) -> list[Benchmark]:
     own = PROJECT_ROOT / "knowledge" / "eval"
     sample = _benchmark("sample_faq", own / "faq.csv", sorted(own.glob("questions*.jsonl")))
     found.append(sample)
-    found.append(Benchmark("sample_faq_plain", without_alternatives(sample.faq), sample.questions))
+    plain = without_alternatives(sample.faq)
+    found.append(Benchmark("sample_faq_plain", plain, sample.questions))
+    sentences = _sentences_out_of_scope(eval_dir / "lingua" / "sentences")
+    if sentences:
+        found.append(Benchmark("sample_faq+lingua", sample.faq, sentences))
+        found.append(Benchmark("sample_faq_plain+lingua", plain, sentences))
     return found
+
+
+def _sentences_out_of_scope(folder: Path) -> list[LabelledQuestion]:
+    """Lingua's test sentences (news, fiction, forums; one file per language), every one out
+    of scope for a shop's FAQ: any answer or clarifying question is a wrong move."""
+    return [
+        LabelledQuestion(line.strip(), path.stem, None)
+        for path in sorted(folder.glob("*.txt"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def _benchmark(name: str, faq: Path, question_files: Sequence[Path]) -> Benchmark:
