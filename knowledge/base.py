@@ -86,6 +86,7 @@ class KnowledgeBase:
                 entries, self.embedder, self.index_dir, progress=progress, reuse=reuse
             )
             self.embedder.warm_up()
+            self.language_identifier.warm_up()
             calibration = self._resolve_calibration(entries, index)
             self._policy, self._off_topic = calibration.policy, calibration.off_topic
             self._index = index

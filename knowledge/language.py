@@ -27,7 +27,7 @@ import langcodes
 import wordfreq
 import yaml
 from langdetect import DetectorFactory, detect_langs
-from langdetect.detector_factory import PROFILES_DIRECTORY
+from langdetect.detector_factory import PROFILES_DIRECTORY, init_factory
 from langdetect.lang_detect_exception import LangDetectException
 
 from knowledge.models import FaqEntry
@@ -135,6 +135,17 @@ class LanguageIdentifier:
         self._latin_letters = frozenset(string.ascii_lowercase).union(
             *(EXTRA_LATIN_LETTERS.get(lang, "") for lang in self.languages)
         )
+
+    def warm_up(self) -> None:
+        """Load langdetect's profiles (all of them, then the candidates') and the candidates'
+        word lists now: loaded lazily, they cost the first customer message after a start
+        about 0.4 s."""
+        init_factory()
+        _factory_for(self._sorted_languages)
+        for lang in self._sorted_languages:
+            if (own := _word_list(lang)) is not None:
+                # positional, as wordfreq calls it: its cache keys on the form of the call
+                wordfreq.get_frequency_dict(own, WORD_LIST)
 
     def message_scores(self, text: str) -> dict[str, float]:
         """Evidence for each language from the message alone (0 for none)."""

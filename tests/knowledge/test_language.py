@@ -239,3 +239,37 @@ def test_keyboard_mash_has_no_language(identifier: LanguageIdentifier, text: str
 def test_real_words_are_readable_even_unknown_ones(identifier: LanguageIdentifier) -> None:
     for text in ("fietsenmaker", "Donaudampfschifffahrt", "ok", "hoi", "ευχαριστώ", "спасибо"):
         assert not identifier.is_unreadable(text), text
+
+
+WARM_CHECK = """
+import sys
+from pathlib import Path
+
+import wordfreq
+from langdetect import detector_factory
+from knowledge.language import LanguageIdentifier
+from knowledge.loader import load_faq
+identifier = LanguageIdentifier(load_faq(Path(sys.argv[1])), "en")
+identifier.warm_up()
+loaded = detector_factory._factory is not None
+misses = wordfreq.get_frequency_dict.cache_info().misses
+identifier.resolve("hello there, how are you today")
+identifier.resolve("wo ist mein Paket")
+print(loaded, wordfreq.get_frequency_dict.cache_info().misses - misses)
+"""
+
+
+def test_warm_up_loads_what_the_first_message_would_load() -> None:
+    """A fresh process (the tests share one that has long loaded everything): after
+    warm_up, langdetect's profiles are in and no word list is read for a message."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_CHECK, str(PROJECT_ROOT / "knowledge" / "faq")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert done.stdout.split() == ["True", "0"]
