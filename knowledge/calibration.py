@@ -15,7 +15,9 @@ From these cases the lexical weight of each language is the one that ranks the h
 phrasings best, and the answer threshold and clarification gap are the pair with the best
 weighted Matthews correlation (the measure HINT3 ranks FAQ bots by), in-scope and
 out-of-scope cases weighing half each. Labelled questions, when an operator has them,
-weigh as much as all simulated cases together.
+weigh as much as all simulated cases together. The off-topic messages that policy
+declines are kept with their vectors: the chatter this FAQ does not claim
+(knowledge/off_topic.py).
 
 The result is stored beside the index, keyed by the index's content hash: a new FAQ or
 model recalibrates, and nothing else does.
