@@ -11,10 +11,10 @@ from knowledge import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.evaluation import without_alternatives
 from knowledge.loader import load_faq
-from knowledge.models import FaqEntry, FaqVariant
 from knowledge.off_topic import OffTopicAnchors
 from knowledge.policy_store import load_calibration
 from tests.conftest import PROJECT_ROOT
+from tests.knowledge.test_calibration import entry
 
 
 def unit(*values: float) -> np.ndarray:
@@ -50,13 +50,6 @@ def test_anchors_round_trip_and_damaged_ones_are_refused() -> None:
         OffTopicAnchors.from_json({**raw, "dims": 4})
 
 
-def entry(entry_id: str, *phrasings: str) -> FaqEntry:
-    return FaqEntry(
-        entry_id,
-        {"en": FaqVariant("en", phrasings[0], f"Answer about {entry_id}.", phrasings[1:])},
-    )
-
-
 @pytest.fixture(scope="module")
 def plain_sample_kb(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     """The sample FAQ as an operator imports one: one question per language, no alternatives."""
@@ -87,10 +80,10 @@ def test_weather_gets_no_delivery_time_from_a_plain_faq(
 
 @pytest.mark.slow
 def test_the_faqs_own_questions_are_still_answered(plain_sample_kb: KnowledgeBase) -> None:
-    for entry in plain_sample_kb.entries.values():
-        for lang, variant in entry.variants.items():
+    for faq_entry in plain_sample_kb.entries.values():
+        for lang, variant in faq_entry.variants.items():
             answer = plain_sample_kb.answer(variant.question, language=lang)
-            assert answer.entry_id == entry.id, (lang, variant.question)
+            assert answer.entry_id == faq_entry.id, (lang, variant.question)
 
 
 @pytest.mark.slow
