@@ -26,10 +26,11 @@ from pathlib import Path
 import langcodes
 import wordfreq
 import yaml
-from langdetect import DetectorFactory, detect_langs
-from langdetect.detector_factory import PROFILES_DIRECTORY, init_factory
+from langdetect import DetectorFactory
+from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
 
+from knowledge.langdetect_numpy import NumpyDetector
 from knowledge.models import FaqEntry
 from knowledge.tuning import (
     DEFAULT_WEIGHT,
@@ -140,7 +141,7 @@ class LanguageIdentifier:
         """Load langdetect's profiles (all of them, then the candidates') and the candidates'
         word lists now: loaded lazily, they cost the first customer message after a start
         about 0.4 s."""
-        init_factory()
+        _full_factory()
         _factory_for(self._sorted_languages)
         for lang in self._sorted_languages:
             if (own := _word_list(lang)) is not None:
@@ -349,17 +350,29 @@ def _factory_for(languages: tuple[str, ...]) -> DetectorFactory | None:
     return factory
 
 
+@lru_cache(maxsize=1)
+def _full_factory() -> DetectorFactory:
+    """A seeded langdetect factory with all its profiles (55 languages)."""
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    factory.set_seed(0)
+    return factory
+
+
 @lru_cache(maxsize=512)
 def _langdetect_all(text: str) -> tuple[tuple[str, float], ...]:
-    """langdetect's guesses among all the languages it knows, most probable first.
+    """langdetect's guesses among all the languages it knows, most probable first (its own
+    result; see knowledge/langdetect_numpy.py for why numpy computes it).
 
     Cached: one turn asks it twice (is the message foreign? which language is it?), and
     seeded langdetect gives the same answer for the same text.
     """
     if not _LETTERS.search(text):
         return ()
+    detector = NumpyDetector(_full_factory())
+    detector.append(text[:LANGDETECT_CHARS])
     try:
-        ranked = detect_langs(text[:LANGDETECT_CHARS])
+        ranked = detector.get_probabilities()
     except LangDetectException:
         return ()
     return tuple((_normalise(guess.lang), float(guess.prob)) for guess in ranked)
@@ -432,7 +445,8 @@ def _word_list_floor(lang: str) -> float | None:
     own = _word_list(lang)
     if own is None:
         return None
-    buckets = wordfreq.get_frequency_list(own, wordlist=WORD_LIST)
+    # positional, as wordfreq's own get_frequency_dict calls it: one cached read per list
+    buckets = wordfreq.get_frequency_list(own, WORD_LIST)
     rarest = max((index for index, bucket in enumerate(buckets) if bucket), default=None)
     return None if rarest is None else 10 ** (-rarest / 100)
 
@@ -453,7 +467,7 @@ def _readable_bar(languages: tuple[str, ...]) -> float:
 
 def _frequent_words(word_list: str) -> list[str]:
     words: list[str] = []
-    for bucket in wordfreq.get_frequency_list(word_list, wordlist=WORD_LIST):
+    for bucket in wordfreq.get_frequency_list(word_list, WORD_LIST):
         words.extend(word for word in bucket if word.isalpha() and len(word) > 3)
         if len(words) >= READABLE_REFERENCE_WORDS:
             break

@@ -246,12 +246,12 @@ import sys
 from pathlib import Path
 
 import wordfreq
-from langdetect import detector_factory
+from knowledge import language
 from knowledge.language import LanguageIdentifier
 from knowledge.loader import load_faq
 identifier = LanguageIdentifier(load_faq(Path(sys.argv[1])), "en")
 identifier.warm_up()
-loaded = detector_factory._factory is not None
+loaded = language._full_factory.cache_info().currsize == 1
 misses = wordfreq.get_frequency_dict.cache_info().misses
 identifier.resolve("hello there, how are you today")
 identifier.resolve("wo ist mein Paket")
