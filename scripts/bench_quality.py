@@ -17,6 +17,12 @@ The "+lingua" rows ask lingua's public test sentences (100 per language, none a 
 a shop) against the sample FAQ and its plain version: the share answered is how often text
 that is no question for the FAQ gets an answer anyway.
 
+The "xsid_partial" rows are xSID partly translated: every other intent of its English FAQ
+gets a variant in the questions' language (de or nl), made of the first three of that
+intent's questions in the set, and the rest of the questions are asked. That is an operator's
+FAQ with only some entries translated: a question about any other entry must be matched
+across languages, against entries that are matched in its own.
+
 The cautious row of each HINT3 bot raises the threshold to the lowest one whose wrong-answer
 rate on the FAQ's own simulated cases is at most a quarter of the default's.
 """
@@ -47,7 +53,7 @@ from knowledge.evaluation import (
     without_alternatives,
 )
 from knowledge.loader import load_csv
-from knowledge.models import FaqEntry
+from knowledge.models import FaqEntry, FaqVariant
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: Published best MCC per HINT3 bot (v1 full test sets; shared/eval/README.md):
@@ -75,9 +81,9 @@ def benchmarks(eval_dir: Path) -> list[Benchmark]:
             found.append(_benchmark(name, folder / "faq.csv", [folder / "questions_dev.jsonl"]))
     xsid = eval_dir / "xsid"
     if xsid.is_dir():
-        found.append(
-            _benchmark("xsid", xsid / "faq.csv", sorted(xsid.glob("questions_dev_*.jsonl")))
-        )
+        whole = _benchmark("xsid", xsid / "faq.csv", sorted(xsid.glob("questions_dev_*.jsonl")))
+        found.append(whole)
+        found.extend(_partly_translated(whole, lang) for lang in ("de", "nl"))
     own = PROJECT_ROOT / "knowledge" / "eval"
     sample = _benchmark("sample_faq", own / "faq.csv", sorted(own.glob("questions*.jsonl")))
     found.append(sample)
@@ -88,6 +94,32 @@ def benchmarks(eval_dir: Path) -> list[Benchmark]:
         found.append(Benchmark("sample_faq+lingua", sample.faq, sentences))
         found.append(Benchmark("sample_faq_plain+lingua", plain, sentences))
     return found
+
+
+#: Questions of an intent that make its variant in a partly translated xSID; an intent gets
+#: one when it has at least twice as many questions in the language.
+TRANSLATED_PHRASINGS = 3
+
+
+def _partly_translated(xsid: Benchmark, lang: str) -> Benchmark:
+    """xSID with a ``lang`` variant for every other intent (see the module docstring)."""
+    asked = [q for q in xsid.questions if q.lang == lang]
+    by_intent: dict[str, list[int]] = defaultdict(list)
+    for position, question in enumerate(asked):
+        if question.expected_id is not None:
+            by_intent[question.expected_id].append(position)
+    faq, used = [], set()
+    for number, entry in enumerate(sorted(xsid.faq, key=lambda e: e.id)):
+        own = by_intent[entry.id][:TRANSLATED_PHRASINGS]
+        if number % 2 == 0 and len(by_intent[entry.id]) >= 2 * TRANSLATED_PHRASINGS:
+            phrasings = [asked[position].text for position in own]
+            answer = entry.variant_for("en", "en").answer
+            variant = FaqVariant(lang, phrasings[0], answer, tuple(phrasings[1:]))
+            entry = FaqEntry(entry.id, {**entry.variants, lang: variant}, entry.tags)
+            used.update(own)
+        faq.append(entry)
+    questions = [q for position, q in enumerate(asked) if position not in used]
+    return Benchmark(f"xsid_partial_{lang}", faq, questions)
 
 
 def _sentences_out_of_scope(folder: Path) -> list[LabelledQuestion]:
