@@ -65,6 +65,10 @@ class KnowledgeBase:
         self._off_topic: OffTopicAnchors | None = None
         self._lexical = LexicalIndex(entries)
         self.languages = frozenset(lang for entry in entries for lang in entry.languages)
+        self._lacking = {
+            lang: frozenset(entry.id for entry in entries if lang not in entry.variants)
+            for lang in self.languages
+        }
         self.language_identifier = LanguageIdentifier(entries, default_language)
         self._index: FaqIndex | None = None
         self._bar: float | None = None
@@ -132,11 +136,14 @@ class KnowledgeBase:
         if not text.strip():
             return []
         policy = self.policy
+        shift = policy.shift_for(lang)
+        lacking = self._lacking.get(lang, frozenset()) if lang and shift else frozenset()
         return fused_hits(
             self._dense_scores(text),
             self._lexical.coverages(text, lang),
             policy.weight_for(lang),
             k,
+            dict.fromkeys(lacking, shift),
         )
 
     def signal_tops(self, text: str, *, lang: str | None) -> tuple[str | None, str | None]:

@@ -15,7 +15,10 @@ From these cases the lexical weight of each language is the one that ranks the h
 phrasings best, and the answer threshold and clarification gap are the pair with the best
 weighted Matthews correlation (the measure HINT3 ranks FAQ bots by), in-scope and
 out-of-scope cases weighing half each. Labelled questions, when an operator has them,
-weigh as much as all simulated cases together. The off-topic messages that policy
+weigh as much as all simulated cases together. In a language the FAQ has for some entries
+only, the off-topic messages also measure how much lower an entry without a variant in it
+scores (it is matched across languages): that much is added to it at answer time, after the
+bar was chosen, so that it can be found at all. The off-topic messages that policy
 declines are kept with their vectors: the chatter this FAQ does not claim
 (knowledge/off_topic.py).
 
@@ -26,7 +29,7 @@ model recalibrates, and nothing else does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -74,6 +77,7 @@ IN_SCOPE_KINDS = ("phrasing", "probe")
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,10 @@ class LabelledCase:
 class CaseSet:
     """Cases scored against every entry: row i is one question, column j one entry.
 
-    ``dense`` is -inf where an entry was held out of the FAQ the question was asked against.
+    ``dense`` is -inf where an entry was held out of the FAQ the question was asked against;
+    ``lacks`` is True where the FAQ has no variant of the entry in the question's language
+    (the whole FAQ's: a held-out phrasing stands for a customer's question about an entry
+    that has its variant; None: every entry has one).
     """
 
     entry_ids: list[str]
@@ -98,6 +105,7 @@ class CaseSet:
     gold: IntArray  # column of the expected entry; len(entry_ids) for out of scope
     langs: list[str]
     kinds: list[str]
+    lacks: BoolArray | None = None
 
     @property
     def out_of_scope(self) -> int:
@@ -121,16 +129,20 @@ def calibrate(
     overall = weights.pop("*")
     scores = fused_scores(cases, AnswerPolicy(0.0, 0.0, overall, weights))
     scales = _language_scales(cases, scores, {lang for e in entries for lang in e.variants})
-    shifted = scores / np.array([scales.get(lang, 1.0) for lang in cases.langs])[:, None]
-    threshold, gap = _choose_operating_point(cases, shifted)
+    divisors = np.array([scales.get(lang, 1.0) for lang in cases.langs])[:, None]
+    # The bar is what an entry matched in the question's own language must reach; an entry
+    # without a variant in it is compared to that bar after its shift.
+    threshold, gap = _choose_operating_point(cases, scores / divisors)
     policy = AnswerPolicy(
         threshold=round(threshold, 6),
         clarify_gap=round(gap, 6),
         lexical_weight=overall,
         lexical_weights=weights,
         language_scales=scales,
-        suggestion_bar=_suggestion_bar(cases, shifted),
+        suggestion_bar=_suggestion_bar(cases, scores / divisors),
+        missing_variant_shifts=_missing_variant_shifts(cases),
     )
+    shifted = fused_scores(cases, policy) / divisors
     declined = (
         predicted(cases, top_two(shifted), policy.threshold, policy.clarify_gap)
         == cases.out_of_scope
@@ -155,7 +167,35 @@ def fused_scores(cases: CaseSet, policy: AnswerPolicy) -> FloatArray:
     baseline = np.where(finite, cases.dense, 0.0).sum(axis=1) / np.maximum(counts, 1)
     baseline[counts < MIN_BASELINE_ENTRIES] = 0.0
     scores: FloatArray = cases.dense + weights[:, None] * cases.lexical - baseline[:, None]
+    if cases.lacks is not None:
+        shifts = np.array([policy.shift_for(lang) for lang in cases.langs])
+        scores = scores + shifts[:, None] * cases.lacks
     return scores
+
+
+def _missing_variant_shifts(cases: CaseSet) -> dict[str, float]:
+    """Per language the FAQ has for some entries only: how much lower an entry without a
+    variant in it scores, matched across languages, than one with a variant.
+
+    Measured on the off-topic messages, which are about none of the entries: what tells
+    the two groups apart there is the language alone. The mean dense score over the entries
+    without a variant, subtracted from the mean over those with one, per message, averaged.
+    """
+    if cases.lacks is None:
+        return {}
+    langs = np.array(cases.langs)
+    off_topic = np.array(cases.kinds) == "off_topic"
+    shifts = {}
+    for lang in sorted(set(langs[off_topic].tolist())):
+        gaps = []
+        for row in np.flatnonzero(off_topic & (langs == lang)):
+            lacks, dense = cases.lacks[row], cases.dense[row]
+            if lacks.all() or not lacks.any():
+                continue
+            gaps.append(float(dense[~lacks].mean() - dense[lacks].mean()))
+        if gaps and np.mean(gaps) > 0:
+            shifts[str(lang)] = round(float(np.mean(gaps)), 6)
+    return shifts
 
 
 def _language_scales(
@@ -268,6 +308,7 @@ def simulated_cases(
     for text in index.texts:
         rank.append(per_entry[text.entry_id])
         per_entry[text.entry_id] += 1
+    entry_langs = _entry_languages(entries)
     parts = []
     for fold in range(FOLDS):
         held_phrasings = [
@@ -299,6 +340,7 @@ def simulated_cases(
                 expected=[index.texts[row].entry_id for row in held_phrasings]
                 + [None] * len(held_entries),
                 kinds=["phrasing"] * len(held_phrasings) + ["held_entry"] * len(held_entries),
+                entry_langs=entry_langs,
             )
         )
     parts.append(
@@ -358,6 +400,7 @@ def _probe_cases(
         texts,
         expected=[None] * len(texts),
         kinds=["probe"] * len(texts),
+        entry_langs=_entry_languages(entries),
     )
     probe_column = np.full(len(texts), -np.inf)
     siblings = queries @ queries.T
@@ -383,6 +426,7 @@ def _with_probe_column(cases: CaseSet) -> CaseSet:
         gold=gold,
         langs=cases.langs,
         kinds=cases.kinds,
+        lacks=None if cases.lacks is None else np.hstack([cases.lacks, np.zeros((rows, 1), bool)]),
     )
 
 
@@ -437,7 +481,12 @@ def _score_questions(
         [(q.text, q.lang) for q in questions],
         expected=[q.expected_id for q in questions],
         kinds=[kind] * len(questions),
+        entry_langs=_entry_languages(entries),
     )
+
+
+def _entry_languages(entries: Sequence[FaqEntry]) -> dict[str, frozenset[str]]:
+    return {entry.id: frozenset(entry.variants) for entry in entries}
 
 
 def _score_rows(
@@ -450,6 +499,7 @@ def _score_rows(
     *,
     expected: Sequence[str | None],
     kinds: list[str],
+    entry_langs: Mapping[str, frozenset[str]],
 ) -> CaseSet:
     """Dense and lexical scores of each asked text against each entry (see decision.py)."""
     dense = np.full((len(asked), len(entry_ids)), -np.inf)
@@ -481,10 +531,15 @@ def _score_rows(
         gold=np.array([none if e is None else position[e] for e in expected], dtype=np.int64),
         langs=[lang for _, lang in asked],
         kinds=kinds,
+        lacks=np.array(
+            [[lang not in entry_langs.get(e, ()) for e in entry_ids] for _, lang in asked],
+            dtype=bool,
+        ).reshape(len(asked), len(entry_ids)),
     )
 
 
 def _concat(*parts: CaseSet) -> CaseSet:
+    lacks = [p.lacks if p.lacks is not None else np.zeros(p.dense.shape, bool) for p in parts]
     return CaseSet(
         entry_ids=parts[0].entry_ids,
         dense=np.vstack([p.dense for p in parts]),
@@ -492,6 +547,7 @@ def _concat(*parts: CaseSet) -> CaseSet:
         gold=np.concatenate([p.gold for p in parts]),
         langs=[lang for p in parts for lang in p.langs],
         kinds=[kind for p in parts for kind in p.kinds],
+        lacks=np.vstack(lacks),
     )
 
 

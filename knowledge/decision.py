@@ -53,7 +53,10 @@ class AnswerPolicy:
     The best entry is given when its score reaches ``threshold``; when the runner-up also
     does within ``clarify_gap``, the customer is asked which one they meant. In a language
     the FAQ has no variant in, every cross-lingual score is smaller, so both numbers are
-    scaled by ``language_scales[lang]`` (below 1).
+    scaled by ``language_scales[lang]`` (below 1). In a language the FAQ has for some entries
+    only, an entry without a variant in it is matched across languages, which costs it a
+    little of every cosine whatever the question: it gets ``missing_variant_shifts[lang]``
+    added (measured on the off-topic messages at calibration).
 
     A question the bot declines still gets the best entries offered as buttons when they
     score at least ``suggestion_bar`` (scaled alike): a customer who wrote "the mug came in
@@ -66,9 +69,14 @@ class AnswerPolicy:
     lexical_weights: Mapping[str, float] = field(default_factory=dict)
     language_scales: Mapping[str, float] = field(default_factory=dict)
     suggestion_bar: float | None = None
+    missing_variant_shifts: Mapping[str, float] = field(default_factory=dict)
 
     def scale_for(self, lang: str | None) -> float:
         return self.language_scales.get(lang, 1.0) if lang else 1.0
+
+    def shift_for(self, lang: str | None) -> float:
+        """What an entry without a variant in ``lang`` gets added (0: nothing)."""
+        return self.missing_variant_shifts.get(lang, 0.0) if lang else 0.0
 
     def weight_for(self, lang: str | None) -> float:
         """The lexical weight in ``lang`` (the overall one where the FAQ said nothing)."""
@@ -133,12 +141,15 @@ def fused_hits(
     lexical: Mapping[str, tuple[float, str]],
     weight: float,
     k: int,
+    shifts: Mapping[str, float] | None = None,
 ) -> list[SearchHit]:
-    """The ``k`` best entries by ``dense + weight * lexical - baseline``, best first.
+    """The ``k`` best entries by ``dense + weight * lexical - baseline + shift``, best first.
 
     ``lexical`` maps an entry to its coverage and the language of the variant that gave it;
-    the baseline is the mean dense score of the entries in ``dense`` (see MIN_BASELINE_ENTRIES).
+    the baseline is the mean dense score of the entries in ``dense`` (see MIN_BASELINE_ENTRIES);
+    ``shifts`` what some entries get added (see AnswerPolicy.missing_variant_shifts).
     """
+    shifts = shifts or {}
     baseline = (
         sum(score for score, _ in dense.values()) / len(dense)
         if len(dense) >= MIN_BASELINE_ENTRIES
@@ -151,7 +162,9 @@ def fused_hits(
         scored.append(
             SearchHit(
                 entry_id=entry_id,
-                score=round(dense_score + weight * coverage - baseline, 6),
+                score=round(
+                    dense_score + weight * coverage - baseline + shifts.get(entry_id, 0.0), 6
+                ),
                 dense=round(dense_score, 4),
                 lexical=round(coverage, 4),
                 matched_lang=matched.lang if matched else lexical_lang,

@@ -19,7 +19,7 @@ from knowledge.index import FaqIndex
 from knowledge.off_topic import OffTopicAnchors
 
 #: Bump when the calibration procedure changes: stored calibrations of older versions are redone.
-CALIBRATION_VERSION = 6
+CALIBRATION_VERSION = 7
 CALIBRATION_FILE = "calibration.json"
 #: The shipped off-topic messages; a calibration depends on them as much as on the FAQ.
 OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic.yaml"
@@ -58,6 +58,7 @@ def load_calibration(index_dir: Path) -> Calibration | None:
             lexical_weights=_floats(raw["policy"]["lexical_weights"]),
             language_scales=_floats(raw["policy"]["language_scales"]),
             suggestion_bar=_optional_float(raw["policy"]["suggestion_bar"]),
+            missing_variant_shifts=_floats(raw["policy"]["missing_variant_shifts"]),
         )
         anchors = raw.get("off_topic")
         return Calibration(
@@ -89,6 +90,7 @@ def save_calibration(index_dir: Path, calibration: Calibration) -> None:
             **asdict(calibration.policy),
             "lexical_weights": dict(calibration.policy.lexical_weights),
             "language_scales": dict(calibration.policy.language_scales),
+            "missing_variant_shifts": dict(calibration.policy.missing_variant_shifts),
         },
         "figures": dict(calibration.figures),
         "off_topic": calibration.off_topic.to_json() if calibration.off_topic else None,

@@ -1,9 +1,10 @@
 """Every tuning number of the knowledge package, named and documented in one place.
 
-What the FAQ decides (the answer threshold, the clarification gap, lexical weights and
-cross-lingual scales) is calibrated per FAQ (knowledge/calibration.py) and stored beside the
-index; what is here holds for any FAQ, and says what it was chosen on. Change one only with
-the public-set figures before and after (scripts/bench_quality.py, scripts/eval_language.py).
+What the FAQ decides (the answer threshold, the clarification gap, lexical weights,
+cross-lingual scales and the shifts of entries missing a language) is calibrated per FAQ
+(knowledge/calibration.py) and stored beside the index; what is here holds for any FAQ, and
+says what it was chosen on. Change one only with the public-set figures before and after
+(scripts/bench_quality.py, scripts/eval_language.py).
 """
 
 from __future__ import annotations
