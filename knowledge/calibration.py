@@ -29,6 +29,7 @@ model recalibrates, and nothing else does.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,7 +120,13 @@ def calibrate(
     *,
     labelled: Sequence[LabelledCase] = (),
 ) -> Calibration:
-    """Derive the answer policy from the FAQ (and ``labelled`` questions, if any)."""
+    """Derive the answer policy from the FAQ (and ``labelled`` questions, if any).
+
+    An FAQ with no entries yet (an operator who starts empty and publishes entries from the
+    console) gets a policy that declines everything: there is nothing to calibrate on.
+    """
+    if index.size == 0:
+        return Calibration(key=calibration_key(index), policy=AnswerPolicy(threshold=math.inf))
     off_topic = load_offtopic()
     off_topic_vectors = embedder.encode([case.text for case in off_topic], role="query")
     cases = simulated_cases(entries, index, embedder, off_topic_vectors=off_topic_vectors)

@@ -280,3 +280,14 @@ def test_an_entry_without_a_variant_in_the_question_language_is_shifted_up(
     for question, expected in GREEK_WITHOUT_VARIANT:
         assert "el" not in sample_kb.entries[expected].variants
         assert sample_kb.answer(question, language="el").entry_id == expected, question
+
+
+def test_an_faq_without_entries_declines_every_question(embedder: Embedder, tmp_path: Path) -> None:
+    """A header-only CSV or ``entries: []`` loads as no entries (live entries may follow from
+    the console): the knowledge base warms up and declines, it does not fail (it raised
+    numpy's ValueError from the calibration before)."""
+    kb = KnowledgeBase([], embedder, tmp_path)
+    kb.warm_up(progress=False)
+    answer = kb.answer("where is my order?")
+    assert answer.entry_id is None and not answer.choices and not answer.suggestions
+    assert load_calibration(tmp_path) is not None  # stored: the next start reads it
