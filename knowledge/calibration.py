@@ -538,11 +538,23 @@ def _score_rows(
         gold=np.array([none if e is None else position[e] for e in expected], dtype=np.int64),
         langs=[lang for _, lang in asked],
         kinds=kinds,
-        lacks=np.array(
-            [[lang not in entry_langs.get(e, ()) for e in entry_ids] for _, lang in asked],
-            dtype=bool,
-        ).reshape(len(asked), len(entry_ids)),
+        lacks=_lacking(entry_ids, entry_langs, [lang for _, lang in asked]),
     )
+
+
+def _lacking(
+    entry_ids: list[str], entry_langs: Mapping[str, frozenset[str]], langs: list[str]
+) -> BoolArray:
+    """Row i, column j: entry j has no variant in ``langs[i]`` (one row per language built,
+    then repeated: a large FAQ's cases x entries would be millions of Python booleans)."""
+    distinct = sorted(set(langs))
+    has = [entry_langs.get(entry_id, frozenset()) for entry_id in entry_ids]
+    rows = np.array(
+        [[lang not in languages for languages in has] for lang in distinct], dtype=bool
+    ).reshape(len(distinct), len(entry_ids))
+    position = {lang: i for i, lang in enumerate(distinct)}
+    lacks: BoolArray = rows[np.array([position[lang] for lang in langs], dtype=np.int64)]
+    return lacks
 
 
 def _concat(*parts: CaseSet) -> CaseSet:
