@@ -65,10 +65,9 @@ class KnowledgeBase:
         self._off_topic: OffTopicAnchors | None = None
         self._lexical = LexicalIndex(entries)
         self.languages = frozenset(lang for entry in entries for lang in entry.languages)
-        self._lacking = {
-            lang: frozenset(entry.id for entry in entries if lang not in entry.variants)
-            for lang in self.languages
-        }
+        # Per language, what each entry without a variant in it gets added (set at warm-up,
+        # once the policy is known: a search only looks it up).
+        self._shifts: dict[str, dict[str, float]] = {}
         self.language_identifier = LanguageIdentifier(entries, default_language)
         self._index: FaqIndex | None = None
         self._bar: float | None = None
@@ -93,6 +92,7 @@ class KnowledgeBase:
             self.language_identifier.warm_up()
             calibration = self._resolve_calibration(entries, index)
             self._policy, self._off_topic = calibration.policy, calibration.off_topic
+            self._shifts = _missing_variant_shifts(entries, calibration.policy)
             self._index = index
         return rebuilt
 
@@ -136,14 +136,12 @@ class KnowledgeBase:
         if not text.strip():
             return []
         policy = self.policy
-        shift = policy.shift_for(lang)
-        lacking = self._lacking.get(lang, frozenset()) if lang and shift else frozenset()
         return fused_hits(
             self._dense_scores(text),
             self._lexical.coverages(text, lang),
             policy.weight_for(lang),
             k,
-            dict.fromkeys(lacking, shift),
+            self._shifts.get(lang or "", {}),
         )
 
     def signal_tops(self, text: str, *, lang: str | None) -> tuple[str | None, str | None]:
@@ -241,6 +239,17 @@ class KnowledgeBase:
             self.warm_up(progress=False)
         assert self._index is not None
         return self._index
+
+
+def _missing_variant_shifts(
+    entries: Sequence[FaqEntry], policy: AnswerPolicy
+) -> dict[str, dict[str, float]]:
+    """Per language with a shift: each entry without a variant in it, and its shift."""
+    return {
+        lang: {entry.id: shift for entry in entries if lang not in entry.variants}
+        for lang, shift in policy.missing_variant_shifts.items()
+        if shift
+    }
 
 
 def searchable(text: str) -> str:

@@ -139,14 +139,15 @@ def calibrate(
     divisors = np.array([scales.get(lang, 1.0) for lang in cases.langs])[:, None]
     # The bar is what an entry matched in the question's own language must reach; an entry
     # without a variant in it is compared to that bar after its shift.
-    threshold, gap = _choose_operating_point(cases, scores / divisors)
+    unshifted = scores / divisors
+    threshold, gap = _choose_operating_point(cases, unshifted)
     policy = AnswerPolicy(
         threshold=round(threshold, 6),
         clarify_gap=round(gap, 6),
         lexical_weight=overall,
         lexical_weights=weights,
         language_scales=scales,
-        suggestion_bar=_suggestion_bar(cases, scores / divisors),
+        suggestion_bar=_suggestion_bar(cases, unshifted),
         missing_variant_shifts=_missing_variant_shifts(cases),
     )
     shifted = fused_scores(cases, policy) / divisors
