@@ -179,7 +179,7 @@ def rasa_server(
         ),
         health_url=f"http://{settings.host}:{port}/",
         log_path=_log(settings, "rasa", suffix),
-        env=rasa_environment()
+        env=rasa_environment(serving=True)
         | messaging_environment(settings)
         | shared_services_environment(settings)
         | {

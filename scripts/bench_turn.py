@@ -5,7 +5,9 @@ as retrieval intents (``faq/<entry>``) answered by a ResponseSelector through on
 custom action, the same SQL tracker store on SQLite. Its model is trained once and kept in
 var/models by the hash of what it is made of. Our stack is the default one (action server,
 Rasa, API). The same questions go to both, one after the other, a new conversation
-every 10 turns; it prints p50/p95 of each and the ratios.
+every 10 turns; it prints p50/p95 of each and the ratios. Both Rasa servers get the same
+environment, one TensorFlow thread each (helpdesk/rasa_project.py SERVING_THREADS), as ours is
+served.
 
     .venv/bin/python scripts/bench_turn.py --turns 300
 """
@@ -120,7 +122,7 @@ def plain_rasa(directory: Path, model: Path, port: int) -> ManagedProcess:
         ],
         health_url=f"http://127.0.0.1:{port}/",
         log_path=directory / "rasa.log",
-        env=rasa_environment() | {"SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
+        env=rasa_environment(serving=True) | {"SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
         cwd=directory,
     )
 

@@ -12,7 +12,11 @@ from pydantic import SecretStr
 from core.errors import ConfigurationError
 from core.settings import Settings
 from helpdesk.balancer import Service, haproxy_config
-from helpdesk.rasa_project import shared_services_environment, write_endpoints
+from helpdesk.rasa_project import (
+    rasa_environment,
+    shared_services_environment,
+    write_endpoints,
+)
 from helpdesk.stack import build_stack
 
 
@@ -124,3 +128,18 @@ def test_socketio_polling_sticks_to_one_rasa_replica() -> None:
     socketio = config.split("\nbackend rasa_socketio\n")[1]
     assert "use_backend rasa_socketio if socketio" in config
     assert "balance source" in socketio and "server rasa2 127.0.0.1:5007" in socketio
+
+
+def test_a_served_rasa_gets_one_tensorflow_thread_and_training_keeps_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TF_INTRA_OP_PARALLELISM_THREADS", raising=False)
+    monkeypatch.delenv("TF_INTER_OP_PARALLELISM_THREADS", raising=False)
+    settings = Settings(data_dir=tmp_path, rasa_api_token=SecretStr("t"))
+    rasa = next(p for p in build_stack(settings, tmp_path / "m.tar.gz") if p.name == "Rasa server")
+    assert rasa.env is not None
+    assert rasa.env["TF_INTRA_OP_PARALLELISM_THREADS"] == "1"
+    assert rasa.env["TF_INTER_OP_PARALLELISM_THREADS"] == "1"
+    assert "TF_INTRA_OP_PARALLELISM_THREADS" not in rasa_environment()  # training
+    monkeypatch.setenv("TF_INTRA_OP_PARALLELISM_THREADS", "4")  # an operator's choice stands
+    assert rasa_environment(serving=True)["TF_INTRA_OP_PARALLELISM_THREADS"] == "4"
