@@ -4,7 +4,8 @@ A message goes through :class:`ActionAnswerFaq`'s steps in order; each is a func
 test can call with a recorded tracker:
 
 1. :func:`typed_rating`: a bare digit right after the rating question is a rating,
-   :func:`reaction_to_answer`: 👍 or 👎 right after "did this help?" answers it, and
+   :func:`reaction_to_answer`: 👍 or 👎 right after "did this help?" answers it, so does
+   :func:`problem_persists`: "still doesn't work", a no, and
    :func:`unsure_yes_or_no`: so does a short reply starting with a yes or no word;
 2. :func:`picked_entry`: a clarifying button names the entry to answer;
 3. an empty message, or one over MAX_MESSAGE_CHARS, gets a notice instead of a lookup;
@@ -29,6 +30,7 @@ from actions.escalation import offer_escalation
 from actions.follow_up import (
     answer_feedback,
     answer_open_question,
+    problem_persists,
     reaction_to_answer,
     record_rating,
     typed_rating,
@@ -80,6 +82,8 @@ class ActionAnswerFaq(Action):
             return await record_rating(dispatcher, tracker, rating)
         if (helped := reaction_to_answer(tracker)) is not None:
             return answer_feedback(dispatcher, tracker, helped=helped)
+        if problem_persists(tracker):
+            return answer_feedback(dispatcher, tracker, helped=False)
         if (yes := unsure_yes_or_no(tracker)) is not None:
             return await answer_open_question(dispatcher, tracker, yes=yes) or []
         if entry_id := picked_entry(tracker):

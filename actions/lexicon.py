@@ -26,6 +26,8 @@ class Concept(StrEnum):
     ORDER = "order"
     YES = "yes"
     NO = "no"
+    STILL = "still"
+    NOT = "not"
 
 
 #: A number as long as an identifier (knowledge.tuning), "#" or "№" in front allowed.

@@ -278,3 +278,41 @@ def test_an_unsure_reply_is_no_answer_when_no_question_is_open_or_it_says_more(
     ]
     said, _ = run(ActionAnswerFaq(), tracker(events, awaiting=awaiting))
     assert not {"utter_no_problem", "utter_glad_to_help"} & set(responses(said))
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "still doesn't work",
+        "werkt nog steeds niet",
+        "funktioniert immer noch nicht",
+        "ça ne marche toujours pas",
+        "sigue sin funcionar",
+        "ainda não funciona",
+        "ακόμα δεν λειτουργεί",
+        "всё ещё не работает",
+    ],
+)
+def test_a_problem_still_there_after_an_answer_is_a_no_to_did_this_help(
+    faq: KnowledgeBase, reply: str
+) -> None:
+    """The NLU takes "still doesn't work" for a question, and the FAQ would answer its words
+    ("work": "my discount code does not work"); after "did this help?" it says no."""
+    events = [user("how do I reset my password", "faq"), user(reply, "faq")]
+    said, _ = run(ActionAnswerFaq(), tracker(events, awaiting=FEEDBACK))
+    assert responses(said) == ["utter_offer_human_after_failures"]
+
+
+@pytest.mark.parametrize(
+    ("awaiting", "reply"),
+    [
+        (FEEDBACK, "can I still return it?"),  # "still" without a "not": a new question
+        (None, "still doesn't work"),  # nothing asked: searched as any message
+    ],
+)
+def test_still_is_a_no_only_with_a_not_and_only_after_did_this_help(
+    faq: KnowledgeBase, awaiting: dict[str, str] | None, reply: str
+) -> None:
+    events = [user("how do I reset my password", "faq"), user(reply, "faq")]
+    said, _ = run(ActionAnswerFaq(), tracker(events, awaiting=awaiting))
+    assert "utter_offer_human_after_failures" not in responses(said)
