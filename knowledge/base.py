@@ -92,7 +92,7 @@ class KnowledgeBase:
             self.language_identifier.warm_up()
             calibration = self._resolve_calibration(entries, index)
             self._policy, self._off_topic = calibration.policy, calibration.off_topic
-            self._shifts = _missing_variant_shifts(entries, calibration.policy)
+            self._shifts = _shifts_by_entry(entries, calibration.policy)
             self._index = index
         return rebuilt
 
@@ -241,7 +241,7 @@ class KnowledgeBase:
         return self._index
 
 
-def _missing_variant_shifts(
+def _shifts_by_entry(
     entries: Sequence[FaqEntry], policy: AnswerPolicy
 ) -> dict[str, dict[str, float]]:
     """Per language with a shift: each entry without a variant in it, and its shift."""
