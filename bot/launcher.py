@@ -431,35 +431,38 @@ def _reuse_endpoint_connections() -> None:
 
 
 def _call_the_traced_prediction_directly() -> None:
-    import tensorflow as tf
-    from keras.utils import tf_utils
-    from rasa.shared.constants import DIAGNOSTIC_DATA
     from rasa.utils.tensorflow.models import RasaModel
 
     generic = RasaModel._rasa_predict
 
-    def rasa_predict(self: RasaModel, batch_in: Any) -> dict[str, Any]:
-        if self._run_eagerly:
-            return generic(self, batch_in)  # type: ignore[no-any-return]
-        self._training = False
-        if not self.prepared_for_prediction:
-            self.prepare_for_predict()
-            self.prepared_for_prediction = True
-        if getattr(self, "_helpdesk_traced", None) is None:
-            signature = self._dynamic_signature(batch_in)
-            function = tf.function(self.predict_step, input_signature=signature)
-            self._helpdesk_traced = (
-                function.get_concrete_function(),
-                [spec.dtype for spec in signature[0]],
-            )
-        concrete, dtypes = self._helpdesk_traced
-        inputs = [tf.convert_to_tensor(x, dtype=d) for x, d in zip(batch_in, dtypes, strict=True)]
-        outputs: dict[str, Any] = tf_utils.sync_to_numpy_or_python_type(concrete(inputs))
-        if DIAGNOSTIC_DATA in outputs:
-            outputs[DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(outputs[DIAGNOSTIC_DATA])
-        return outputs
+    def rasa_predict(self: RasaModel, batch_in: Any) -> Any:
+        # Rasa traces its own tf.function on the first call when none is set; ours goes first.
+        if self._tf_predict_step is None and not self._run_eagerly:
+            self._tf_predict_step = _ConcreteCall(self)
+        return generic(self, batch_in)
 
     RasaModel._rasa_predict = rasa_predict  # type: ignore[method-assign]
+
+
+class _ConcreteCall:
+    """A model's predict step as the one concrete function its input signature traces (the
+    signature Rasa itself builds from the first batch), called with inputs of its types."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._function: Any = None
+        self._dtypes: list[Any] = []
+
+    def __call__(self, batch_in: Any) -> Any:
+        import tensorflow as tf
+
+        if self._function is None:
+            signature = self._model._dynamic_signature(batch_in)
+            traced = tf.function(self._model.predict_step, input_signature=signature)
+            self._function = traced.get_concrete_function()
+            self._dtypes = [spec.dtype for spec in signature[0]]
+        pairs = zip(batch_in, self._dtypes, strict=True)
+        return self._function([tf.convert_to_tensor(x, dtype=d) for x, d in pairs])
 
 
 def main() -> None:
