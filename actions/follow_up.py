@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import answered, asked, latest_text
 from actions.escalation import answer_offer, offer_escalation
-from actions.lexicon import Concept, mentions, opens_with
+from actions.lexicon import Concept, mentions_together, opens_with
 from actions.outcomes import record_feedback
 from actions.runtime import get_ticket_sessions
 from actions.state import ActionName, Awaiting, Entity, Intent, Question, Reason, Slot
@@ -103,11 +103,11 @@ def reaction_to_answer(tracker: Tracker) -> bool | None:
 def problem_persists(tracker: Tracker) -> bool:
     """Whether the reply to "did this help?" says the problem is still there ("still doesn't
     work", "funktioniert immer noch nicht"): a "no", though the NLU takes it for a question
-    and the FAQ would answer its words ("work" -> "my discount code does not work")."""
+    and the FAQ would answer its words ("work" -> "my discount code does not work"). The two
+    words must form one phrase: "I don't have an account, can I still order?" is a question."""
     if not asked(tracker, Question.ANSWER_FEEDBACK):
         return False
-    text = latest_text(tracker)
-    return mentions(Concept.STILL, text) and mentions(Concept.NOT, text)
+    return mentions_together(Concept.STILL, Concept.NOT, latest_text(tracker))
 
 
 class ActionThanks(Action):

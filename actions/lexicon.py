@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +31,13 @@ class Concept(StrEnum):
     NOT = "not"
 
 
+#: Words allowed between the two words of one phrase: an auxiliary or a pronoun ("still it
+#: does not", "n'est toujours pas"); in all 8 languages "still" and its negation stand
+#: together.
+PHRASE_GAP = 2
+#: What ends a clause: a word of one clause says nothing about a word of the next.
+CLAUSE_BREAK = re.compile(r"[,;:.!?¿¡\n]+")
+
 #: A number as long as an identifier (knowledge.tuning), "#" or "№" in front allowed.
 ORDER_NUMBER = re.compile(rf"[#№]?\b(\d{{{IDENTIFIER_MIN_DIGITS},20}})\b")
 
@@ -38,6 +46,19 @@ def mentions(concept: Concept, text: str) -> bool:
     """Whether ``text`` names the concept in any supported language."""
     words = plain_words(text)
     return any(_matches(pattern, words) for pattern in _patterns(concept))
+
+
+def mentions_together(first: Concept, second: Concept, text: str) -> bool:
+    """Whether a word of each concept stands in one phrase of ``text``: the same clause, at
+    most PHRASE_GAP words apart ("still doesn't work", "ne marche toujours pas"), not
+    merely somewhere in the message ("I don't have an account, can I still order?")."""
+    for clause in CLAUSE_BREAK.split(text):
+        words = plain_words(clause)
+        firsts = [span for pattern in _patterns(first) for span in _spans(pattern, words)]
+        seconds = [span for pattern in _patterns(second) for span in _spans(pattern, words)]
+        if any(_gap(a, b) <= PHRASE_GAP for a in firsts for b in seconds):
+            return True
+    return False
 
 
 def opens_with(concept: Concept, text: str) -> bool:
@@ -61,15 +82,24 @@ def plain_words(text: str) -> list[str]:
 
 def _matches(pattern: tuple[str, ...], words: list[str]) -> bool:
     """``pattern`` (words; a last one ending in * is a prefix) occurs in ``words``."""
+    return next(_spans(pattern, words), None) is not None
+
+
+def _spans(pattern: tuple[str, ...], words: list[str]) -> Iterator[tuple[int, int]]:
+    """Where ``pattern`` occurs in ``words``: (first word, one past the last) of each."""
     size = len(pattern)
+    *whole, last = pattern
     for start in range(len(words) - size + 1):
         window = words[start : start + size]
-        *whole, last = pattern
         if window[:-1] == whole and (
             window[-1].startswith(last[:-1]) if last.endswith("*") else window[-1] == last
         ):
-            return True
-    return False
+            yield start, start + size
+
+
+def _gap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """Words between two spans (0 when they touch or overlap)."""
+    return max(0, max(a[0], b[0]) - min(a[1], b[1]))
 
 
 @lru_cache

@@ -291,6 +291,8 @@ def test_an_unsure_reply_is_no_answer_when_no_question_is_open_or_it_says_more(
         "ainda não funciona",
         "ακόμα δεν λειτουργεί",
         "всё ещё не работает",
+        "it still does not work",
+        "still no luck, sorry",
     ],
 )
 def test_a_problem_still_there_after_an_answer_is_a_no_to_did_this_help(
@@ -307,6 +309,9 @@ def test_a_problem_still_there_after_an_answer_is_a_no_to_did_this_help(
     ("awaiting", "reply"),
     [
         (FEEDBACK, "can I still return it?"),  # "still" without a "not": a new question
+        # both words, but not one phrase: a new question
+        (FEEDBACK, "I don't have an account, can I still order?"),
+        (FEEDBACK, "ik heb geen account, kan ik nog steeds bestellen?"),
         (None, "still doesn't work"),  # nothing asked: searched as any message
     ],
 )
