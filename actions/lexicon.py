@@ -29,6 +29,7 @@ class Concept(StrEnum):
     NO = "no"
     STILL = "still"
     NOT = "not"
+    WHEN = "when"
 
 
 #: Words allowed between the two words of one phrase: an auxiliary or a pronoun ("still it
@@ -59,6 +60,12 @@ def mentions_together(first: Concept, second: Concept, text: str) -> bool:
         if any(_gap(a, b) <= PHRASE_GAP for a in firsts for b in seconds):
             return True
     return False
+
+
+def a_clause_opens_with(concept: Concept, text: str) -> bool:
+    """Whether a clause of ``text`` starts with a word of the concept ("hi, when are you
+    open?"): where a question word stands in all 8 languages."""
+    return any(opens_with(concept, clause) for clause in CLAUSE_BREAK.split(text))
 
 
 def opens_with(concept: Concept, text: str) -> bool:

@@ -7,8 +7,9 @@ exchanging, returning, staff or advice, and is sure of itself on them. So:
   question, handled as every other (answered, or declined and a person offered after
   repeated failures);
 - one that names a person makes a ticket at once when the NLU is sure;
-- one that names a person while the NLU is unsure is tried on the FAQ first, and the bot
-  offers a person if it has no answer.
+- one that names a person while the NLU is unsure, or asks when people are there ("when are
+  your agents available?"), is tried on the FAQ first, and the bot offers a person if it
+  has no answer.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation import latest_text, nlu_is_sure, remember_order_number
 from actions.escalation import escalate, offer_escalation
 from actions.faq import ActionAnswerFaq, lookup, reply, tried
-from actions.lexicon import Concept, mentions
+from actions.lexicon import Concept, a_clause_opens_with, mentions
 from actions.runtime import escalates_on
 from actions.state import ActionName, Reason
 from core.settings import EscalationTrigger
@@ -47,7 +48,7 @@ class ActionEscalate(Action):
         text = latest_text(tracker)
         if not mentions(Concept.PERSON, text):  # no request for a person: a question
             return await ActionAnswerFaq().answer(dispatcher, tracker)
-        if nlu_is_sure(tracker):
+        if nlu_is_sure(tracker) and not a_clause_opens_with(Concept.WHEN, text):
             return await escalate(dispatcher, tracker, reason=Reason.CUSTOMER_REQUEST)
         answer = await lookup(dispatcher, tracker, text)
         if answer is None:

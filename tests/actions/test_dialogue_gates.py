@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.follow_up import ActionThanks
 from actions.handoff import ActionTicketStatus
-from actions.lexicon import Concept, mentions, order_number_in
+from actions.lexicon import Concept, a_clause_opens_with, mentions, order_number_in
 from actions.request_person import ActionEscalate
 from actions.state import Question
 from actions.yes_no import ActionYesNo
@@ -67,6 +67,19 @@ def test_a_person_word_is_a_noun_not_a_verb(text: str, expected: bool) -> None:
     assert mentions(Concept.PERSON, text) is expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hi, when are you open?", True),
+        ("tot hoe laat kan ik iemand bellen", True),
+        ("I want to talk to someone when you have time", False),  # not where a clause opens
+        ("can I speak to a person", False),
+    ],
+)
+def test_a_question_about_a_time_opens_a_clause(text: str, expected: bool) -> None:
+    assert a_clause_opens_with(Concept.WHEN, text) is expected
+
+
 @pytest.mark.slow
 def test_an_order_number_is_a_question_for_the_faq_not_a_ticket(
     faq: KnowledgeBase, ticket_sessions: sessionmaker[Session]
@@ -110,6 +123,31 @@ def test_a_question_that_names_no_person_is_a_question_however_sure_the_nlu(
     said, events = run(ActionEscalate(), tracker([message]))
     assert responses(said) == ["utter_not_sure"]
     assert slot_events(events)["failed_turns"] == 1
+    assert tickets_in(ticket_sessions) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "text",
+    [
+        "when are your customer service agents available?",
+        "hallo, wanneer zijn jullie medewerkers bereikbaar?",
+        "Ab wann sind Ihre Mitarbeiter erreichbar?",
+        "à quelle heure un conseiller est-il disponible ?",
+        "¿cuándo puedo hablar con un agente?",
+        "a que horas os atendentes estão disponíveis?",
+        "πότε είναι διαθέσιμοι οι υπάλληλοι;",
+        "во сколько работают ваши операторы?",
+    ],
+)
+def test_asking_when_people_are_there_is_no_request_for_one_now(
+    faq: KnowledgeBase, ticket_sessions: sessionmaker[Session], text: str
+) -> None:
+    """However sure the NLU, "when are your agents available?" asks about opening hours: the
+    FAQ is tried first, and a person only offered if it has no answer."""
+    message = user(text, "request_human", confidence=0.99)
+    said, _ = run(ActionEscalate(), tracker([message]))
+    assert "utter_ticket_created" not in responses(said)
     assert tickets_in(ticket_sessions) == 0
 
 
