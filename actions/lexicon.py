@@ -30,6 +30,7 @@ class Concept(StrEnum):
     STILL = "still"
     NOT = "not"
     WHEN = "when"
+    NUMBER = "number"
 
 
 #: Words allowed between the two words of one phrase: an auxiliary or a pronoun ("still it
@@ -47,6 +48,21 @@ def mentions(concept: Concept, text: str) -> bool:
     """Whether ``text`` names the concept in any supported language."""
     words = plain_words(text)
     return any(_matches(pattern, words) for pattern in _patterns(concept))
+
+
+def names_a_person(text: str) -> bool:
+    """Whether ``text`` names a person other than in a headcount: "a table for 4 people" and
+    "voor tien mensen" count people, they ask for nobody."""
+    words = plain_words(text)
+    after_a_number = {i + 1 for i, word in enumerate(words) if word.isdigit()}
+    after_a_number |= {
+        end for pattern in _patterns(Concept.NUMBER) for _, end in _spans(pattern, words)
+    }
+    return any(
+        start not in after_a_number
+        for pattern in _patterns(Concept.PERSON)
+        for start, _ in _spans(pattern, words)
+    )
 
 
 def mentions_together(first: Concept, second: Concept, text: str) -> bool:

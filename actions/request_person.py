@@ -3,9 +3,9 @@
 The NLU's "ask for a person" intent also fires on ordinary questions that mention
 exchanging, returning, staff or advice, and is sure of itself on them. So:
 
-- a message that names no person (actions/lexicon.yml) is no request for one: it is a
-  question, handled as every other (answered, or declined and a person offered after
-  repeated failures);
+- a message that names no person (actions/lexicon.yml), or names people only to count them
+  ("a table for 4 people"), is no request for one: it is a question, handled as every other
+  (answered, or declined and a person offered after repeated failures);
 - one that names a person makes a ticket at once when the NLU is sure;
 - one that names a person while the NLU is unsure, or asks when people are there ("when are
   your agents available?"), is tried on the FAQ first, and the bot offers a person if it
@@ -23,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation import latest_text, nlu_is_sure, remember_order_number
 from actions.escalation import escalate, offer_escalation
 from actions.faq import ActionAnswerFaq, lookup, reply, tried
-from actions.lexicon import Concept, a_clause_opens_with, mentions
+from actions.lexicon import Concept, a_clause_opens_with, names_a_person
 from actions.runtime import escalates_on
 from actions.state import ActionName, Reason
 from core.settings import EscalationTrigger
@@ -46,7 +46,7 @@ class ActionEscalate(Action):
     async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """A ticket for a clear request; an answer or an offer for an unclear one."""
         text = latest_text(tracker)
-        if not mentions(Concept.PERSON, text):  # no request for a person: a question
+        if not names_a_person(text):  # no request for a person: a question
             return await ActionAnswerFaq().answer(dispatcher, tracker)
         if nlu_is_sure(tracker) and not a_clause_opens_with(Concept.WHEN, text):
             return await escalate(dispatcher, tracker, reason=Reason.CUSTOMER_REQUEST)
