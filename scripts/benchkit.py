@@ -30,13 +30,13 @@ from helpdesk.supervisor import ManagedProcess, ProcessGroup, free_port, free_po
 
 @contextmanager
 def throwaway_stack(
-    replicas: int = 1, shared: bool = False
+    replicas: int = 1, shared: bool = False, faq_path: Path | None = None
 ) -> Iterator[tuple[Settings, list[ManagedProcess]]]:
     """Action server, Rasa and API on free loopback ports with a temporary data dir.
 
     ``replicas`` > 1 runs that many of each behind HAProxy; they and ``shared`` put tickets,
     Rasa's tracker store and its lock store on PostgreSQL and Redis started for the run
-    (Debian's packages, helpdesk/services.py)."""
+    (Debian's packages, helpdesk/services.py). ``faq_path``: another FAQ than the sample."""
     model = ensure_trained_model(get_settings())
     with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as data_dir:
         group = ProcessGroup()
@@ -48,6 +48,8 @@ def throwaway_stack(
                 api_port=free_port_block(replicas),
                 rasa_api_token=SecretStr(secrets.token_urlsafe(16)),  # the scripts read trackers
             )
+            if faq_path is not None:
+                settings = settings.model_copy(update={"faq_path": faq_path})
             if replicas > 1 or shared:
                 settings = settings.model_copy(update=shared_services(group, Path(data_dir)))
             processes = build_stack(settings, model, replicas)
