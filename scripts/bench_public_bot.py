@@ -13,6 +13,7 @@ out-of-scope recall, MCC as HINT3 computes it, the moves only the whole bot make
 offers, small talk), and the questions that made a ticket.
 
     .venv/bin/python scripts/bench_public_bot.py [--eval-dir ../shared/eval] [--only NAME ...]
+        [--json FILE]   # the figures and every question with the bot's move
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import json
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -140,23 +141,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--eval-dir", type=Path, default=PROJECT_ROOT.parent / "shared" / "eval")
     parser.add_argument("--only", nargs="*", choices=sorted(SETS), help="benchmarks to run")
+    parser.add_argument("--json", type=Path, help="also write the figures and every move here")
     args = parser.parse_args(argv)
     chosen = [name for name in args.only or SETS if (args.eval_dir / name).is_dir()]
     if not chosen:
         raise SystemExit(f"no public set found in {args.eval_dir}")
     tickets: list[tuple[str, Played]] = []
+    report: dict[str, Any] = {}
     for name in chosen:
         played = play(args.eval_dir, name)
         by_lang: dict[str, list[Played]] = defaultdict(list)
         for item in played:
             by_lang[item.lang].append(item)
-        print(f"{name:<20} {figures(played)}")
+        report[name] = {"all": figures(played), "questions": [asdict(item) for item in played]}
+        print(f"{name:<20} {report[name]['all']}")
         for lang, group in sorted(by_lang.items()) if len(by_lang) > 1 else ():
             print(f"  {lang:<18} {figures(group)}")
         tickets += [(name, item) for item in played if item.kind == "ticket"]
     print("\nquestions that made a ticket:")
     for name, item in tickets:
         print(f"  [{name}] {item.text[:80]!r} (expected {item.expected_id})")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
     return 0
 
 
