@@ -59,6 +59,7 @@ from knowledge.tuning import (
     KIND_SHARES,
     LABELLED_SHARE,
     LEXICAL_WEIGHT_GRID,
+    LEXICAL_WEIGHT_PRIOR,
     MAX_ASKED_PER_FOLD,
     MIN_BASELINE_ENTRIES,
     MIN_IN_SCOPE_CASES,
@@ -573,7 +574,8 @@ def _concat(*parts: CaseSet) -> CaseSet:
 
 def _lexical_weights(cases: CaseSet) -> dict[str, float]:
     """Per language (and ``*`` overall): the weight that ranks in-scope cases best (the
-    FAQ's own held-out phrasings and labelled questions: probes have no lexical signal)."""
+    FAQ's own held-out phrasings and labelled questions: probes have no lexical signal);
+    of weights that rank them equally well, the one nearest LEXICAL_WEIGHT_PRIOR."""
     in_scope = (cases.gold != cases.out_of_scope) & np.isin(cases.kinds, ["phrasing", "labelled"])
     langs = np.array(cases.langs)
 
@@ -582,7 +584,7 @@ def _lexical_weights(cases: CaseSet) -> dict[str, float]:
             fused = cases.dense[rows] + weight * cases.lexical[rows]
             return int((fused.argmax(axis=1) == cases.gold[rows]).sum())
 
-        return max(LEXICAL_WEIGHT_GRID, key=lambda w: (right(w), -w))
+        return max(LEXICAL_WEIGHT_GRID, key=lambda w: (right(w), -abs(w - LEXICAL_WEIGHT_PRIOR)))
 
     weights = {"*": best(in_scope) if in_scope.any() else 0.0}
     for lang in sorted(set(cases.langs)):

@@ -25,7 +25,7 @@ from knowledge.index import load_or_build
 from knowledge.loader import load_faq
 from knowledge.models import FaqEntry, FaqVariant, IndexedText
 from knowledge.policy_store import Calibration, load_calibration, save_calibration
-from knowledge.tuning import FOLDS
+from knowledge.tuning import FOLDS, LEXICAL_WEIGHT_GRID, LEXICAL_WEIGHT_PRIOR
 from tests.conftest import PROJECT_ROOT
 
 
@@ -115,6 +115,42 @@ def test_weighted_mcc_is_scikit_learns(seed: int) -> None:
     assert weighted_mcc(gold, guess, weights, 5) == pytest.approx(
         matthews_corrcoef(gold, guess, sample_weight=weights)
     )
+
+
+def weight_cases(greek_words_mislead: bool) -> CaseSet:
+    """40 Dutch held-out phrasings the dense half gets wrong and their words right (from a
+    weight of 0.1 on); 40 Greek ones the dense half gets right by a hair, whose words match
+    nothing or, ``greek_words_mislead``, the wrong entry."""
+    n, entries = 80, 4
+    gold = np.arange(n) % entries
+    wrong = (gold + 1) % entries
+    dense = np.full((n, entries), 0.80)
+    dense[np.arange(40), wrong[:40]] = 0.86
+    dense[np.arange(40, n), gold[40:]] = 0.805
+    lexical = np.zeros((n, entries))
+    lexical[np.arange(40), gold[:40]] = 0.9
+    if greek_words_mislead:
+        lexical[np.arange(40, n), wrong[40:]] = 0.9
+    return CaseSet(
+        entry_ids=[f"e{j}" for j in range(entries)],
+        dense=dense,
+        lexical=lexical,
+        gold=gold,
+        langs=["nl"] * 40 + ["el"] * 40,
+        kinds=["phrasing"] * n,
+    )
+
+
+def test_a_lexical_weight_the_faq_cannot_choose_is_the_public_sets_median() -> None:
+    """Where every weight ranks a language's cases alike (Greek's words match nothing), the
+    weight is the prior, not the smallest; where the cases decide, they pick."""
+    silent = calibration._lexical_weights(weight_cases(greek_words_mislead=False))
+    assert silent["el"] == LEXICAL_WEIGHT_PRIOR
+    assert silent["nl"] == 0.1  # the smallest that ranks Dutch right, nearest the prior
+    misled = calibration._lexical_weights(weight_cases(greek_words_mislead=True))
+    assert misled["el"] == 0.0
+    assert misled["nl"] == 0.1
+    assert LEXICAL_WEIGHT_PRIOR in LEXICAL_WEIGHT_GRID
 
 
 def test_offtopic_messages_are_strings_in_the_eight_languages() -> None:
