@@ -98,7 +98,9 @@ class CaseSet:
     ``dense`` is -inf where an entry was held out of the FAQ the question was asked against;
     ``lacks`` is True where the FAQ has no variant of the entry in the question's language
     (the whole FAQ's: a held-out phrasing stands for a customer's question about an entry
-    that has its variant; None: every entry has one).
+    that has its variant; None: every entry has one); ``variant_held_out`` is True where
+    holding a phrasing out left its entry with no variant in its language, a case the
+    customer's question never is when the FAQ has one (None: no such case).
     """
 
     entry_ids: list[str]
@@ -108,6 +110,7 @@ class CaseSet:
     langs: list[str]
     kinds: list[str]
     lacks: BoolArray | None = None
+    variant_held_out: BoolArray | None = None
 
     @property
     def out_of_scope(self) -> int:
@@ -335,23 +338,31 @@ def simulated_cases(
         if not train:
             continue
         fold_entries = _without(entries, index, held)
-        parts.append(
-            _score_rows(
-                entry_ids,
-                queries[held_phrasings + held_entries],
-                vectors[train],
-                [index.texts[row].entry_id for row in train],
-                LexicalIndex(fold_entries),
-                [
-                    (index.texts[row].text, index.texts[row].lang)
-                    for row in held_phrasings + held_entries
-                ],
-                expected=[index.texts[row].entry_id for row in held_phrasings]
-                + [None] * len(held_entries),
-                kinds=["phrasing"] * len(held_phrasings) + ["held_entry"] * len(held_entries),
-                entry_langs=entry_langs,
-            )
+        kept = {(e.id, lang) for e in fold_entries for lang in e.variants}
+        part = _score_rows(
+            entry_ids,
+            queries[held_phrasings + held_entries],
+            vectors[train],
+            [index.texts[row].entry_id for row in train],
+            LexicalIndex(fold_entries),
+            [
+                (index.texts[row].text, index.texts[row].lang)
+                for row in held_phrasings + held_entries
+            ],
+            expected=[index.texts[row].entry_id for row in held_phrasings]
+            + [None] * len(held_entries),
+            kinds=["phrasing"] * len(held_phrasings) + ["held_entry"] * len(held_entries),
+            entry_langs=entry_langs,
         )
+        part.variant_held_out = np.array(
+            [
+                (index.texts[row].entry_id, index.texts[row].lang) not in kept
+                for row in held_phrasings
+            ]
+            + [False] * len(held_entries),
+            dtype=bool,
+        )
+        parts.append(part)
     parts.append(
         _score_questions(
             entries, index, embedder, load_offtopic(), "off_topic", vectors=off_topic_vectors
@@ -436,6 +447,7 @@ def _with_probe_column(cases: CaseSet) -> CaseSet:
         langs=cases.langs,
         kinds=cases.kinds,
         lacks=None if cases.lacks is None else np.hstack([cases.lacks, np.zeros((rows, 1), bool)]),
+        variant_held_out=cases.variant_held_out,
     )
 
 
@@ -569,14 +581,32 @@ def _concat(*parts: CaseSet) -> CaseSet:
         langs=[lang for p in parts for lang in p.langs],
         kinds=[kind for p in parts for kind in p.kinds],
         lacks=np.vstack(lacks),
+        variant_held_out=np.concatenate(
+            [
+                p.variant_held_out
+                if p.variant_held_out is not None
+                else np.zeros(len(p.gold), bool)
+                for p in parts
+            ]
+        ),
     )
 
 
 def _lexical_weights(cases: CaseSet) -> dict[str, float]:
     """Per language (and ``*`` overall): the weight that ranks in-scope cases best (the
     FAQ's own held-out phrasings and labelled questions: probes have no lexical signal);
-    of weights that rank them equally well, the one nearest LEXICAL_WEIGHT_PRIOR."""
-    in_scope = (cases.gold != cases.out_of_scope) & np.isin(cases.kinds, ["phrasing", "labelled"])
+    of weights that rank them equally well, the one nearest LEXICAL_WEIGHT_PRIOR.
+
+    A case whose entry lost its variant in the case's language when the phrasing was held
+    out tells nothing about words: a customer's question meets that variant. A language of
+    the FAQ left with too few other cases (one phrasing per entry) gets the prior: the
+    languages that have cases, usually the FAQ's first, are where the dense half is at its
+    best and words add least.
+    """
+    asked = (cases.gold != cases.out_of_scope) & np.isin(cases.kinds, ["phrasing", "labelled"])
+    usable = asked.copy()
+    if cases.variant_held_out is not None:
+        usable &= ~cases.variant_held_out
     langs = np.array(cases.langs)
 
     def best(rows: npt.NDArray[np.bool_]) -> float:
@@ -586,11 +616,13 @@ def _lexical_weights(cases: CaseSet) -> dict[str, float]:
 
         return max(LEXICAL_WEIGHT_GRID, key=lambda w: (right(w), -abs(w - LEXICAL_WEIGHT_PRIOR)))
 
-    weights = {"*": best(in_scope) if in_scope.any() else 0.0}
-    for lang in sorted(set(cases.langs)):
-        rows = in_scope & (langs == lang)
+    weights = {"*": best(usable) if usable.any() else LEXICAL_WEIGHT_PRIOR}
+    for lang in sorted(set(langs[asked].tolist())):
+        rows = usable & (langs == lang)
         if rows.sum() >= MIN_PHRASINGS_PER_LANGUAGE:
             weights[lang] = best(rows)
+        else:
+            weights[lang] = LEXICAL_WEIGHT_PRIOR
     return weights
 
 

@@ -153,6 +153,23 @@ def test_a_lexical_weight_the_faq_cannot_choose_is_the_public_sets_median() -> N
     assert LEXICAL_WEIGHT_PRIOR in LEXICAL_WEIGHT_GRID
 
 
+def test_a_language_whose_only_phrasing_was_held_out_gets_the_prior() -> None:
+    """Greek's cases lost their variant when held out (one phrasing per entry): its words
+    matching only wrong entries says nothing about a customer's Greek question, which meets
+    the Greek variant. Without usable cases anywhere, the overall weight is the prior too."""
+    cases = weight_cases(greek_words_mislead=True)
+    cases.variant_held_out = np.array([False] * 40 + [True] * 40)
+    weights = calibration._lexical_weights(cases)
+    assert weights["el"] == LEXICAL_WEIGHT_PRIOR
+    assert weights["nl"] == weights["*"] == 0.1
+    cases.variant_held_out[:] = True
+    assert calibration._lexical_weights(cases) == {
+        "*": LEXICAL_WEIGHT_PRIOR,
+        "el": LEXICAL_WEIGHT_PRIOR,
+        "nl": LEXICAL_WEIGHT_PRIOR,
+    }
+
+
 def test_offtopic_messages_are_strings_in_the_eight_languages() -> None:
     cases = load_offtopic()
     assert {case.lang for case in cases} == {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
@@ -304,8 +321,9 @@ def test_an_entry_without_a_variant_in_the_question_language_is_shifted_up(
     sample_kb: KnowledgeBase,
 ) -> None:
     """Measured on the off-topic messages: the shift exists only for the languages the FAQ
-    has for some entries, and it lets Greek questions reach entries with no Greek variant
-    (each of these is declined with the shift at 0, tried)."""
+    has for some entries, and it puts entries with no Greek variant first for Greek
+    questions about them, answered or offered (with the shift at 0 each ranks below an
+    entry that has a Greek variant or is declined, tried)."""
     shifts = sample_kb.policy.missing_variant_shifts
     covered = {
         lang for lang in sample_kb.languages
@@ -315,7 +333,10 @@ def test_an_entry_without_a_variant_in_the_question_language_is_shifted_up(
     assert not covered & set(shifts)
     for question, expected in GREEK_WITHOUT_VARIANT:
         assert "el" not in sample_kb.entries[expected].variants
-        assert sample_kb.answer(question, language="el").entry_id == expected, question
+        answer = sample_kb.answer(question, language="el")
+        offered = [*answer.choices, *answer.suggestions]
+        assert answer.hits[0].entry_id == expected, question
+        assert expected in [answer.entry_id, *(choice.entry_id for choice in offered)], question
 
 
 def test_an_faq_without_entries_declines_every_question(embedder: Embedder, tmp_path: Path) -> None:
