@@ -23,6 +23,12 @@ intent's questions in the set, and the rest of the questions are asked. That is 
 FAQ with only some entries translated: a question about any other entry must be matched
 across languages, against entries that are matched in its own.
 
+The "xsid_translated_once" row is xSID as an operator imports a translated FAQ: every intent
+gets a de and an nl variant made of one of its questions in that language (the first), the
+English keeps its alternatives, and every other question is asked (en, de, nl). It is the
+public counterpart of the sample FAQ without non-English alternatives: within-language
+questions against variants with one phrasing each.
+
 The cautious row of each HINT3 bot raises the threshold to the lowest one whose wrong-answer
 rate on the FAQ's own simulated cases is at most a quarter of the default's.
 """
@@ -84,6 +90,7 @@ def benchmarks(eval_dir: Path) -> list[Benchmark]:
         whole = _benchmark("xsid", xsid / "faq.csv", sorted(xsid.glob("questions_dev_*.jsonl")))
         found.append(whole)
         found.extend(_partly_translated(whole, lang) for lang in ("de", "nl"))
+        found.append(_translated_once(whole, ("de", "nl")))
     own = PROJECT_ROOT / "knowledge" / "eval"
     sample = _benchmark("sample_faq", own / "faq.csv", sorted(own.glob("questions*.jsonl")))
     found.append(sample)
@@ -120,6 +127,27 @@ def _partly_translated(xsid: Benchmark, lang: str) -> Benchmark:
         faq.append(entry)
     questions = [q for position, q in enumerate(asked) if position not in used]
     return Benchmark(f"xsid_partial_{lang}", faq, questions)
+
+
+def _translated_once(xsid: Benchmark, langs: Sequence[str]) -> Benchmark:
+    """xSID with one question per intent and language in ``langs`` as that language's
+    variant (see the module docstring); the questions used are not asked."""
+    first: dict[tuple[str, str], int] = {}
+    for position, question in enumerate(xsid.questions):
+        if question.lang in langs and question.expected_id is not None:
+            first.setdefault((question.expected_id, question.lang), position)
+    faq = []
+    for entry in xsid.faq:
+        answer = entry.variant_for("en", "en").answer
+        added = {
+            lang: FaqVariant(lang, xsid.questions[first[entry.id, lang]].text, answer, ())
+            for lang in langs
+            if (entry.id, lang) in first
+        }
+        faq.append(FaqEntry(entry.id, {**entry.variants, **added}, entry.tags))
+    used = set(first.values())
+    questions = [q for position, q in enumerate(xsid.questions) if position not in used]
+    return Benchmark("xsid_translated_once", faq, questions)
 
 
 def _sentences_out_of_scope(folder: Path) -> list[LabelledQuestion]:
