@@ -616,13 +616,11 @@ def _lexical_weights(cases: CaseSet) -> dict[str, float]:
 
         return max(LEXICAL_WEIGHT_GRID, key=lambda w: (right(w), -abs(w - LEXICAL_WEIGHT_PRIOR)))
 
-    weights = {"*": best(usable) if usable.any() else LEXICAL_WEIGHT_PRIOR}
+    weights = {"*": best(usable)}  # no usable case: every weight ties, the prior
     for lang in sorted(set(langs[asked].tolist())):
         rows = usable & (langs == lang)
-        if rows.sum() >= MIN_PHRASINGS_PER_LANGUAGE:
-            weights[lang] = best(rows)
-        else:
-            weights[lang] = LEXICAL_WEIGHT_PRIOR
+        enough = rows.sum() >= MIN_PHRASINGS_PER_LANGUAGE
+        weights[lang] = best(rows) if enough else LEXICAL_WEIGHT_PRIOR
     return weights
 
 

@@ -28,22 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from bench_conversations import Stack, Turn, observe
+from bench_quality import PUBLIC_SETS, public_benchmark
 from benchkit import throwaway_stack
 
 from core.identity import sign
 from core.settings import PROJECT_ROOT
 from knowledge import Answer, Choice
-from knowledge.evaluation import LabelledQuestion, Outcome, load_questions, metrics
+from knowledge.evaluation import LabelledQuestion, Outcome, metrics
 from knowledge.language import DetectedLanguage
-from knowledge.loader import load_csv
 
-#: Public sets in ../shared/eval (its README): folder, question files.
-SETS = {
-    "hint3_sofmattress": "questions_dev.jsonl",
-    "hint3_curekart": "questions_dev.jsonl",
-    "hint3_powerplay11": "questions_dev.jsonl",
-    "xsid": "questions_dev_*.jsonl",
-}
 #: knowledge/evaluation.py's figures that mean something for a move (no ranking is seen).
 FIGURES = ("n", "answer_accuracy", "wrong_answer_rate", "oos_recall", "clarify_rate", "mcc")
 
@@ -78,17 +71,10 @@ class Played:
 
 def play(eval_dir: Path, name: str) -> list[Played]:
     """Every question of ``name`` as the first message of its own conversation."""
-    faq = eval_dir / name / "faq.csv"
-    known = {entry.id for entry in load_csv(faq)}
-    asked = [
-        question
-        for path in sorted((eval_dir / name).glob(SETS[name]))
-        for question in load_questions(path, known)
-    ]
     played = []
-    with throwaway_stack(faq_path=faq) as (settings, _):
+    with throwaway_stack(faq_path=eval_dir / name / "faq.csv") as (settings, _):
         stack = Stack(settings)
-        for question in asked:
+        for question in public_benchmark(eval_dir, name).questions:
             sender = sign(f"public-{uuid.uuid4().hex[:12]}", stack.secret)
             turn = Turn(name, name, question.lang, question.lang, question.text, [])
             stack.say(sender, question.text)
@@ -109,10 +95,10 @@ def figures(played: list[Played]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--eval-dir", type=Path, default=PROJECT_ROOT.parent / "shared" / "eval")
-    parser.add_argument("--only", nargs="*", choices=sorted(SETS), help="benchmarks to run")
+    parser.add_argument("--only", nargs="*", choices=sorted(PUBLIC_SETS), help="benchmarks to run")
     parser.add_argument("--json", type=Path, help="also write the figures and every move here")
     args = parser.parse_args(argv)
-    chosen = [name for name in args.only or SETS if (args.eval_dir / name).is_dir()]
+    chosen = [name for name in args.only or PUBLIC_SETS if (args.eval_dir / name).is_dir()]
     if not chosen:
         raise SystemExit(f"no public set found in {args.eval_dir}")
     tickets: list[tuple[str, Played]] = []

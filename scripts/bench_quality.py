@@ -71,6 +71,15 @@ PEERS = {
 }
 
 
+#: The public sets in ../shared/eval (its README): folder, its question files.
+PUBLIC_SETS = {
+    "hint3_sofmattress": "questions_dev.jsonl",
+    "hint3_curekart": "questions_dev.jsonl",
+    "hint3_powerplay11": "questions_dev.jsonl",
+    "xsid": "questions_dev_*.jsonl",
+}
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -78,19 +87,23 @@ class Benchmark:
     questions: list[LabelledQuestion]
 
 
+def public_benchmark(eval_dir: Path, name: str) -> Benchmark:
+    """The public set ``name`` of PUBLIC_SETS as it is in ``eval_dir``."""
+    folder = eval_dir / name
+    return _benchmark(name, folder / "faq.csv", sorted(folder.glob(PUBLIC_SETS[name])))
+
+
 def benchmarks(eval_dir: Path) -> list[Benchmark]:
     """The public sets in ``eval_dir`` and the project's own, plain-FAQ ablation included."""
     found = []
-    for name in ("hint3_sofmattress", "hint3_curekart", "hint3_powerplay11"):
-        folder = eval_dir / name
-        if folder.is_dir():
-            found.append(_benchmark(name, folder / "faq.csv", [folder / "questions_dev.jsonl"]))
-    xsid = eval_dir / "xsid"
-    if xsid.is_dir():
-        whole = _benchmark("xsid", xsid / "faq.csv", sorted(xsid.glob("questions_dev_*.jsonl")))
-        found.append(whole)
-        found.extend(_partly_translated(whole, lang) for lang in ("de", "nl"))
-        found.append(_translated_once(whole, ("de", "nl")))
+    for name in PUBLIC_SETS:
+        if not (eval_dir / name).is_dir():
+            continue
+        public = public_benchmark(eval_dir, name)
+        found.append(public)
+        if name == "xsid":
+            found.extend(_partly_translated(public, lang) for lang in ("de", "nl"))
+            found.append(_translated_once(public, ("de", "nl")))
     own = PROJECT_ROOT / "knowledge" / "eval"
     sample = _benchmark("sample_faq", own / "faq.csv", sorted(own.glob("questions*.jsonl")))
     found.append(sample)
