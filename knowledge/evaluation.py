@@ -172,9 +172,10 @@ def ask_all(
         return [_ask(kb, question) for question in questions]
 
 
-def without_alternatives(entries: Sequence[FaqEntry], keep: str = "en") -> list[FaqEntry]:
-    """The FAQ with every variant but ``keep``'s reduced to its one question: the plain FAQ
-    an operator imports, for the ablation that checks answers do not hang on alternatives."""
+def without_alternatives(entries: Sequence[FaqEntry], keep: str | None = "en") -> list[FaqEntry]:
+    """The FAQ with every variant but ``keep``'s (None: every variant) reduced to its one
+    question: the plain FAQ an operator imports, for the ablation that checks answers do not
+    hang on alternatives."""
     return [
         FaqEntry(
             entry.id,

@@ -29,6 +29,12 @@ English keeps its alternatives, and every other question is asked (en, de, nl). 
 public counterpart of the sample FAQ without non-English alternatives: within-language
 questions against variants with one phrasing each.
 
+The "_bare" rows are each public set and the sample FAQ with every alternative removed: one
+question per entry and language, the way an operator imports an FAQ. No phrasing can be held
+out, so the calibration works from the shipped paraphrases (knowledge/calibration.py
+``_probe_cases``), the held-out entries and the chatter alone; HINT3's bare top-1 shows how
+much of its figures the alternatives carry.
+
 The cautious row of each HINT3 bot raises the threshold to the lowest one whose wrong-answer
 rate on the FAQ's own simulated cases is at most a quarter of the default's.
 """
@@ -101,6 +107,9 @@ def benchmarks(eval_dir: Path) -> list[Benchmark]:
             continue
         public = public_benchmark(eval_dir, name)
         found.append(public)
+        found.append(
+            Benchmark(f"{name}_bare", without_alternatives(public.faq, None), public.questions)
+        )
         if name == "xsid":
             found.extend(_partly_translated(public, lang) for lang in ("de", "nl"))
             found.append(_translated_once(public, ("de", "nl")))
@@ -109,6 +118,8 @@ def benchmarks(eval_dir: Path) -> list[Benchmark]:
     found.append(sample)
     plain = without_alternatives(sample.faq)
     found.append(Benchmark("sample_faq_plain", plain, sample.questions))
+    bare = without_alternatives(sample.faq, None)
+    found.append(Benchmark("sample_faq_bare", bare, sample.questions))
     sentences = _sentences_out_of_scope(eval_dir / "lingua" / "sentences")
     if sentences:
         found.append(Benchmark("sample_faq+lingua", sample.faq, sentences))
