@@ -546,8 +546,19 @@ def _knowledge_base(settings: Settings) -> KnowledgeBase:
 @kb_app.command("build")
 def kb_build() -> None:
     """Build the FAQ index and its calibration if the FAQ or the model changed."""
-    rebuilt = _knowledge_base(get_settings()).warm_up()
+    from knowledge.loader import languages_mostly_without_alternatives
+
+    kb = _knowledge_base(get_settings())
+    rebuilt = kb.warm_up()
     print("index rebuilt" if rebuilt else "index up to date")
+    if single := languages_mostly_without_alternatives(kb.entries.values()):
+        print(
+            f"note: most FAQ entries have one question only in {', '.join(single)}. The bot "
+            'answers much less reliably then (README, Measured: "every alternative removed"); '
+            "add the ways customers ask as alternatives (`helpdesk kb gaps` groups the "
+            "questions it could not settle).",
+            file=sys.stderr,
+        )
 
 
 @kb_app.command("search")

@@ -55,6 +55,19 @@ def load_faq(path: Path) -> list[FaqEntry]:
     raise FaqFormatError(path, "unsupported FAQ format (expected a directory, .yaml or .csv)")
 
 
+def languages_mostly_without_alternatives(entries: Iterable[FaqEntry]) -> list[str]:
+    """The languages in which most variants are a single question: there the bot answers far
+    less reliably (HINT3's real traffic, wrong answers 0.10-0.12 with the alternatives and
+    0.20-0.53 without: README, "every alternative removed"), so the operator should hear it."""
+    variants: dict[str, int] = {}
+    single: dict[str, int] = {}
+    for entry in entries:
+        for lang, variant in entry.variants.items():
+            variants[lang] = variants.get(lang, 0) + 1
+            single[lang] = single.get(lang, 0) + (not variant.alternatives)
+    return sorted(lang for lang, total in variants.items() if 2 * single[lang] > total)
+
+
 def dump_csv(entries: Iterable[FaqEntry], path: Path) -> int:
     """Write ``entries`` as the CSV export (a row per variant, languages sorted); returns rows.
 

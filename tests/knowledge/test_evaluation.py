@@ -177,3 +177,30 @@ def test_calibrate_command_refines_the_stored_calibration_with_labelled_question
     assert build.returncode == 0, build.stderr
     again = json.loads((tmp_path / "index" / "calibration.json").read_text(encoding="utf-8"))
     assert again["figures"]["labelled_questions"] is True
+
+
+def test_build_command_tells_the_operator_which_languages_lack_alternatives(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from core.settings import get_settings
+    from helpdesk import cli
+
+    faq = tmp_path / "faq.csv"
+    topics = ["shipping cost", "returns", "payment methods", "opening hours", "password", "gift"]
+    faq.write_text(
+        "id,lang,question,answer\n"
+        + "".join(
+            f"e{i},en,What about {topic}?,See our {topic} page.\n" for i, topic in enumerate(topics)
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path / "data"))
+    for path, note in ((faq, True), (PROJECT_ROOT / "knowledge" / "faq", False)):
+        monkeypatch.setenv("HELPDESK_FAQ_PATH", str(path))
+        get_settings.cache_clear()
+        try:
+            assert cli.main(["kb", "build"]) == 0
+        finally:
+            get_settings.cache_clear()
+        err = capsys.readouterr().err
+        assert ("one question only in en" in err) is note, err

@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 
 from knowledge.errors import FaqFormatError
-from knowledge.loader import dump_csv, load_csv, load_faq, load_yaml_file
+from knowledge.loader import (
+    dump_csv,
+    languages_mostly_without_alternatives,
+    load_csv,
+    load_faq,
+    load_yaml_file,
+)
 
+SAMPLE_FAQ = Path(__file__).resolve().parents[2] / "knowledge" / "faq"
 YAML_FAQ = """
 entries:
   - id: reset-password
@@ -129,3 +136,19 @@ def test_csv_export_refuses_an_alternative_it_could_not_read_back(tmp_path: Path
     entries = load_yaml_file(write(tmp_path, "a.yaml", faq))
     with pytest.raises(FaqFormatError, match=r"reset-password.*contains '\|'"):
         dump_csv(entries, tmp_path / "faq.csv")
+
+
+def test_languages_where_most_entries_have_one_question_only_are_named(tmp_path: Path) -> None:
+    rows = [
+        "id,lang,question,answer,alternatives",
+        "a,en,Where is my parcel?,Tracking link.,Track my order|Has it shipped",
+        "a,nl,Waar is mijn pakket?,Volglink.,",
+        "b,en,How do I pay?,Card or iDEAL.,",
+        "b,nl,Hoe betaal ik?,Kaart of iDEAL.,",
+        "c,en,Can I return it?,Within 30 days.,Send it back",
+        "c,de,Kann ich es zurückgeben?,Innerhalb von 30 Tagen.,",
+    ]
+    entries = load_csv(write(tmp_path, "faq.csv", "\n".join(rows) + "\n"))
+    # en: two of three have alternatives; nl: none of two; de: none of one.
+    assert languages_mostly_without_alternatives(entries) == ["de", "nl"]
+    assert languages_mostly_without_alternatives(load_faq(SAMPLE_FAQ)) == []
