@@ -393,15 +393,22 @@ def _probe_cases(
     asked against this FAQ plus that entry without it. How a true paraphrase scores among
     this FAQ's entries is what the threshold needs to know. (Lexically the extra entry is
     not indexed: its scores are, if anything, a little low.)
+
+    The sample's entries this FAQ has (by id) are left out. When it has them all (the
+    sample itself, pared down to one question per entry), the probes are the sample's
+    entries whose phrasings this FAQ's own entries outrank at most half the time: a topic
+    the FAQ covers cannot stand for a question it would answer only through the probe.
+    Without that, such an FAQ had no in-scope case and answered only above every negative.
     """
     from knowledge.loader import load_faq
 
     languages = {lang for entry in entries for lang in entry.variants}
     own_ids = {entry.id for entry in entries}
+    probes = load_faq(PROBE_FAQ)
+    unseen = [probe for probe in probes if probe.id not in own_ids]
     variants = [
         variant
-        for probe in load_faq(PROBE_FAQ)
-        if probe.id not in own_ids
+        for probe in unseen or probes
         for lang, variant in probe.variants.items()
         if lang in languages and len(variant.phrasings) > 1
     ]
@@ -431,7 +438,30 @@ def _probe_cases(
     cases = _with_probe_column(cases)
     cases.dense[:, -1] = probe_column
     cases.gold[:] = len(entry_ids)  # the probe column
-    return cases
+    if unseen:
+        return cases
+    outranked = cases.dense[:, :-1].max(axis=1) > probe_column
+    owners = np.array(owner)
+    kept = [i for i in range(len(variants)) if outranked[owners == i].mean() <= 0.5]
+    return _subset(cases, np.isin(owners, kept)) if kept else None
+
+
+def _subset(cases: CaseSet, rows: BoolArray) -> CaseSet:
+    """The cases of ``rows``."""
+
+    def part(array: npt.NDArray[Any] | None) -> Any:
+        return None if array is None else array[rows]
+
+    return CaseSet(
+        entry_ids=cases.entry_ids,
+        dense=cases.dense[rows],
+        lexical=cases.lexical[rows],
+        gold=cases.gold[rows],
+        langs=[lang for lang, keep in zip(cases.langs, rows, strict=True) if keep],
+        kinds=[kind for kind, keep in zip(cases.kinds, rows, strict=True) if keep],
+        lacks=part(cases.lacks),
+        variant_held_out=part(cases.variant_held_out),
+    )
 
 
 def _with_probe_column(cases: CaseSet) -> CaseSet:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -288,6 +289,27 @@ def test_a_tiny_faq_of_bare_questions_answers_them_and_declines_chatter(
     # Here the sample FAQ has entries on the same topics, which take some probes: 0.8 at 3.
     assert figures.figures["probe"]["right"] >= 0.75
     assert figures.figures["off_topic"]["declined"] >= 0.75  # the objective trades some for answers
+
+
+@pytest.mark.slow
+def test_the_sample_faq_pared_down_to_one_english_question_still_answers_paraphrases(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    """Every probe entry's id is this FAQ's own: the probes are the sample's entries this FAQ
+    does not outrank, not none at all (which left no in-scope case: 17 of the 68 answered)."""
+    from knowledge import KnowledgeBase
+    from knowledge.policy_store import load_calibration
+
+    sample = load_faq(PROJECT_ROOT / "knowledge" / "faq")
+    pared = [FaqEntry(e.id, {"en": replace(e.variants["en"], alternatives=())}) for e in sample]
+    kb = KnowledgeBase(pared, embedder, tmp_path)
+    asked = [(e.id, text) for e in sample for text in e.variants["en"].alternatives]
+    right = sum(kb.answer(text, language="en").entry_id == entry_id for entry_id, text in asked)
+    assert right >= 0.35 * len(asked), f"{right} of {len(asked)}"  # 30 of 68
+    for chatter in ("what's the weather in Paris", "hi", "tell me a joke"):
+        assert not kb.answer(chatter, language="en").answered, chatter
+    stored = load_calibration(tmp_path)
+    assert stored is not None and stored.figures["probe"]["n"] > 0
 
 
 def test_a_large_faq_is_calibrated_on_a_sample_of_its_phrasings(
