@@ -33,7 +33,9 @@ The "_bare" rows are each public set and the sample FAQ with every alternative r
 question per entry and language, the way an operator imports an FAQ. No phrasing can be held
 out, so the calibration works from the shipped paraphrases (knowledge/calibration.py
 ``_probe_cases``), the held-out entries and the chatter alone; HINT3's bare top-1 shows how
-much of its figures the alternatives carry.
+much of its figures the alternatives carry. "sample_faq_en_bare" is the sample FAQ pared down
+the way an operator who starts from it might: English only, one question per entry, its ids
+kept; its English questions are asked.
 
 The cautious row of each HINT3 bot raises the threshold to the lowest one whose wrong-answer
 rate on the FAQ's own simulated cases is at most a quarter of the default's.
@@ -120,6 +122,9 @@ def benchmarks(eval_dir: Path) -> list[Benchmark]:
     found.append(Benchmark("sample_faq_plain", plain, sample.questions))
     bare = without_alternatives(sample.faq, None)
     found.append(Benchmark("sample_faq_bare", bare, sample.questions))
+    english = [FaqEntry(e.id, {"en": e.variants["en"]}, e.tags) for e in bare if "en" in e.variants]
+    asked = [q for q in sample.questions if q.lang == "en"]
+    found.append(Benchmark("sample_faq_en_bare", english, asked))
     sentences = _sentences_out_of_scope(eval_dir / "lingua" / "sentences")
     if sentences:
         found.append(Benchmark("sample_faq+lingua", sample.faq, sentences))
