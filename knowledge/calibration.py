@@ -391,8 +391,10 @@ def _probe_cases(
     Each entry of the shipped sample FAQ with several phrasings in one of this FAQ's
     languages becomes, in turn, one extra entry of this FAQ, and each of its phrasings is
     asked against this FAQ plus that entry without it. How a true paraphrase scores among
-    this FAQ's entries is what the threshold needs to know. (Lexically the extra entry is
-    not indexed: its scores are, if anything, a little low.)
+    this FAQ's entries is what the threshold needs to know. Its words count too: each
+    phrasing's coverage by the variant's other phrasings. Without them the FAQ's entries,
+    which share a probe's words, outranked it as if it were a wrong answer, and the bar
+    rose; with its answer as well, xSID's bare FAQ did worse (README, 2026-12-06).
 
     The sample's entries this FAQ has (by id) are left out. When it has them all (the
     sample itself, pared down to one question per entry), the probes are the sample's
@@ -418,25 +420,31 @@ def _probe_cases(
     owner = [i for i, v in enumerate(variants) for _ in v.phrasings]
     queries = embedder.encode([text for text, _ in texts], role="query")
     entry_ids = sorted({text.entry_id for text in index.texts})
+    lexical = LexicalIndex(entries)
     cases = _score_rows(
         entry_ids,
         queries,
         index.vectors(),
         [text.entry_id for text in index.texts],
-        LexicalIndex(entries),
+        lexical,
         texts,
         expected=[None] * len(texts),
         kinds=["probe"] * len(texts),
         entry_langs=_entry_languages(entries),
     )
     probe_column = np.full(len(texts), -np.inf)
+    probe_words = np.zeros(len(texts))
     siblings = queries @ queries.T
     for row, variant in enumerate(owner):
         others = [col for col, o in enumerate(owner) if o == variant and col != row]
         closest = np.sort(siblings[row, others])[::-1][:ENTRY_TOP_K]
         probe_column[row] = closest.mean()
+        text, lang = texts[row]
+        rest = [texts[col][0] for col in others]
+        probe_words[row] = lexical.coverage_by(text, lang, rest)
     cases = _with_probe_column(cases)
     cases.dense[:, -1] = probe_column
+    cases.lexical[:, -1] = probe_words
     cases.gold[:] = len(entry_ids)  # the probe column
     if unseen:
         return cases

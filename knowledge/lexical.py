@@ -147,6 +147,22 @@ class LexicalIndex:
             hit.entry_id: (hit.coverage, hit.lang) for hit in chosen if hit.coverage >= MIN_COVERAGE
         }
 
+    def coverage_by(self, text: str, lang: str, variant_texts: Sequence[str]) -> float:
+        """The coverage of ``text`` by one more variant in ``lang`` made of ``variant_texts``,
+        as :meth:`coverages` would give it were that variant in the index (0.0 below
+        MIN_COVERAGE): for the calibration's stand-in entries, without rebuilding the index."""
+        held = {term for part in variant_texts for term in terms(part)}
+        allowed = self._by_lang.get(lang, np.zeros(len(self._docs), dtype=bool))
+        n = int(allowed.sum()) + 1
+        total = found = 0.0
+        for term in set(terms(text)):
+            df = len(self._postings(term, allowed)[0]) + (term in held)
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            total += idf
+            found += idf if term in held else 0.0
+        coverage = found / (total or 1.0)
+        return coverage if coverage >= MIN_COVERAGE else 0.0
+
     def _postings(self, term: str, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The allowed documents holding ``term``, and its weight in each."""
         column = self._columns.get(term)

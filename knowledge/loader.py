@@ -58,7 +58,7 @@ def load_faq(path: Path) -> list[FaqEntry]:
 def languages_mostly_without_alternatives(entries: Iterable[FaqEntry]) -> list[str]:
     """The languages in which most variants are a single question: there the bot answers far
     less reliably (HINT3's real traffic, wrong answers 0.09-0.12 with the alternatives and
-    0.20-0.53 without: README, "every alternative removed"), so the operator should hear it."""
+    0.18-0.50 without: README, "every alternative removed"), so the operator should hear it."""
     variants: dict[str, int] = {}
     single: dict[str, int] = {}
     for entry in entries:

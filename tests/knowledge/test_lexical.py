@@ -45,3 +45,17 @@ def test_query_made_only_of_faq_words_is_fully_covered() -> None:
 
 def test_unknown_language_gives_no_hits() -> None:
     assert LexicalIndex(faq()).search("anything", lang="fi") == []
+
+
+def test_coverage_by_an_extra_variant_is_what_the_index_with_it_would_give() -> None:
+    """The calibration scores a stand-in entry's words without rebuilding the index."""
+    extra = ["where is my parcel", "my package has not arrived yet"]
+    with_it = LexicalIndex(
+        [*faq(), FaqEntry("~probe", {"en": FaqVariant("en", extra[0], "", tuple(extra[1:]))})]
+    )
+    index = LexicalIndex(faq())
+    for question in ("my parcel has not arrived", "password reset", "where is the package"):
+        expected = with_it.coverages(question, "en").get("~probe", (0.0, "en"))[0]
+        assert abs(index.coverage_by(question, "en", extra) - expected) < 1e-12, question
+    assert index.coverage_by("my parcel has not arrived", "en", extra) > 0.5
+    assert index.coverage_by("password reset", "en", extra) == 0.0
