@@ -111,7 +111,7 @@ class LexicalIndex:
         found = np.zeros(len(self._docs))  # idf of the query's terms each doc holds
         for term, query_count in query.items():
             docs, tf = self._postings(term, allowed)
-            idf[term] = math.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
+            idf[term] = _idf(n, len(docs))
             if len(docs) == 0:
                 continue
             norm = tf + K1 * (1 - B + B * self._lengths[docs] / average_length)
@@ -156,8 +156,7 @@ class LexicalIndex:
         n = int(allowed.sum()) + 1
         total = found = 0.0
         for term in set(terms(text)):
-            df = len(self._postings(term, allowed)[0]) + (term in held)
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            idf = _idf(n, len(self._postings(term, allowed)[0]) + (term in held))
             total += idf
             found += idf if term in held else 0.0
         coverage = found / (total or 1.0)
@@ -172,3 +171,8 @@ class LexicalIndex:
         docs, tf = self._tf.indices[start:end], self._tf.data[start:end]
         keep = allowed[docs]
         return docs[keep], tf[keep]
+
+
+def _idf(documents: int, holding: int) -> float:
+    """BM25's inverse document frequency of a term ``holding`` of ``documents`` contain."""
+    return math.log(1 + (documents - holding + 0.5) / (holding + 0.5))
