@@ -25,6 +25,18 @@ from tests.smtp import Inbox, start_smtp
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def run_cli(*args: str) -> int:
+    """``helpdesk`` with ``args`` in this process, on settings read from the environment as
+    it is now (the cached ones are dropped before and after)."""
+    from helpdesk import cli
+
+    get_settings.cache_clear()
+    try:
+        return cli.main(list(args))
+    finally:
+        get_settings.cache_clear()
+
+
 def sla_file(path: Path, hours: str = "00:00-24:00", country: str | None = None) -> Path:
     """An SLA policy open ``hours`` every day (all day by default: the replies tests expect
     do not depend on when they run); the shipped targets."""

@@ -11,6 +11,7 @@ from core.settings import PROJECT_ROOT, Settings
 from escalation.errors import KeywordRulesError
 from escalation.models import Priority
 from escalation.triggers import first_match, load_keyword_rules
+from tests.conftest import run_cli
 
 SHIPPED_RULES = load_keyword_rules(PROJECT_ROOT / "escalation" / "keyword_rules.yml")
 
@@ -67,15 +68,8 @@ def test_an_unknown_trigger_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_invalid_settings_are_one_clear_line_from_the_cli(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from core.settings import get_settings
-    from helpdesk import cli
-
     monkeypatch.setenv("HELPDESK_ESCALATION_TRIGGERS", '["moon_phase"]')
-    get_settings.cache_clear()
-    try:
-        assert cli.main(["kb", "build"]) == 1
-    finally:
-        get_settings.cache_clear()
+    assert run_cli("kb", "build") == 1
     err = capsys.readouterr().err
     assert err.startswith("error: invalid settings: HELPDESK_ESCALATION_TRIGGERS")
     assert "moon_phase" in err and "Traceback" not in err

@@ -22,6 +22,7 @@ from knowledge.embedder import (
     resolve_model_location,
 )
 from knowledge.errors import EmbeddingModelError
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -107,16 +108,9 @@ def test_model_name_not_in_the_cache_fails_clearly_without_network() -> None:
 def test_start_up_on_a_cpu_without_avx2_says_so_and_exits_without_a_traceback(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from core.settings import get_settings
-    from helpdesk import cli
-
     monkeypatch.setattr(embedder_module, "_missing_cpu_flags", lambda: ["avx2"])
     monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    try:
-        assert cli.main(["kb", "build"]) == 1
-    finally:
-        get_settings.cache_clear()
+    assert run_cli("kb", "build") == 1
     err = capsys.readouterr().err
     assert "lacks avx2" in err and "packaged:all-MiniLM-L6-v2" in err
     assert "Traceback" not in err

@@ -22,7 +22,7 @@ from knowledge.evaluation import (
 )
 from knowledge.language import DetectedLanguage
 from knowledge.models import SearchHit
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, run_cli
 
 
 def outcome(lang: str, expected: str | None, ranked: list[str], answered: bool) -> Outcome:
@@ -182,9 +182,6 @@ def test_calibrate_command_refines_the_stored_calibration_with_labelled_question
 def test_build_command_tells_the_operator_which_languages_lack_alternatives(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from core.settings import get_settings
-    from helpdesk import cli
-
     faq = tmp_path / "faq.csv"
     topics = ["shipping cost", "returns", "payment methods", "opening hours", "password", "gift"]
     faq.write_text(
@@ -197,10 +194,6 @@ def test_build_command_tells_the_operator_which_languages_lack_alternatives(
     monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path / "data"))
     for path, note in ((faq, True), (PROJECT_ROOT / "knowledge" / "faq", False)):
         monkeypatch.setenv("HELPDESK_FAQ_PATH", str(path))
-        get_settings.cache_clear()
-        try:
-            assert cli.main(["kb", "build"]) == 0
-        finally:
-            get_settings.cache_clear()
+        assert run_cli("kb", "build") == 0
         err = capsys.readouterr().err
         assert ("one question only in en" in err) is note, err
