@@ -96,6 +96,15 @@ class Outcome:
             return self.question.expected_id if self.question.expected_id in choices else choices[0]
         return NO_ANSWER
 
+    @property
+    def first_choice_label(self) -> str:
+        """The move as a bot that makes one guess would have it: a clarifying question
+        labelled with its first choice, whichever the customer would pick (HINT3's peers
+        answer with one intent; :attr:`label` gives ours a second guess)."""
+        if self.answer.entry_id is None and self.answer.choices:
+            return self.answer.choices[0].entry_id
+        return self.label
+
 
 def load_questions(path: Path, known_ids: set[str]) -> list[LabelledQuestion]:
     """Parse the JSONL question set; an unknown ``expected_id`` is an error, not a miss."""
@@ -211,22 +220,23 @@ def summarise(outcomes: list[Outcome]) -> dict[str, Any]:
     }
 
 
-def mcc(outcomes: Sequence[Outcome]) -> float:
-    """Multi-class Matthews correlation of the moves, as HINT3 computes it."""
-    labels = sorted(
-        {o.label for o in outcomes} | {o.question.expected_id or NO_ANSWER for o in outcomes}
-    )
-    column = {label: i for i, label in enumerate(labels)}
-    gold = np.array([column[o.question.expected_id or NO_ANSWER] for o in outcomes], dtype=np.int64)
-    guess = np.array([column[o.label] for o in outcomes], dtype=np.int64)
-    return weighted_mcc(gold, guess, np.ones(len(outcomes)), len(labels))
+def mcc(outcomes: Sequence[Outcome], *, first_choice: bool = False) -> float:
+    """Multi-class Matthews correlation of the moves, as HINT3 computes it
+    (``first_choice``: of :attr:`Outcome.first_choice_label`, one guess per question)."""
+    moves = [o.first_choice_label if first_choice else o.label for o in outcomes]
+    expected = [o.question.expected_id or NO_ANSWER for o in outcomes]
+    column = {label: i for i, label in enumerate(sorted({*moves, *expected}))}
+    gold = np.array([column[label] for label in expected], dtype=np.int64)
+    guess = np.array([column[label] for label in moves], dtype=np.int64)
+    return weighted_mcc(gold, guess, np.ones(len(outcomes)), len(column))
 
 
 def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """Top-k, answer accuracy, wrong moves, out-of-scope recall, clarify rate and MCC;
-    and how declines fared: in-scope questions whose entry was offered as a suggestion
-    (``suggest_rescue``), out-of-scope ones offered any (``oos_suggested``). Suggestions do
-    not change the move: a decline with suggestions is a decline in every other figure."""
+    """Top-k, answer accuracy, wrong moves, out-of-scope recall, clarify rate and MCC (and
+    MCC with one guess per question, ``mcc_first_choice``); and how declines fared: in-scope
+    questions whose entry was offered as a suggestion (``suggest_rescue``), out-of-scope ones
+    offered any (``oos_suggested``). Suggestions do not change the move: a decline with
+    suggestions is a decline in every other figure."""
     in_scope = [o for o in outcomes if o.question.in_scope]
     out_of_scope = [o for o in outcomes if not o.question.in_scope]
     ranks = [o.rank for o in in_scope]
@@ -242,6 +252,7 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "oos_recall": _ratio(sum(o.declined for o in out_of_scope), len(out_of_scope)),
         "clarify_rate": _ratio(sum(o.answer.clarifying for o in outcomes), len(outcomes)),
         "mcc": round(mcc(outcomes), 4) if outcomes else None,
+        "mcc_first_choice": round(mcc(outcomes, first_choice=True), 4) if outcomes else None,
         "suggest_rescue": _ratio(sum(o.suggested_expected for o in in_scope), len(in_scope)),
         "oos_suggested": _ratio(
             sum(o.declined and bool(o.answer.suggestions) for o in out_of_scope),
@@ -292,6 +303,7 @@ def format_report(report: dict[str, Any]) -> str:
         "oos_recall",
         "clarify_rate",
         "mcc",
+        "mcc_first_choice",
     )
     rows = [("all", report), *report["per_language"].items()]
     lines = ["lang  " + "  ".join(f"{c:>17}" for c in columns)]

@@ -38,7 +38,15 @@ from knowledge.evaluation import LabelledQuestion, Outcome, metrics
 from knowledge.language import DetectedLanguage
 
 #: knowledge/evaluation.py's figures that mean something for a move (no ranking is seen).
-FIGURES = ("n", "answer_accuracy", "wrong_answer_rate", "oos_recall", "clarify_rate", "mcc")
+FIGURES = (
+    "n",
+    "answer_accuracy",
+    "wrong_answer_rate",
+    "oos_recall",
+    "clarify_rate",
+    "mcc",
+    "mcc_first_choice",
+)
 
 
 @dataclass(frozen=True)

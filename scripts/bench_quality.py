@@ -284,12 +284,13 @@ COLUMNS = (
     "oos_recall",
     "clarify_rate",
     "mcc",
+    "mcc_first_choice",
     "suggest_rescue",
     "oos_suggested",
     "p95_ms",
 )
 SHORT = (
-    "n", "top1", "dense", "lexical", "ans_acc", "wrong", "oos_rec", "clarify", "mcc",
+    "n", "top1", "dense", "lexical", "ans_acc", "wrong", "oos_rec", "clarify", "mcc", "mcc_1st",
     "sug_hit", "oos_sug", "p95ms",
 )  # fmt: skip
 

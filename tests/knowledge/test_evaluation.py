@@ -78,6 +78,28 @@ def test_a_clarifying_question_off_topic_is_a_wrong_move_and_mcc_counts_it() -> 
     assert report["mcc"] == pytest.approx(matthews_corrcoef(gold, moves), abs=1e-4)
 
 
+def test_mcc_with_one_guess_labels_a_clarifying_question_by_its_first_choice() -> None:
+    """HINT3's peers answer with one intent: the figure set beside theirs gives no second guess."""
+    hits = (SearchHit("a", 0.9, 0.9, 0.0, "en", "q"), SearchHit("b", 0.89, 0.89, 0.0, "en", "q"))
+    asked_between = Answer(
+        None, None, "en", DetectedLanguage("en", 1.0), hits, (Choice("a", "A?"), Choice("b", "B?"))
+    )
+    about_b = Outcome(LabelledQuestion("about b", "en", "b"), asked_between, 10.0)
+    outcomes = [
+        about_b,
+        outcome("en", "a", ["a"], answered=True),
+        outcome("en", None, ["a"], answered=False),
+    ]
+    assert about_b.label == "b" and about_b.first_choice_label == "a"
+    gold = ["b", "a", "NO_NODES_DETECTED"]
+    report = summarise(outcomes)
+    assert report["mcc"] == pytest.approx(matthews_corrcoef(gold, ["b", "a", "NO_NODES_DETECTED"]))
+    assert report["mcc_first_choice"] == pytest.approx(
+        matthews_corrcoef(gold, ["a", "a", "NO_NODES_DETECTED"]), abs=1e-4
+    )
+    assert report["mcc_first_choice"] < report["mcc"]
+
+
 def test_question_with_unknown_expected_id_is_an_error_naming_the_line(tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text(
@@ -121,7 +143,8 @@ def test_eval_command_prints_one_json_object_with_the_agreed_keys(tmp_path: Path
     report = json.loads(result.stdout)
     for key in (
         "n_in_scope", "n_out_of_scope", "top1", "top3", "mrr", "answer_accuracy",
-        "wrong_answer_rate", "oos_recall", "clarify_rate", "mcc", "per_language", "latency_ms",
+        "wrong_answer_rate", "oos_recall", "clarify_rate", "mcc", "mcc_first_choice",
+        "per_language", "latency_ms",
     ):  # fmt: skip
         assert key in report, key
     assert set(report["per_language"]) == {"en", "nl", "pt", "el", "ru", "de", "fr", "es"}
