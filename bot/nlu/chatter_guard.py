@@ -10,7 +10,11 @@ message says it:
   "bye"): "στέλνετε στην Ελβετία;" borrowed "στην" from "δεν απαντά στην ερώτησή μου", and
   "meine Daten exportieren" "meine" from "das beantwortet meine Frage nicht";
 - a longer one needs two words of any of its examples: one can be a function word ("have" of
-  "have a nice day") in a question.
+  "have a nice day") in a question;
+- in a short message, only a word the training data uses for that intent more than for all
+  others together counts ("you" says neither goodbye nor thanks: HINT3's "You fraud" was a
+  goodbye). A longer message keeps every word of the examples: "that didn't help at all" is a
+  no on "didn" and "help", which questions use too.
 
 Otherwise the message goes to the FAQ action, which answers or says it is not sure. And an
 acknowledgement with a word that is a goodbye on its own ("ok great, bye", "danke, tschüss")
@@ -25,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,23 +94,41 @@ class ChatterGuard(GraphComponent):
 
     @staticmethod
     def intent_words(training_data: TrainingData) -> dict[str, IntentWords]:
-        """Each guarded intent's words, learnt from its examples. (In the class: Rasa's
+        """Each guarded intent's words, learnt from its examples. The words of its short
+        examples are those the training data uses for it more than for every other intent
+        together ("you" of "see you" is in "thank you" and in questions too, "d" of
+        "d'accord" in "d'autres"), so that "You fraud" is no goodbye. (In the class: Rasa's
         training cache fingerprints the class's source, not the module's.)"""
         examples: dict[str, list[list[str]]] = {intent: [] for intent in GUARDED_INTENTS}
+        uses: dict[str, Counter[str]] = defaultdict(Counter)  # word -> intent -> examples
         for example in training_data.intent_examples:
-            if example.get(INTENT) in examples:
-                examples[example.get(INTENT)].append(plain_words(example.get(TEXT) or ""))
+            intent, words = example.get(INTENT), plain_words(example.get(TEXT) or "")
+            for word in set(words):
+                uses[word][intent] += 1
+            if intent in examples:
+                examples[intent].append(words)
 
-        def words_of(said: list[list[str]], longest: int | None = None) -> frozenset[str]:
+        def says(word: str, intent: str) -> bool:
+            return 2 * uses[word][intent] > sum(uses[word].values())
+
+        def words_of(
+            intent: str, longest: int | None = None, *, marked: bool = True
+        ) -> frozenset[str]:
             return frozenset(
-                word for words in said if longest is None or len(words) <= longest for word in words
+                word
+                for words in examples[intent]
+                if longest is None or len(words) <= longest
+                for word in words
+                if not marked or says(word, intent)
             )
 
         return {
             intent: IntentWords(
-                words_of(said, 1), words_of(said, SHORT_MESSAGE_WORDS), words_of(said)
+                words_of(intent, 1, marked=False),
+                words_of(intent, SHORT_MESSAGE_WORDS),
+                words_of(intent, marked=False),
             )
-            for intent, said in examples.items()
+            for intent in examples
         }
 
     def train(self, training_data: TrainingData) -> Resource:

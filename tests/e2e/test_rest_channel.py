@@ -131,6 +131,10 @@ def test_a_question_with_one_small_talk_word_goes_to_the_faq(
         # sample-FAQ phrasing and a customer's question.
         ("meine Daten exportieren", "faq"),
         ("στέλνετε στην Ελβετία;", "faq"),
+        # HINT3 customers (as above) the NLU took for a goodbye and a yes on a word other
+        # intents use as much ("you" of "see you" and "thank you", "d" of "d'accord").
+        ("You fraud", "faq"),
+        ("Aaron D'souza", "faq"),
         # The classifier called these `affirm` or `thanks` (on "ok", "thanks"): the bot said
         # "Glad I could help" to a customer leaving.
         ("ok thanks, bye", "goodbye"),
