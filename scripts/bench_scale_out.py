@@ -8,7 +8,8 @@ In order, each part printing its own details as it goes (≈ 25 min on 2 cores):
    turns 1-20 against the last 20 (scripts/bench_rest.py --long);
 3. FAQ search at ``--sizes`` phrasings, exact against IVF, with recall
    (scripts/bench_scale.py);
-4. our FAQ turn against a plain Rasa FAQ bot's, interleaved (scripts/bench_turn.py).
+4. our FAQ turn against a plain Rasa FAQ bot's, with and without one custom action,
+   interleaved (scripts/bench_turn.py).
 
     .venv/bin/python scripts/bench_scale_out.py
 """
@@ -20,7 +21,7 @@ import os
 
 from bench_rest import compare_replicas, long_conversation
 from bench_scale import measure
-from bench_turn import compare
+from bench_turn import OURS, PLAIN, PLAIN_WITH_ACTION, compare
 from benchkit import p95, throwaway_stack
 
 from core.settings import conversation_secret
@@ -45,7 +46,8 @@ def main() -> None:
     print("== 3. FAQ search as the FAQ grows", flush=True)
     sizes = measure(args.sizes)
     print("== 4. our FAQ turn against a plain Rasa FAQ bot's", flush=True)
-    ours, plain = compare(args.turns)
+    turns = compare(args.turns)
+    ours, plain, with_action = turns[OURS], turns[PLAIN], turns[PLAIN_WITH_ACTION]
 
     print(f"\n| what | figures (one run, {os.cpu_count()} cores) |\n|---|---|")
     one, many = loads[0], loads[-1]
@@ -70,6 +72,10 @@ def main() -> None:
     print(
         f"| FAQ turn p95, plain Rasa → ours | {p95(plain):.0f} → {p95(ours):.0f} ms "
         f"({p95(ours) / p95(plain):.2f}×) |"
+    )
+    print(
+        f"| FAQ turn p95, plain Rasa → plain Rasa with one custom action | {p95(plain):.0f} → "
+        f"{p95(with_action):.0f} ms ({p95(with_action) / p95(plain):.2f}×) |"
     )
 
 
