@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -34,6 +35,12 @@ RESTART_STABLE_AFTER = 60.0
 #: Whatever a child writes (databases, trackers, logs, indexes) is readable by its owner only:
 #: transcripts hold customers' words.
 PRIVATE_UMASK = 0o077
+#: Where Linux says which ports outgoing connections get; servers' ports are picked below it,
+#: from SERVER_PORTS_FROM, at most PORT_PICKS times.
+EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
+SERVER_PORTS_FROM = 10_000
+PORT_PICKS = 1_000
+_random = random.SystemRandom()
 
 
 class StartupError(HelpdeskError):
@@ -160,18 +167,31 @@ def check_ports_free(host: str, ports: dict[str, int]) -> None:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody listens on now (the system's pick)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    """A port nobody listens on now, for a server about to start on it."""
+    return free_port_block(0, host)
 
 
 def free_port_block(count: int, host: str = "127.0.0.1") -> int:
-    """A free port with ``count`` free ports above it (for replicas, see helpdesk/balancer.py)."""
-    while True:
-        port = free_port(host)
-        if all(port_is_free(host, port + index) for index in range(1, count + 1)):
+    """A free port with ``count`` free ports above it (for replicas, see helpdesk/balancer.py).
+
+    Picked at random below the kernel's range for outgoing connections: a port from that range
+    (the system's pick for a bind to port 0) can become the local end of some client's
+    connection before the server binds it, and the server fails with "address already in use"
+    (a replica test's action server did, 2026-12-06)."""
+    below = _ephemeral_ports_start()
+    for _ in range(PORT_PICKS):
+        port = _random.randrange(SERVER_PORTS_FROM, below - count)
+        if all(port_is_free(host, port + index) for index in range(count + 1)):
             return port
+    raise StartupError(f"no {count + 1} free ports in a row below {below} on {host}")
+
+
+def _ephemeral_ports_start(default: int = 32768) -> int:
+    """The first port the kernel hands to outgoing connections (Linux's default elsewhere)."""
+    try:
+        return int(EPHEMERAL_PORTS.read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
 
 
 def port_is_free(host: str, port: int) -> bool:

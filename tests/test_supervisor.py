@@ -114,3 +114,21 @@ def test_run_refuses_a_taken_port_naming_it_and_its_holder_before_any_banner(
     assert "HELPDESK_API_PORT" in err
     assert "running" not in out
     assert not (tmp_path / "index").exists(), "refused before any work"
+
+
+def test_server_ports_are_picked_below_the_ports_outgoing_connections_get(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A port from the kernel's range for outgoing connections can become some client's local
+    end before the server binds it ("address already in use"): servers get ports below it."""
+    ranges = tmp_path / "ip_local_port_range"
+    ranges.write_text("20000\t60999\n", encoding="ascii")
+    monkeypatch.setattr(supervisor, "EPHEMERAL_PORTS", ranges)
+    for _ in range(50):
+        assert supervisor.SERVER_PORTS_FROM <= free_port() < 20000
+    first = supervisor.free_port_block(2)
+    assert first + 2 < 20000
+    for port in range(first, first + 3):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("127.0.0.1", port))  # free, as the servers bind
