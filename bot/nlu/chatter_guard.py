@@ -97,7 +97,7 @@ class ChatterGuard(GraphComponent):
         """Each guarded intent's words, learnt from its examples. The words of its short
         examples are those the training data uses for it more than for every other intent
         together ("you" of "see you" is in "thank you" and in questions too, "d" of
-        "d'accord" in "d'autres"), so that "You fraud" is no goodbye. (In the class: Rasa's
+        "d'accord" in "I'd"), so that "You fraud" is no goodbye. (In the class: Rasa's
         training cache fingerprints the class's source, not the module's.)"""
         examples: dict[str, list[list[str]]] = {intent: [] for intent in GUARDED_INTENTS}
         uses: dict[str, Counter[str]] = defaultdict(Counter)  # word -> intent -> examples
