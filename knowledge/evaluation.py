@@ -28,6 +28,15 @@ from knowledge.models import FaqEntry
 
 #: HINT3's label for "the bot found nothing".
 NO_ANSWER = "NO_NODES_DETECTED"
+#: The figures of :func:`metrics` that judge the bot's moves (the others judge its ranking).
+MOVE_FIGURES = (
+    "answer_accuracy",
+    "wrong_answer_rate",
+    "oos_recall",
+    "clarify_rate",
+    "mcc",
+    "mcc_first_choice",
+)
 
 
 class QuestionSetError(KnowledgeError):
@@ -294,17 +303,7 @@ def _ratio(part: float, whole: int) -> float | None:
 
 def format_report(report: dict[str, Any]) -> str:
     """A human-readable table of the same report."""
-    columns = (
-        "n",
-        "top1",
-        "top3",
-        "answer_accuracy",
-        "wrong_answer_rate",
-        "oos_recall",
-        "clarify_rate",
-        "mcc",
-        "mcc_first_choice",
-    )
+    columns = ("n", "top1", "top3", *MOVE_FIGURES)
     rows = [("all", report), *report["per_language"].items()]
     lines = ["lang  " + "  ".join(f"{c:>17}" for c in columns)]
     for name, metrics in rows:

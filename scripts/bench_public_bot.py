@@ -34,19 +34,11 @@ from benchkit import throwaway_stack
 from core.identity import sign
 from core.settings import PROJECT_ROOT
 from knowledge import Answer, Choice
-from knowledge.evaluation import LabelledQuestion, Outcome, metrics
+from knowledge.evaluation import MOVE_FIGURES, LabelledQuestion, Outcome, metrics
 from knowledge.language import DetectedLanguage
 
 #: knowledge/evaluation.py's figures that mean something for a move (no ranking is seen).
-FIGURES = (
-    "n",
-    "answer_accuracy",
-    "wrong_answer_rate",
-    "oos_recall",
-    "clarify_rate",
-    "mcc",
-    "mcc_first_choice",
-)
+FIGURES = ("n", *MOVE_FIGURES)
 
 
 @dataclass(frozen=True)

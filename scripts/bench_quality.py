@@ -60,6 +60,7 @@ import numpy as np
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.evaluation import (
+    MOVE_FIGURES,
     LabelledQuestion,
     Outcome,
     load_questions,
@@ -279,12 +280,7 @@ COLUMNS = (
     "top1",
     "top1_dense",
     "top1_lexical",
-    "answer_accuracy",
-    "wrong_answer_rate",
-    "oos_recall",
-    "clarify_rate",
-    "mcc",
-    "mcc_first_choice",
+    *MOVE_FIGURES,
     "suggest_rescue",
     "oos_suggested",
     "p95_ms",
