@@ -9,8 +9,10 @@ message says it:
 - a message of up to three words needs a word of the intent's short examples ("no", "thanks",
   "bye"): "στέλνετε στην Ελβετία;" borrowed "στην" from "δεν απαντά στην ερώτησή μου", and
   "meine Daten exportieren" "meine" from "das beantwortet meine Frage nicht";
-- a longer one needs two words of any of its examples: one can be a function word ("have" of
-  "have a nice day") in a question;
+- a longer one needs two words of one of its examples: one can be a function word ("have" of
+  "have a nice day") in a question, and two from different examples say nothing (HINT3's
+  "what have you for gout" was a goodbye on "have" of "have a nice day" and "you" of "see
+  you");
 - in a short message, only a word the training data uses for that intent more than for all
   others together counts ("you" says neither goodbye nor thanks: HINT3's "You fraud" was a
   goodbye). A longer message keeps every word of the examples: "that didn't help at all" is a
@@ -55,17 +57,17 @@ SHORT_MESSAGE_WORDS = 3
 @dataclass(frozen=True)
 class IntentWords:
     """The words that say a small-talk intent: ``whole`` are examples on their own ("bye"),
-    ``short`` from its short examples, ``any`` from all of them."""
+    ``short`` from its short examples, ``examples`` the words of each example."""
 
     whole: frozenset[str]
     short: frozenset[str]
-    any: frozenset[str]
+    examples: tuple[frozenset[str], ...]
 
     def said_by(self, words: list[str]) -> bool:
-        """One short word in a short message, two of ``any`` in a longer one."""
+        """One short word in a short message, two of one example in a longer one."""
         if len(words) <= SHORT_MESSAGE_WORDS:
             return not self.short.isdisjoint(words)
-        return len(self.any.intersection(words)) >= 2
+        return any(len(example.intersection(words)) >= 2 for example in self.examples)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -111,13 +113,11 @@ class ChatterGuard(GraphComponent):
         def says(word: str, intent: str) -> bool:
             return 2 * uses[word][intent] > sum(uses[word].values())
 
-        def words_of(
-            intent: str, longest: int | None = None, *, marked: bool = True
-        ) -> frozenset[str]:
+        def words_of(intent: str, longest: int, *, marked: bool = True) -> frozenset[str]:
             return frozenset(
                 word
                 for words in examples[intent]
-                if longest is None or len(words) <= longest
+                if len(words) <= longest
                 for word in words
                 if not marked or says(word, intent)
             )
@@ -126,7 +126,7 @@ class ChatterGuard(GraphComponent):
             intent: IntentWords(
                 words_of(intent, 1, marked=False),
                 words_of(intent, SHORT_MESSAGE_WORDS),
-                words_of(intent, marked=False),
+                tuple(sorted({frozenset(words) for words in examples[intent]}, key=sorted)),
             )
             for intent in examples
         }
@@ -135,7 +135,11 @@ class ChatterGuard(GraphComponent):
         self.vocabulary = self.intent_words(training_data)
         with self._model_storage.write_to(self._resource) as directory:
             stored = {
-                intent: {field: sorted(values) for field, values in vars(words).items()}
+                intent: {
+                    "whole": sorted(words.whole),
+                    "short": sorted(words.short),
+                    "examples": [sorted(example) for example in words.examples],
+                }
                 for intent, words in self.vocabulary.items()
             }
             (directory / VOCABULARY_FILE).write_text(json.dumps(stored), encoding="utf-8")
@@ -153,7 +157,11 @@ class ChatterGuard(GraphComponent):
         with model_storage.read_from(resource) as directory:
             stored = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
         vocabulary = {
-            intent: IntentWords(**{field: frozenset(values) for field, values in words.items()})
+            intent: IntentWords(
+                frozenset(words["whole"]),
+                frozenset(words["short"]),
+                tuple(frozenset(example) for example in words["examples"]),
+            )
             for intent, words in stored.items()
         }
         return cls(model_storage, resource, vocabulary)

@@ -135,6 +135,9 @@ def test_a_question_with_one_small_talk_word_goes_to_the_faq(
         # intents use as much ("you" of "see you" and "thank you", "d" of "d'accord").
         ("You fraud", "faq"),
         ("Aaron D'souza", "faq"),
+        # A HINT3 question the NLU took for a goodbye on "have" of "have a nice day" and "you"
+        # of "see you": two words of different examples.
+        ("what have you for gout", "faq"),
         # The classifier called these `affirm` or `thanks` (on "ok", "thanks"): the bot said
         # "Glad I could help" to a customer leaving.
         ("ok thanks, bye", "goodbye"),
