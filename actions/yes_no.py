@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation import answered, latest_text, nlu_is_sure
 from actions.faq import ActionAnswerFaq, say_decision, search
 from actions.follow_up import MAX_ANSWER_WORDS, answer_open_question
-from actions.state import ActionName, Intent
+from actions.state import ActionName, Intent, Slot
 from knowledge import Answer
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,10 @@ class ActionYesNo(Action):
         if answer := await confident_answer(tracker):  # "not delivered yet" is no "no"
             text = latest_text(tracker)
             return [answered(), *say_decision(dispatcher, tracker, text, answer)]
+        if yes and not tracker.get_slot(Slot.LAST_FAQ_ENTRY):
+            # A yes with no answer to be glad about: xSID's "Please open Zvooq" got "Glad I
+            # could help" as the first message; the FAQ says it is not sure and offers what fits.
+            return await ActionAnswerFaq().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_glad_to_help" if yes else "utter_ask_rephrase")
         return [answered()]
 

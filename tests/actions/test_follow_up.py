@@ -29,7 +29,10 @@ def test_a_yes_answers_only_the_question_asked_just_before(faq: KnowledgeBase) -
     assert asked(fresh, Question.ESCALATION_CONFIRM) == Awaiting.from_slot(question)
     assert asked(stale, Question.ESCALATION_CONFIRM) is None
     said, _ = run(ActionYesNo(), stale)
-    assert responses(said) == ["utter_glad_to_help"]  # a plain yes, not a hand-over
+    # Not a hand-over, and no "glad I could help": the bot has answered nothing.
+    assert responses(said) == ["utter_not_sure"]
+    said, _ = run(ActionYesNo(), tracker(stale.events, awaiting=question, last_faq_entry="x"))
+    assert responses(said) == ["utter_glad_to_help"]  # a yes after an answer: it helped
 
 
 def test_no_to_the_offer_keeps_the_bot() -> None:
