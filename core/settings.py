@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         description="Text put before each FAQ phrasing before embedding it (default: by family).",
     )
     embedding_threads: int = Field(1, ge=1, description="Threads of the embedding model.")
+    cross_lingual_model: str = Field(
+        "packaged:use-multilingual-v3",
+        description="A second model for a question and an FAQ phrasing in two languages "
+        "(packaged:use-multilingual-v3, USE multilingual v3; empty: none).",
+    )
     default_language: str = Field("en", description="FAQ language used when none fits.")
     answer_threshold: float | None = Field(
         None, description="Override the calibrated minimum score of an answer."

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.cross_lingual import ScaleMap, cross_pairs, mixed
 from knowledge.decision import (
     Answer,
     AnswerPolicy,
@@ -77,6 +78,7 @@ class KnowledgeBase:
         # search, then the knowledge gap of a declined question): the model is the turn's
         # largest cost (py-spy: half the action server's time).
         self._vectors = RecentVectors(self._embed_query, RECENT_QUESTIONS)
+        self._second_vectors = RecentVectors(self._embed_second, RECENT_QUESTIONS)
 
     def warm_up(self, *, progress: bool = True, reuse: FaqIndex | None = None) -> bool:
         """Load the model, load or build the index and its calibration; returns whether the
@@ -137,7 +139,7 @@ class KnowledgeBase:
             return []
         policy = self.policy
         return fused_hits(
-            self._dense_scores(text),
+            self._dense_scores(text, lang),
             self._lexical.coverages(text, lang),
             policy.weight_for(lang),
             k,
@@ -148,7 +150,7 @@ class KnowledgeBase:
         """The best entry by the dense signal alone and by the lexical one alone (benchmarks
         check that the fused ranking does at least as well as either)."""
         text = searchable(text)
-        dense = self._dense_scores(text) if text.strip() else {}
+        dense = self._dense_scores(text, lang) if text.strip() else {}
         lexical = self._lexical.coverages(text, lang) if text.strip() else {}
         dense_top = max(dense, key=lambda entry_id: dense[entry_id][0], default=None)
         lexical_top = max(lexical, key=lambda entry_id: lexical[entry_id][0], default=None)
@@ -223,11 +225,40 @@ class KnowledgeBase:
         variant = self.entries[entry_id].variant_for(lang, self.default_language)
         return Choice(entry_id, variant.question)
 
-    def _dense_scores(self, text: str) -> dict[str, tuple[float, IndexedText]]:
-        """Each entry's dense score with its closest phrasing (see ENTRY_TOP_K)."""
+    def _dense_scores(
+        self, text: str, lang: str | None
+    ) -> dict[str, tuple[float, IndexedText]]:
+        """Each entry's dense score with its closest phrasing (see ENTRY_TOP_K); phrasings
+        in another language than ``lang`` scored by both models (knowledge/cross_lingual.py)."""
         index = self._ready_index()
-        query = self._vectors.get(text)
-        return entry_dense_scores(index.search(query, DENSE_DEPTH), known=self.entries)
+        rows = index.search_rows(self._vectors.get(text), DENSE_DEPTH)
+        scale = self.policy.cross_lingual_scale
+        if rows and lang and scale is not None and self.embedder.cross_lingual is not None:
+            rows = self._mixed_rows(text, lang, rows, scale)
+        ranked = [(index.texts[row], cosine) for row, cosine in rows]
+        return entry_dense_scores(ranked, known=self.entries)
+
+    def _mixed_rows(
+        self, text: str, lang: str, rows: list[tuple[int, float]], scale: ScaleMap
+    ) -> list[tuple[int, float]]:
+        """``rows`` rescored with the cross-lingual model where a pair has two languages,
+        best first again."""
+        index = self._ready_index()
+        picked = np.array([row for row, _ in rows], dtype=np.int64)
+        cross = cross_pairs([lang], [index.texts[row].lang for row in picked.tolist()])[0]
+        if not cross.any():
+            return rows
+        second = index.second_vectors(self.embedder)[picked] @ self._second_vectors.get(text)
+        first = np.array([cosine for _, cosine in rows])
+        scores = mixed(first, second, cross, scale)
+        order = np.argsort(-scores, kind="stable")
+        return [(int(picked[i]), float(scores[i])) for i in order]
+
+    def _embed_second(self, text: str) -> Vectors:
+        assert self.embedder.cross_lingual is not None
+        vector = np.asarray(self.embedder.cross_lingual.encode([text])[0], dtype=np.float32)
+        vector.setflags(write=False)
+        return vector
 
     def _embed_query(self, text: str) -> Vectors:
         vector = np.asarray(self.embedder.encode([text], role="query")[0], dtype=np.float32)

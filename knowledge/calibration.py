@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
+from knowledge.cross_lingual import CrossLingualModel, ScaleMap, cross_pairs, mixed
 from knowledge.decision import AnswerPolicy
 from knowledge.embedder import Embedder, Vectors
 from knowledge.index import FaqIndex
@@ -133,9 +134,18 @@ def calibrate(
         return Calibration(key=calibration_key(index), policy=AnswerPolicy(threshold=math.inf))
     off_topic = load_offtopic()
     off_topic_vectors = embedder.encode([case.text for case in off_topic], role="query")
-    cases = simulated_cases(entries, index, embedder, off_topic_vectors=off_topic_vectors)
+    scale = None
+    if embedder.cross_lingual is not None:
+        second = embedder.cross_lingual.encode([case.text for case in off_topic])
+        scale = ScaleMap.between(off_topic_vectors, second)
+    cases = simulated_cases(
+        entries, index, embedder, off_topic_vectors=off_topic_vectors, scale=scale
+    )
     if labelled:
-        cases = _concat(cases, _score_questions(entries, index, embedder, labelled, "labelled"))
+        cross = _cross_scoring(index, embedder, scale)
+        cases = _concat(
+            cases, _score_questions(entries, index, embedder, labelled, "labelled", cross=cross)
+        )
     weights = _lexical_weights(cases)
     overall = weights.pop("*")
     scores = fused_scores(cases, AnswerPolicy(0.0, 0.0, overall, weights))
@@ -153,6 +163,7 @@ def calibrate(
         language_scales=scales,
         suggestion_bar=_suggestion_bar(cases, unshifted),
         missing_variant_shifts=_missing_variant_shifts(cases),
+        cross_lingual_scale=scale,
     )
     shifted = fused_scores(cases, policy) / divisors
     declined = (
@@ -260,7 +271,7 @@ def cautious_threshold(
 ) -> float:
     """The lowest threshold at which the FAQ's simulated wrong-move rate is at most
     ``share_of_wrong`` of the policy's: fewer wrong answers, bought with more declines."""
-    cases = simulated_cases(entries, index, embedder)
+    cases = simulated_cases(entries, index, embedder, scale=policy.cross_lingual_scale)
     scales = np.array([policy.scale_for(lang) for lang in cases.langs])
     fused = fused_scores(cases, policy) / scales[:, None]
     weights = _case_weights(cases)
@@ -306,9 +317,12 @@ def simulated_cases(
     embedder: Embedder,
     *,
     off_topic_vectors: Vectors | None = None,
+    scale: ScaleMap | None = None,
 ) -> CaseSet:
     """Held-out phrasings, held-out entries and off-topic messages, scored (see module doc);
-    ``off_topic_vectors``: the off-topic messages' when the caller embedded them already."""
+    ``off_topic_vectors``: the off-topic messages' when the caller embedded them already;
+    ``scale``: the cross-lingual model's (None: the first model alone)."""
+    cross = _cross_scoring(index, embedder, scale)
     entry_ids = sorted({text.entry_id for text in index.texts})
     vectors = index.vectors()
     queries = _phrasings_as_queries(index, embedder, vectors)
@@ -353,6 +367,7 @@ def simulated_cases(
             + [None] * len(held_entries),
             kinds=["phrasing"] * len(held_phrasings) + ["held_entry"] * len(held_entries),
             entry_langs=entry_langs,
+            cross=cross.rows(held_phrasings + held_entries, train) if cross else None,
         )
         part.variant_held_out = np.array(
             [
@@ -365,12 +380,18 @@ def simulated_cases(
         parts.append(part)
     parts.append(
         _score_questions(
-            entries, index, embedder, load_offtopic(), "off_topic", vectors=off_topic_vectors
+            entries,
+            index,
+            embedder,
+            load_offtopic(),
+            "off_topic",
+            vectors=off_topic_vectors,
+            cross=cross,
         )
     )
     in_scope = sum(int((part.gold != part.out_of_scope).sum()) for part in parts)
     if in_scope < MIN_IN_SCOPE_CASES:
-        probes = _probe_cases(entries, index, embedder)
+        probes = _probe_cases(entries, index, embedder, cross)
         if probes is not None:
             parts = [*(_with_probe_column(part) for part in parts), probes]
     return _concat(*parts)
@@ -384,7 +405,10 @@ def _at_most(rows: list[int], count: int, rng: np.random.Generator) -> list[int]
 
 
 def _probe_cases(
-    entries: Sequence[FaqEntry], index: FaqIndex, embedder: Embedder
+    entries: Sequence[FaqEntry],
+    index: FaqIndex,
+    embedder: Embedder,
+    cross: CrossScoring | None = None,
 ) -> CaseSet | None:
     """In-scope cases for an FAQ that has too few phrasings to hold any out.
 
@@ -431,6 +455,7 @@ def _probe_cases(
         expected=[None] * len(texts),
         kinds=["probe"] * len(texts),
         entry_langs=_entry_languages(entries),
+        cross=cross.questions([text for text, _ in texts]) if cross else None,
     )
     probe_column = np.full(len(texts), -np.inf)
     probe_words = np.zeros(len(texts))
@@ -526,6 +551,7 @@ def _score_questions(
     kind: str,
     *,
     vectors: Vectors | None = None,
+    cross: CrossScoring | None = None,
 ) -> CaseSet:
     """``questions`` asked against the whole FAQ (``vectors``: theirs, if embedded already)."""
     entry_ids = sorted({text.entry_id for text in index.texts})
@@ -541,6 +567,54 @@ def _score_questions(
         expected=[q.expected_id for q in questions],
         kinds=[kind] * len(questions),
         entry_langs=_entry_languages(entries),
+        cross=cross.questions([q.text for q in questions]) if cross else None,
+    )
+
+
+@dataclass(frozen=True)
+class CrossRows:
+    """The cross-lingual model's vectors of some asked texts and of the phrasings they are
+    scored against (knowledge/cross_lingual.py)."""
+
+    queries: Vectors
+    phrasings: Vectors
+    phrasing_langs: list[str]
+    scale: ScaleMap
+
+
+@dataclass(frozen=True)
+class CrossScoring:
+    """The cross-lingual model's part of a calibration: every phrasing's vector."""
+
+    model: CrossLingualModel
+    phrasings: Vectors
+    langs: list[str]
+    scale: ScaleMap
+
+    def rows(self, asked: list[int], train: list[int]) -> CrossRows:
+        """Phrasings ``asked`` against phrasings ``train`` (rows of the index)."""
+        return CrossRows(
+            self.phrasings[asked],
+            self.phrasings[train],
+            [self.langs[row] for row in train],
+            self.scale,
+        )
+
+    def questions(self, texts: list[str]) -> CrossRows:
+        """New texts against every phrasing."""
+        return CrossRows(self.model.encode(texts), self.phrasings, self.langs, self.scale)
+
+
+def _cross_scoring(
+    index: FaqIndex, embedder: Embedder, scale: ScaleMap | None
+) -> CrossScoring | None:
+    if scale is None or embedder.cross_lingual is None or index.size == 0:
+        return None
+    return CrossScoring(
+        embedder.cross_lingual,
+        index.second_vectors(embedder),
+        [text.lang for text in index.texts],
+        scale,
     )
 
 
@@ -559,8 +633,10 @@ def _score_rows(
     expected: Sequence[str | None],
     kinds: list[str],
     entry_langs: Mapping[str, frozenset[str]],
+    cross: CrossRows | None = None,
 ) -> CaseSet:
-    """Dense and lexical scores of each asked text against each entry (see decision.py)."""
+    """Dense and lexical scores of each asked text against each entry (see decision.py);
+    ``cross``: the cross-lingual model's vectors of the same rows and phrasings."""
     dense = np.full((len(asked), len(entry_ids)), -np.inf)
     columns: dict[str, list[int]] = {}
     for column, entry_id in enumerate(train_entries):
@@ -568,6 +644,11 @@ def _score_rows(
     for start in range(0, len(asked), COSINE_ROWS):
         # A block of questions at a time: questions x phrasings of a 100k FAQ is gigabytes.
         cosines = queries[start : start + COSINE_ROWS] @ train_vectors.T
+        if cross is not None:
+            langs = [lang for _, lang in asked[start : start + COSINE_ROWS]]
+            second = cross.queries[start : start + COSINE_ROWS] @ cross.phrasings.T
+            pairs = cross_pairs(langs, cross.phrasing_langs)
+            cosines = mixed(cosines, second, pairs, cross.scale)
         for j, entry_id in enumerate(entry_ids):
             cols = columns.get(entry_id)
             if not cols:

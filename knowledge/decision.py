@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from knowledge.cross_lingual import ScaleMap
 from knowledge.language import DetectedLanguage
 from knowledge.models import IndexedText, SearchHit
 from knowledge.tuning import (
@@ -61,6 +62,9 @@ class AnswerPolicy:
     A question the bot declines still gets the best entries offered as buttons when they
     score at least ``suggestion_bar`` (scaled alike): a customer who wrote "the mug came in
     pieces" picks "my item arrived damaged" in one click instead of rephrasing. None: never.
+
+    ``cross_lingual_scale`` puts the cross-lingual model's cosines on the first model's
+    scale (knowledge/cross_lingual.py); None when there is no such model.
     """
 
     threshold: float
@@ -70,6 +74,7 @@ class AnswerPolicy:
     language_scales: Mapping[str, float] = field(default_factory=dict)
     suggestion_bar: float | None = None
     missing_variant_shifts: Mapping[str, float] = field(default_factory=dict)
+    cross_lingual_scale: ScaleMap | None = None
 
     def scale_for(self, lang: str | None) -> float:
         return self.language_scales.get(lang, 1.0) if lang else 1.0

@@ -25,6 +25,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from knowledge.cross_lingual import CrossLingualModel
 from knowledge.errors import EmbeddingModelError
 
 PACKAGED_PREFIX = "packaged:"
@@ -151,9 +152,13 @@ class Embedder:
         threads: int = 1,
         query_prefix: str | None = None,
         passage_prefix: str | None = None,
+        cross_lingual: str | None = None,
     ) -> None:
-        """A prefix left None is the model family's (see :func:`family_prefixes`)."""
+        """A prefix left None is the model family's (see :func:`family_prefixes`);
+        ``cross_lingual`` names a second model for pairs of two languages
+        (knowledge/cross_lingual.py), None for none."""
         self.model_name = model
+        self.cross_lingual = CrossLingualModel(cross_lingual) if cross_lingual else None
         family = family_prefixes(model)
         self.prefixes = Prefixes(
             query=family.query if query_prefix is None else query_prefix,
@@ -165,12 +170,15 @@ class Embedder:
 
     @property
     def identity(self) -> str:
-        """What the vectors depend on: the model and the prefixes."""
-        return f"{self.model_name}|{self.prefixes.query}|{self.prefixes.passage}"
+        """What the vectors and scores depend on: the models and the prefixes."""
+        second = f"|{self.cross_lingual.name}" if self.cross_lingual else ""
+        return f"{self.model_name}|{self.prefixes.query}|{self.prefixes.passage}{second}"
 
     def warm_up(self) -> None:
-        """Load the model now rather than on the first query."""
+        """Load the models now rather than on the first query."""
         self._load()
+        if self.cross_lingual is not None:
+            self.cross_lingual.encode(["warm up"])
 
     @property
     def dimension(self) -> int:

@@ -19,6 +19,7 @@ def embedder_from(settings: Settings) -> Embedder:
         threads=settings.embedding_threads,
         query_prefix=settings.embedding_query_prefix,
         passage_prefix=settings.embedding_passage_prefix,
+        cross_lingual=settings.cross_lingual_model or None,
     )
 
 

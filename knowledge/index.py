@@ -93,6 +93,7 @@ class FaqIndex:
         self.digest = digest
         self.ids = np.arange(len(texts), dtype=np.int64) if ids is None else ids
         self._row_of = None if ids is None else {int(i): row for row, i in enumerate(ids)}
+        self._second: Vectors | None = None
 
     @property
     def size(self) -> int:
@@ -111,14 +112,26 @@ class FaqIndex:
 
     def search(self, query: Vectors, k: int) -> list[tuple[IndexedText, float]]:
         """The ``k`` nearest phrasings to one query vector, best first."""
+        return [(self.texts[row], score) for row, score in self.search_rows(query, k)]
+
+    def search_rows(self, query: Vectors, k: int) -> list[tuple[int, float]]:
+        """The rows of the ``k`` nearest phrasings to one query vector, best first."""
         if self.size == 0:
             return []
         scores, ids = self._index.search(query.reshape(1, -1), min(k, self.size))
         return [
-            (self.texts[self._row(int(found))], float(score))
+            (self._row(int(found)), float(score))
             for score, found in zip(scores[0], ids[0], strict=True)
             if found >= 0
         ]
+
+    def second_vectors(self, embedder: Embedder) -> Vectors:
+        """Every row's vector by the embedder's cross-lingual model, in row order (made on
+        first use: a few hundred phrasings a second)."""
+        if self._second is None:
+            assert embedder.cross_lingual is not None
+            self._second = embedder.cross_lingual.encode([text.text for text in self.texts])
+        return self._second
 
     def _row(self, faiss_id: int) -> int:
         return faiss_id if self._row_of is None else self._row_of[faiss_id]

@@ -14,12 +14,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from knowledge.cross_lingual import ScaleMap
 from knowledge.decision import AnswerPolicy
 from knowledge.index import FaqIndex
 from knowledge.off_topic import OffTopicAnchors
 
 #: Bump when the calibration procedure changes: stored calibrations of older versions are redone.
-CALIBRATION_VERSION = 11
+CALIBRATION_VERSION = 12
 CALIBRATION_FILE = "calibration.json"
 #: The shipped off-topic messages; a calibration depends on them as much as on the FAQ.
 OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic.yaml"
@@ -59,6 +60,7 @@ def load_calibration(index_dir: Path) -> Calibration | None:
             language_scales=_floats(raw["policy"]["language_scales"]),
             suggestion_bar=_optional_float(raw["policy"]["suggestion_bar"]),
             missing_variant_shifts=_floats(raw["policy"]["missing_variant_shifts"]),
+            cross_lingual_scale=_scale_map(raw["policy"].get("cross_lingual_scale")),
         )
         anchors = raw.get("off_topic")
         return Calibration(
@@ -69,6 +71,10 @@ def load_calibration(index_dir: Path) -> Calibration | None:
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _scale_map(value: Any) -> ScaleMap | None:
+    return None if value is None else ScaleMap(float(value["slope"]), float(value["intercept"]))
 
 
 def _optional_float(value: Any) -> float | None:

@@ -315,11 +315,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--eval-dir", type=Path, default=PROJECT_ROOT.parent / "shared" / "eval")
     parser.add_argument("--model", default="packaged:multilingual-e5-small")
+    parser.add_argument(
+        "--cross-lingual-model",
+        default="packaged:use-multilingual-v3",
+        help="the second model for pairs of two languages ('': none)",
+    )
     parser.add_argument("--only", nargs="*", help="benchmark names to run")
     parser.add_argument("--json", type=Path, help="also write the full report here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    embedder = Embedder(args.model)
+    embedder = Embedder(args.model, cross_lingual=args.cross_lingual_model or None)
     results = {}
     for benchmark in benchmarks(args.eval_dir):
         if args.only and benchmark.name not in args.only:
