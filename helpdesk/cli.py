@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
@@ -665,7 +666,7 @@ def kb_calibrate(
     calibration = calibrate(list(kb.entries.values()), kb.index, kb.embedder, labelled=labelled)
     save_calibration(kb.index_dir, calibration)
     print(json.dumps(
-        {"policy": vars(calibration.policy), "figures": calibration.figures},
+        {"policy": asdict(calibration.policy), "figures": calibration.figures},
         default=dict,
         ensure_ascii=False,
         indent=2,

@@ -225,9 +225,7 @@ class KnowledgeBase:
         variant = self.entries[entry_id].variant_for(lang, self.default_language)
         return Choice(entry_id, variant.question)
 
-    def _dense_scores(
-        self, text: str, lang: str | None
-    ) -> dict[str, tuple[float, IndexedText]]:
+    def _dense_scores(self, text: str, lang: str | None) -> dict[str, tuple[float, IndexedText]]:
         """Each entry's dense score with its closest phrasing (see ENTRY_TOP_K); phrasings
         in another language than ``lang`` scored by both models (knowledge/cross_lingual.py)."""
         index = self._ready_index()
