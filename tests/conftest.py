@@ -19,6 +19,7 @@ from helpdesk.supervisor import ProcessGroup, free_port
 from knowledge import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.loader import load_faq
+from knowledge.models import FaqEntry
 from tests.e2e.platforms import CREDENTIALS, StandIn, api_urls, start_stand_in
 from tests.smtp import Inbox, start_smtp
 
@@ -56,6 +57,14 @@ targets:
         encoding="utf-8",
     )
     return path
+
+
+def english_sample_faq() -> list[FaqEntry]:
+    """The shipped sample FAQ with its English variants only: an FAQ in one language."""
+    return [
+        FaqEntry(entry.id, {"en": entry.variants["en"]})
+        for entry in load_faq(PROJECT_ROOT / "knowledge" / "faq")
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,7 @@ import pytest
 from knowledge.base import KnowledgeBase
 from knowledge.cross_lingual import PACKAGED_USE, ScaleMap, cross_pairs, mixed
 from knowledge.embedder import PACKAGED_E5, Embedder, Vectors
-from knowledge.loader import load_faq
-from knowledge.models import FaqEntry
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import english_sample_faq
 
 
 def unit_rows(rows: int, dims: int, seed: int, *, shift: float = 0.0) -> Vectors:
@@ -50,10 +48,7 @@ def test_only_pairs_of_two_languages_the_second_model_knows_are_mixed() -> None:
 def test_a_knowledge_base_scores_other_languages_with_both_models_and_stores_the_scale(
     embedder: Embedder, tmp_path: Path
 ) -> None:
-    english = [
-        FaqEntry(entry.id, {"en": entry.variants["en"]})
-        for entry in load_faq(PROJECT_ROOT / "knowledge" / "faq")
-    ]
+    english = english_sample_faq()
     both = Embedder(PACKAGED_E5, cross_lingual=PACKAGED_USE)
     with_second = KnowledgeBase(english, both, tmp_path / "both")
     alone = KnowledgeBase(english, embedder, tmp_path / "alone")

@@ -10,9 +10,8 @@ from knowledge import KnowledgeBase
 from knowledge.base import searchable
 from knowledge.decision import AnswerPolicy, Decision, Match
 from knowledge.embedder import Embedder
-from knowledge.loader import load_faq
 from knowledge.models import FaqEntry, FaqVariant, SearchHit
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import english_sample_faq
 
 pytestmark = pytest.mark.slow
 
@@ -119,11 +118,7 @@ def test_two_equally_good_entries_get_a_clarifying_question(
 def test_an_english_only_faq_answers_dutch_and_german_questions_in_english(
     embedder: Embedder, tmp_path: Path
 ) -> None:
-    english_only = [
-        FaqEntry(entry.id, {"en": entry.variants["en"]})
-        for entry in load_faq(PROJECT_ROOT / "knowledge" / "faq")
-    ]
-    kb = KnowledgeBase(english_only, embedder, tmp_path)
+    kb = KnowledgeBase(english_sample_faq(), embedder, tmp_path)
     for question in ("ik ben mijn wachtwoord vergeten", "ich habe mein Passwort vergessen"):
         answer = kb.answer(question)
         assert answer.entry_id == "reset-password", question
