@@ -256,14 +256,10 @@ class KnowledgeBase:
 
     def _embed_second(self, text: str) -> Vectors:
         assert self.embedder.cross_lingual is not None
-        vector = np.asarray(self.embedder.cross_lingual.encode([text])[0], dtype=np.float32)
-        vector.setflags(write=False)
-        return vector
+        return _read_only(self.embedder.cross_lingual.encode([text])[0])
 
     def _embed_query(self, text: str) -> Vectors:
-        vector = np.asarray(self.embedder.encode([text], role="query")[0], dtype=np.float32)
-        vector.setflags(write=False)  # shared by the cache's callers
-        return vector
+        return _read_only(self.embedder.encode([text], role="query")[0])
 
     def _ready_index(self) -> FaqIndex:
         if self._index is None:
@@ -281,6 +277,13 @@ def _shifts_by_entry(
         for lang, shift in policy.missing_variant_shifts.items()
         if shift
     }
+
+
+def _read_only(vector: Vectors) -> Vectors:
+    """``vector`` as float32 that nobody can change: the caches share it with their callers."""
+    frozen = np.asarray(vector, dtype=np.float32)
+    frozen.setflags(write=False)
+    return frozen
 
 
 def searchable(text: str) -> str:
