@@ -20,7 +20,7 @@ from knowledge.index import FaqIndex
 from knowledge.off_topic import OffTopicAnchors
 
 #: Bump when the calibration procedure changes: stored calibrations of older versions are redone.
-CALIBRATION_VERSION = 12
+CALIBRATION_VERSION = 13
 CALIBRATION_FILE = "calibration.json"
 #: The shipped off-topic messages; a calibration depends on them as much as on the FAQ.
 OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic.yaml"
