@@ -91,8 +91,6 @@ class KnowledgeBase:
                 entries, self.embedder, self.index_dir, progress=progress, reuse=reuse
             )
             self.embedder.warm_up()
-            if self.embedder.cross_lingual is not None:
-                index.second_vectors(self.embedder)  # not on a customer's first question
             self.language_identifier.warm_up()
             calibration = self._resolve_calibration(entries, index)
             self._policy, self._off_topic = calibration.policy, calibration.off_topic

@@ -4,7 +4,8 @@ On disk, in ``index_dir``: ``faq.faiss`` (an ``IndexIDMap2`` over ``IndexFlatIP`
 cosine search on unit vectors, a few thousand rows answer in well under a millisecond; above
 APPROXIMATE_ABOVE phrasings an ``IndexIVFFlat``, which searches only the clusters nearest
 the question, see scripts/bench_scale.py) and ``faq.json`` (the content hash and the id
-map: FAISS id -> entry id, language, text).
+map: FAISS id -> entry id, language, text); with a cross-lingual model (knowledge/
+cross_lingual.py), ``faq.second.npz`` holds its vectors of the phrasings, with the hash.
 The hash covers the model name and every indexed text, so editing the FAQ or switching the
 model makes a new index, and nothing else does. Given the index it replaces, the new one is
 that index with the phrasings gone removed and the new ones added (their vectors only are
@@ -51,6 +52,7 @@ CLUSTERS_SEARCHED = 64
 MIN_KEPT_SHARE = 0.5
 INDEX_FILE = "faq.faiss"
 META_FILE = "faq.json"
+SECOND_FILE = "faq.second.npz"
 
 
 def indexed_texts(entries: Sequence[FaqEntry]) -> list[IndexedText]:
@@ -127,11 +129,33 @@ class FaqIndex:
 
     def second_vectors(self, embedder: Embedder) -> Vectors:
         """Every row's vector by the embedder's cross-lingual model, in row order (made on
-        first use: a few hundred phrasings a second)."""
+        first use unless :func:`load_or_build` loaded or made them)."""
         if self._second is None:
-            assert embedder.cross_lingual is not None
-            self._second = embedder.cross_lingual.encode([text.text for text in self.texts])
+            self._second = self.second_vectors_of([text.text for text in self.texts], embedder)
         return self._second
+
+    def second_vectors_of(self, words: list[str], embedder: Embedder) -> Vectors:
+        """The cross-lingual model's vectors of ``words``: this index's where it has them
+        for the same words, else embedded (about 1,800 phrasings a second on one core)."""
+        assert embedder.cross_lingual is not None
+        known: dict[str, Vectors] = {}
+        if self._second is not None:
+            known = {text.text: self._second[row] for row, text in enumerate(self.texts)}
+        missing = list(dict.fromkeys(word for word in words if word not in known))
+        known.update(zip(missing, embedder.cross_lingual.encode(missing), strict=True))
+        if not words:
+            return embedder.cross_lingual.encode([])
+        return np.asarray(np.stack([known[word] for word in words]), dtype=np.float32)
+
+    def keep_second_vectors(self, vectors: Vectors) -> None:
+        """Hold ``vectors`` (one per row, in row order) as the cross-lingual model's."""
+        if len(vectors) != len(self.texts):
+            raise ValueError(f"{len(vectors)} vectors for {len(self.texts)} phrasings")
+        self._second = vectors
+
+    @property
+    def has_second_vectors(self) -> bool:
+        return self._second is not None
 
     def _row(self, faiss_id: int) -> int:
         return faiss_id if self._row_of is None else self._row_of[faiss_id]
@@ -224,6 +248,8 @@ def load_or_build(
     digest = content_hash(texts, embedder.identity)
     existing = _load(index_dir, digest)
     if existing is not None:
+        if embedder.cross_lingual is not None:
+            _with_second_vectors(existing, embedder, index_dir, reuse)
         return existing, False
     if reuse is not None and _worth_updating(reuse, texts):
         logger.info("updating FAQ index in place: %d phrasings", len(texts))
@@ -233,7 +259,32 @@ def load_or_build(
         vectors = _vectors(texts, embedder, reuse, progress=progress)
         updated = FaqIndex(new_index(embedder.dimension, vectors), texts, digest)
     _save(index_dir, updated, embedder.model_name)
+    if embedder.cross_lingual is not None:
+        _with_second_vectors(updated, embedder, index_dir, reuse)
     return updated, True
+
+
+def _with_second_vectors(
+    index: FaqIndex, embedder: Embedder, index_dir: Path, reuse: FaqIndex | None
+) -> None:
+    """Give ``index`` the cross-lingual model's phrasing vectors: stored beside it for the
+    same hash, else made (from ``reuse`` where it has the same words) and stored. Made at
+    every start, a 100k-phrasing FAQ spent minutes on them, and so did every entry an
+    agent published into it (the updated index started with none)."""
+    path = index_dir / SECOND_FILE
+    try:
+        with np.load(path) as stored:
+            if str(stored["hash"]) == index.digest and len(stored["vectors"]) == index.size:
+                index.keep_second_vectors(np.asarray(stored["vectors"], dtype=np.float32))
+                return
+    except (OSError, ValueError, KeyError):
+        pass  # none yet, or unreadable: made again
+    words = [text.text for text in index.texts]
+    source = reuse if reuse is not None and reuse.has_second_vectors else index
+    index.keep_second_vectors(source.second_vectors_of(words, embedder))
+    tmp = index_dir / f"{SECOND_FILE}.tmp-{os.getpid()}.npz"
+    np.savez(tmp, hash=np.array(index.digest), vectors=index.second_vectors(embedder))
+    os.replace(tmp, path)
 
 
 def _worth_updating(reuse: FaqIndex, texts: list[IndexedText]) -> bool:

@@ -11,6 +11,8 @@ import pytest
 from knowledge.base import KnowledgeBase
 from knowledge.cross_lingual import PACKAGED_USE, ScaleMap, cross_pairs, mixed
 from knowledge.embedder import PACKAGED_E5, Embedder, Vectors
+from knowledge.index import load_or_build
+from knowledge.models import FaqEntry, FaqVariant
 from tests.conftest import english_sample_faq
 
 
@@ -65,3 +67,43 @@ def test_a_knowledge_base_scores_other_languages_with_both_models_and_stores_the
     assert with_second.answer(german_question).entry_id == "reset-password"
     reloaded = KnowledgeBase(english, both, tmp_path / "both")
     assert reloaded.policy.cross_lingual_scale == scale  # from calibration.json
+
+
+@pytest.mark.slow
+def test_the_second_models_phrasing_vectors_are_stored_and_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored beside the index: a restart embeds no phrasing again, and an entry published
+    into the live FAQ embeds that entry's phrasings only (before, every start and every
+    published entry embedded all of them: minutes for a 100k-phrasing FAQ)."""
+    both = Embedder(PACKAGED_E5, cross_lingual=PACKAGED_USE)
+    assert both.cross_lingual is not None
+    questions = {
+        "a": "How do I reset my password?",
+        "b": "Where is my order?",
+        "c": "Do you sell gift cards?",
+    }
+    faq = {
+        key: FaqEntry(key, {"en": FaqVariant("en", text, "An answer.")})
+        for key, text in questions.items()
+    }
+    before = [faq["a"], faq["b"]]
+    first, _ = load_or_build(before, both, tmp_path / "live", progress=False)
+    made = first.second_vectors(both)
+    embedded: list[str] = []
+    encode = both.cross_lingual.encode
+
+    def counting(texts: list[str]) -> Vectors:
+        embedded.extend(texts)
+        return encode(texts)
+
+    monkeypatch.setattr(both.cross_lingual, "encode", counting)
+    restarted, rebuilt = load_or_build(before, both, tmp_path / "live", progress=False)
+    assert not rebuilt and embedded == []
+    assert np.array_equal(restarted.second_vectors(both), made)
+    after = [faq["a"], faq["c"]]  # b gone, c new
+    updated, _ = load_or_build(after, both, tmp_path / "next", progress=False, reuse=restarted)
+    assert embedded == ["Do you sell gift cards?"]
+    monkeypatch.setattr(both.cross_lingual, "encode", encode)
+    fresh, _ = load_or_build(after, both, tmp_path / "fresh", progress=False)
+    assert np.allclose(updated.second_vectors(both), fresh.second_vectors(both), atol=1e-5)
