@@ -38,7 +38,6 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 import yaml
-from scipy.stats import binomtest
 
 from knowledge.cross_lingual import CrossLingualModel, ScaleMap, cross_pairs, mixed
 from knowledge.decision import AnswerPolicy
@@ -60,7 +59,6 @@ from knowledge.tuning import (
     GAP_QUANTILES,
     KIND_SHARES,
     LABELLED_SHARE,
-    LANGUAGE_WEIGHT_SIGNIFICANCE,
     LEXICAL_WEIGHT_GRID,
     LEXICAL_WEIGHT_PRIOR,
     MAX_ASKED_PER_FOLD,
@@ -715,11 +713,6 @@ def _lexical_weights(cases: CaseSet) -> dict[str, float]:
     FAQ's own held-out phrasings and labelled questions: probes have no lexical signal);
     of weights that rank them equally well, the one nearest LEXICAL_WEIGHT_PRIOR.
 
-    A language departs from the overall weight only when its own cases rank significantly
-    better with another (:func:`_significantly_better`): the weight lifts every right
-    answer of the language against one shared bar, so a weight picked on one case of 78
-    (the sample FAQ's Dutch, 0.0 against 0.01) left that language's answers below it.
-
     A case whose entry lost its variant in the case's language when the phrasing was held
     out tells nothing about words: a customer's question meets that variant. A language of
     the FAQ left with too few other cases (one phrasing per entry) gets the prior: the
@@ -732,39 +725,19 @@ def _lexical_weights(cases: CaseSet) -> dict[str, float]:
         usable &= ~cases.variant_held_out
     langs = np.array(cases.langs)
 
-    def right(rows: BoolArray, weight: float) -> BoolArray:
-        fused = cases.dense[rows] + weight * cases.lexical[rows]
-        ranked_right: BoolArray = fused.argmax(axis=1) == cases.gold[rows]
-        return ranked_right
+    def best(rows: npt.NDArray[np.bool_]) -> float:
+        def right(weight: float) -> int:
+            fused = cases.dense[rows] + weight * cases.lexical[rows]
+            return int((fused.argmax(axis=1) == cases.gold[rows]).sum())
 
-    def best(rows: BoolArray) -> float:
-        return max(
-            LEXICAL_WEIGHT_GRID,
-            key=lambda w: (int(right(rows, w).sum()), -abs(w - LEXICAL_WEIGHT_PRIOR)),
-        )
+        return max(LEXICAL_WEIGHT_GRID, key=lambda w: (right(w), -abs(w - LEXICAL_WEIGHT_PRIOR)))
 
-    overall = best(usable)  # no usable case: every weight ties, the prior
-    weights = {"*": overall}
+    weights = {"*": best(usable)}  # no usable case: every weight ties, the prior
     for lang in sorted(set(langs[asked].tolist())):
         rows = usable & (langs == lang)
-        if rows.sum() < MIN_PHRASINGS_PER_LANGUAGE:
-            weights[lang] = LEXICAL_WEIGHT_PRIOR
-            continue
-        own = best(rows)
-        better = _significantly_better(right(rows, own), right(rows, overall))
-        weights[lang] = own if better else overall
+        enough = rows.sum() >= MIN_PHRASINGS_PER_LANGUAGE
+        weights[lang] = best(rows) if enough else LEXICAL_WEIGHT_PRIOR
     return weights
-
-
-def _significantly_better(candidate: BoolArray, base: BoolArray) -> bool:
-    """Whether ``candidate`` gets more cases right than ``base`` beyond chance: an exact
-    one-sided McNemar test on the cases only one of them gets right."""
-    wins = int((candidate & ~base).sum())
-    losses = int((~candidate & base).sum())
-    if wins <= losses:
-        return False
-    test = binomtest(wins, wins + losses, 0.5, alternative="greater")
-    return float(test.pvalue) < LANGUAGE_WEIGHT_SIGNIFICANCE
 
 
 def _case_weights(cases: CaseSet) -> FloatArray:

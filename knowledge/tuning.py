@@ -101,9 +101,6 @@ LEXICAL_WEIGHT_GRID = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 LEXICAL_WEIGHT_PRIOR = 0.05
 #: A language gets its own lexical weight from this many held-out phrasings on.
 MIN_PHRASINGS_PER_LANGUAGE = 20
-#: ... and only when its phrasings rank significantly better with it than with the FAQ's
-#: overall weight (exact one-sided McNemar test at this level, the usual 5 %).
-LANGUAGE_WEIGHT_SIGNIFICANCE = 0.05
 #: How much each kind of simulated case counts in the objective. Held-out entries are the
 #: hardest negatives there are (the FAQ's own neighbours), so giving them much weight makes
 #: the threshold too strict for real traffic. Chosen on the public development sets (HINT3's
