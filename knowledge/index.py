@@ -138,13 +138,13 @@ class FaqIndex:
         """The cross-lingual model's vectors of ``words``: this index's where it has them
         for the same words, else embedded (about 1,800 phrasings a second on one core)."""
         assert embedder.cross_lingual is not None
+        if not words:
+            return embedder.cross_lingual.encode([])
         known: dict[str, Vectors] = {}
         if self._second is not None:
             known = {text.text: self._second[row] for row, text in enumerate(self.texts)}
         missing = list(dict.fromkeys(word for word in words if word not in known))
         known.update(zip(missing, embedder.cross_lingual.encode(missing), strict=True))
-        if not words:
-            return embedder.cross_lingual.encode([])
         return np.asarray(np.stack([known[word] for word in words]), dtype=np.float32)
 
     def keep_second_vectors(self, vectors: Vectors) -> None:
@@ -269,8 +269,8 @@ def _with_second_vectors(
 ) -> None:
     """Give ``index`` the cross-lingual model's phrasing vectors: stored beside it for the
     same hash, else made (from ``reuse`` where it has the same words) and stored. Made at
-    every start, a 100k-phrasing FAQ spent minutes on them, and so did every entry an
-    agent published into it (the updated index started with none)."""
+    every start, a 100k-phrasing FAQ spent about a minute on them, and so did every entry
+    an agent published into it (the updated index started with none)."""
     path = index_dir / SECOND_FILE
     try:
         with np.load(path) as stored:
