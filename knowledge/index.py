@@ -153,10 +153,6 @@ class FaqIndex:
             raise ValueError(f"{len(vectors)} vectors for {len(self.texts)} phrasings")
         self._second = vectors
 
-    @property
-    def has_second_vectors(self) -> bool:
-        return self._second is not None
-
     def _row(self, faiss_id: int) -> int:
         return faiss_id if self._row_of is None else self._row_of[faiss_id]
 
@@ -280,8 +276,7 @@ def _with_second_vectors(
     except (OSError, ValueError, KeyError):
         pass  # none yet, or unreadable: made again
     words = [text.text for text in index.texts]
-    source = reuse if reuse is not None and reuse.has_second_vectors else index
-    index.keep_second_vectors(source.second_vectors_of(words, embedder))
+    index.keep_second_vectors((reuse or index).second_vectors_of(words, embedder))
     tmp = index_dir / f"{SECOND_FILE}.tmp-{os.getpid()}.npz"
     np.savez(tmp, hash=np.array(index.digest), vectors=index.second_vectors(embedder))
     os.replace(tmp, path)
