@@ -144,6 +144,7 @@ class KnowledgeBase:
             policy.weight_for(lang),
             k,
             self._shifts.get(lang or "", {}),
+            words_reorder=policy.words_reorder(lang),
         )
 
     def signal_tops(self, text: str, *, lang: str | None) -> tuple[str | None, str | None]:

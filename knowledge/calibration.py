@@ -146,15 +146,19 @@ def calibrate(
         cases = _concat(
             cases, _score_questions(entries, index, embedder, labelled, "labelled", cross=cross)
         )
-    weights = _lexical_weights(cases)
+    weights, undecided = _lexical_weights(cases)
     overall = weights.pop("*")
-    scores = fused_scores(cases, AnswerPolicy(0.0, 0.0, overall, weights))
+    confirm_only = _one_question_languages(entries) & undecided
+    unshifted_policy = AnswerPolicy(0.0, 0.0, overall, weights, confirm_only_languages=confirm_only)
+    scores = fused_scores(cases, unshifted_policy)
     scales = _language_scales(cases, scores, {lang for e in entries for lang in e.variants})
     divisors = np.array([scales.get(lang, 1.0) for lang in cases.langs])[:, None]
     # The bar is what an entry matched in the question's own language must reach; an entry
     # without a variant in it is compared to that bar after its shift.
     unshifted = scores / divisors
-    threshold, gap = _choose_operating_point(cases, unshifted)
+    threshold, gap = _choose_operating_point(
+        cases, unshifted, ranking_scores(cases, unshifted_policy)
+    )
     policy = AnswerPolicy(
         threshold=round(threshold, 6),
         clarify_gap=round(gap, 6),
@@ -164,17 +168,19 @@ def calibrate(
         suggestion_bar=_suggestion_bar(cases, unshifted),
         missing_variant_shifts=_missing_variant_shifts(cases),
         cross_lingual_scale=scale,
+        confirm_only_languages=confirm_only,
     )
     shifted = fused_scores(cases, policy) / divisors
+    order = ranking_scores(cases, policy)
     declined = (
-        predicted(cases, top_two(shifted), policy.threshold, policy.clarify_gap)
+        predicted(cases, top_two(shifted, order), policy.threshold, policy.clarify_gap)
         == cases.out_of_scope
     )
     kept = declined[np.array(cases.kinds) == "off_topic"]
     return Calibration(
         key=calibration_key(index),
         policy=policy,
-        figures=_figures(cases, shifted, policy, labelled=bool(labelled)),
+        figures=_figures(cases, shifted, order, policy, labelled=bool(labelled)),
         off_topic=OffTopicAnchors(
             tuple(case.text for case, keep in zip(off_topic, kept, strict=True) if keep),
             np.asarray(off_topic_vectors, dtype=np.float32)[kept],
@@ -184,7 +190,21 @@ def calibrate(
 
 def fused_scores(cases: CaseSet, policy: AnswerPolicy) -> FloatArray:
     """Every case's score of every entry, as :func:`knowledge.decision.fused_hits` makes it."""
-    weights = np.array([policy.weight_for(lang) for lang in cases.langs])
+    return _scores(cases, policy, [policy.weight_for(lang) for lang in cases.langs])
+
+
+def ranking_scores(cases: CaseSet, policy: AnswerPolicy) -> FloatArray:
+    """What orders every case's entries: its scores, without the words in the languages
+    where they only confirm (AnswerPolicy.confirm_only_languages)."""
+    return _scores(
+        cases,
+        policy,
+        [policy.weight_for(lang) if policy.words_reorder(lang) else 0.0 for lang in cases.langs],
+    )
+
+
+def _scores(cases: CaseSet, policy: AnswerPolicy, lexical_weights: list[float]) -> FloatArray:
+    weights = np.array(lexical_weights)
     finite = np.isfinite(cases.dense)
     counts = finite.sum(axis=1)
     baseline = np.where(finite, cases.dense, 0.0).sum(axis=1) / np.maximum(counts, 1)
@@ -275,7 +295,7 @@ def cautious_threshold(
     scales = np.array([policy.scale_for(lang) for lang in cases.langs])
     fused = fused_scores(cases, policy) / scales[:, None]
     weights = _case_weights(cases)
-    top = top_two(fused)
+    top = top_two(fused, ranking_scores(cases, policy))
 
     def wrong(threshold: float) -> float:
         guess = predicted(cases, top, threshold, policy.clarify_gap)
@@ -708,10 +728,11 @@ def _concat(*parts: CaseSet) -> CaseSet:
     )
 
 
-def _lexical_weights(cases: CaseSet) -> dict[str, float]:
+def _lexical_weights(cases: CaseSet) -> tuple[dict[str, float], frozenset[str]]:
     """Per language (and ``*`` overall): the weight that ranks in-scope cases best (the
     FAQ's own held-out phrasings and labelled questions: probes have no lexical signal);
-    of weights that rank them equally well, the one nearest LEXICAL_WEIGHT_PRIOR.
+    of weights that rank them equally well, the one nearest LEXICAL_WEIGHT_PRIOR. And the
+    languages that got the prior for want of cases.
 
     A case whose entry lost its variant in the case's language when the phrasing was held
     out tells nothing about words: a customer's question meets that variant. A language of
@@ -733,11 +754,27 @@ def _lexical_weights(cases: CaseSet) -> dict[str, float]:
         return max(LEXICAL_WEIGHT_GRID, key=lambda w: (right(w), -abs(w - LEXICAL_WEIGHT_PRIOR)))
 
     weights = {"*": best(usable)}  # no usable case: every weight ties, the prior
+    undecided = set()
     for lang in sorted(set(langs[asked].tolist())):
         rows = usable & (langs == lang)
-        enough = rows.sum() >= MIN_PHRASINGS_PER_LANGUAGE
-        weights[lang] = best(rows) if enough else LEXICAL_WEIGHT_PRIOR
-    return weights
+        if rows.sum() >= MIN_PHRASINGS_PER_LANGUAGE:
+            weights[lang] = best(rows)
+        else:
+            weights[lang] = LEXICAL_WEIGHT_PRIOR
+            undecided.add(str(lang))
+    return weights, frozenset(undecided)
+
+
+def _one_question_languages(entries: Sequence[FaqEntry]) -> frozenset[str]:
+    """The languages in which every variant is one question, when the FAQ has alternatives
+    in another (see AnswerPolicy.confirm_only_languages); none in an FAQ without any."""
+    phrasings: dict[str, int] = {}
+    for entry in entries:
+        for lang, variant in entry.variants.items():
+            phrasings[lang] = max(phrasings.get(lang, 0), len(variant.phrasings))
+    if all(count <= 1 for count in phrasings.values()):
+        return frozenset()
+    return frozenset(lang for lang, count in phrasings.items() if count == 1)
 
 
 def _case_weights(cases: CaseSet) -> FloatArray:
@@ -774,17 +811,19 @@ class TopTwo(NamedTuple):
     s2: FloatArray
 
 
-def top_two(fused: FloatArray) -> TopTwo:
-    """The two best columns of every row, the lower column first on a tie (as
+def top_two(fused: FloatArray, order: FloatArray | None = None) -> TopTwo:
+    """The two first columns of every row by ``order`` (``fused`` itself when None; see
+    :func:`ranking_scores`) with their ``fused`` scores, the lower column first on a tie (as
     :meth:`AnswerPolicy.decide` orders entries by id): two passes, no sort of the row."""
+    order = fused if order is None else order
     rows = np.arange(len(fused))
-    first = fused.argmax(axis=1)
+    first = order.argmax(axis=1)
     if fused.shape[1] < 2:
         return TopTwo(first, fused[rows, first], first, np.full(len(fused), -np.inf))
-    rest = fused.copy()
+    rest = order.copy()
     rest[rows, first] = -np.inf
     second = rest.argmax(axis=1)
-    return TopTwo(first, fused[rows, first], second, rest[rows, second])
+    return TopTwo(first, fused[rows, first], second, fused[rows, second])
 
 
 def predicted(cases: CaseSet, top: TopTwo, threshold: float, gap: float) -> IntArray:
@@ -817,25 +856,27 @@ def weighted_mcc(gold: IntArray, guess: IntArray, weights: FloatArray, classes: 
 
 
 def _offered(
-    cases: CaseSet, fused: FloatArray, policy: AnswerPolicy, guess: IntArray
+    cases: CaseSet, fused: FloatArray, order: FloatArray, policy: AnswerPolicy, guess: IntArray
 ) -> npt.NDArray[np.bool_]:
     """Which entries each declined case is offered as suggestions (as the bot decides)."""
     offered = np.zeros(fused.shape, dtype=bool)
     if policy.suggestion_bar is None:
         return offered
-    ranked = np.argsort(-fused, axis=1, kind="stable")[:, :SUGGESTIONS_SHOWN]
+    ranked = np.argsort(-order, axis=1, kind="stable")[:, :SUGGESTIONS_SHOWN]
     rows = np.arange(len(fused))[:, None]
     declined = (guess == cases.out_of_scope)[:, None]
     offered[rows, ranked] = declined & (fused[rows, ranked] >= policy.suggestion_bar)
     return offered
 
 
-def _choose_operating_point(cases: CaseSet, fused: FloatArray) -> tuple[float, float]:
-    """The (threshold, gap) with the best weighted MCC; on a plateau of equally good
-    thresholds the middle one, so that a question a little above or below the cases is
-    decided as they were."""
+def _choose_operating_point(
+    cases: CaseSet, fused: FloatArray, order: FloatArray
+) -> tuple[float, float]:
+    """The (threshold, gap) with the best weighted MCC, entries ranked by ``order``; on a
+    plateau of equally good thresholds the middle one, so that a question a little above or
+    below the cases is decided as they were."""
     weights = _case_weights(cases)
-    top = top_two(fused)
+    top = top_two(fused, order)
     first, s1, _, s2 = top
     finite = np.isfinite(s1)
     if not (cases.gold[finite] != cases.out_of_scope).any():
@@ -861,12 +902,12 @@ def _choose_operating_point(cases: CaseSet, fused: FloatArray) -> tuple[float, f
 
 
 def _figures(
-    cases: CaseSet, fused: FloatArray, policy: AnswerPolicy, *, labelled: bool
+    cases: CaseSet, fused: FloatArray, order: FloatArray, policy: AnswerPolicy, *, labelled: bool
 ) -> dict[str, Any]:
     """How the chosen policy does on the cases it was chosen on, per kind (``suggested``:
     declined with entries offered; ``rescued``: declined with the right one among them)."""
-    guess = predicted(cases, top_two(fused), policy.threshold, policy.clarify_gap)
-    offered = _offered(cases, fused, policy, guess)
+    guess = predicted(cases, top_two(fused, order), policy.threshold, policy.clarify_gap)
+    offered = _offered(cases, fused, order, policy, guess)
     kinds = np.array(cases.kinds)
     figures: dict[str, Any] = {"labelled_questions": labelled, "cases": len(kinds)}
     for kind in sorted(set(cases.kinds)):

@@ -20,7 +20,7 @@ from knowledge.index import FaqIndex
 from knowledge.off_topic import OffTopicAnchors
 
 #: Bump when the calibration procedure changes: stored calibrations of older versions are redone.
-CALIBRATION_VERSION = 13
+CALIBRATION_VERSION = 14
 CALIBRATION_FILE = "calibration.json"
 #: The shipped off-topic messages; a calibration depends on them as much as on the FAQ.
 OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic.yaml"
@@ -61,6 +61,9 @@ def load_calibration(index_dir: Path) -> Calibration | None:
             suggestion_bar=_optional_float(raw["policy"]["suggestion_bar"]),
             missing_variant_shifts=_floats(raw["policy"]["missing_variant_shifts"]),
             cross_lingual_scale=_scale_map(raw["policy"].get("cross_lingual_scale")),
+            confirm_only_languages=frozenset(
+                str(lang) for lang in raw["policy"]["confirm_only_languages"]
+            ),
         )
         anchors = raw.get("off_topic")
         return Calibration(
@@ -97,6 +100,7 @@ def save_calibration(index_dir: Path, calibration: Calibration) -> None:
             "lexical_weights": dict(calibration.policy.lexical_weights),
             "language_scales": dict(calibration.policy.language_scales),
             "missing_variant_shifts": dict(calibration.policy.missing_variant_shifts),
+            "confirm_only_languages": sorted(calibration.policy.confirm_only_languages),
         },
         "figures": dict(calibration.figures),
         "off_topic": calibration.off_topic.to_json() if calibration.off_topic else None,

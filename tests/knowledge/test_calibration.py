@@ -62,12 +62,14 @@ def test_simulated_decision_is_the_decision_the_bot_makes(seed: int, ties: bool)
         language_scales={"nl": 0.6},
         suggestion_bar=0.0,
         missing_variant_shifts={"el": 0.03, "nl": 0.01},
+        confirm_only_languages=frozenset({"nl"}),
     )
     scores = fused_scores(cases, policy)
     scales = np.array([policy.scale_for(lang) for lang in cases.langs])
     shifted = scores / scales[:, None]
-    bulk = predicted(cases, top_two(shifted), policy.threshold, policy.clarify_gap)
-    offered = calibration._offered(cases, shifted, policy, bulk)
+    order = calibration.ranking_scores(cases, policy)
+    bulk = predicted(cases, top_two(shifted, order), policy.threshold, policy.clarify_gap)
+    offered = calibration._offered(cases, shifted, order, policy, bulk)
     for i, lang in enumerate(cases.langs):
         dense = {
             entry_id: (float(cases.dense[i, j]), IndexedText(entry_id, lang, "q"))
@@ -85,7 +87,14 @@ def test_simulated_decision_is_the_decision_the_bot_makes(seed: int, ties: bool)
             for entry_id, lacks in zip(cases.entry_ids, cases.lacks[i], strict=True)
             if lacks
         }
-        hits = fused_hits(dense, lexical, policy.weight_for(lang), k=5, shifts=shifts)
+        hits = fused_hits(
+            dense,
+            lexical,
+            policy.weight_for(lang),
+            k=5,
+            shifts=shifts,
+            words_reorder=policy.words_reorder(lang),
+        )
         decision = policy.decide(hits, lang)
         gold = cases.gold[i]
         expected_id = cases.entry_ids[gold] if gold < len(cases.entry_ids) else None
@@ -145,10 +154,10 @@ def weight_cases(greek_words_mislead: bool) -> CaseSet:
 def test_a_lexical_weight_the_faq_cannot_choose_is_the_public_sets_median() -> None:
     """Where every weight ranks a language's cases alike (Greek's words match nothing), the
     weight is the prior, not the smallest; where the cases decide, they pick."""
-    silent = calibration._lexical_weights(weight_cases(greek_words_mislead=False))
+    silent, _ = calibration._lexical_weights(weight_cases(greek_words_mislead=False))
     assert silent["el"] == LEXICAL_WEIGHT_PRIOR
     assert silent["nl"] == 0.1  # the smallest that ranks Dutch right, nearest the prior
-    misled = calibration._lexical_weights(weight_cases(greek_words_mislead=True))
+    misled, _ = calibration._lexical_weights(weight_cases(greek_words_mislead=True))
     assert misled["el"] == 0.0
     assert misled["nl"] == 0.1
     assert LEXICAL_WEIGHT_PRIOR in LEXICAL_WEIGHT_GRID
@@ -160,14 +169,51 @@ def test_a_language_whose_only_phrasing_was_held_out_gets_the_prior() -> None:
     the Greek variant. Without usable cases anywhere, the overall weight is the prior too."""
     cases = weight_cases(greek_words_mislead=True)
     cases.variant_held_out = np.array([False] * 40 + [True] * 40)
-    weights = calibration._lexical_weights(cases)
+    weights, undecided = calibration._lexical_weights(cases)
     assert weights["el"] == LEXICAL_WEIGHT_PRIOR
     assert weights["nl"] == weights["*"] == 0.1
+    assert undecided == {"el"}
     cases.variant_held_out[:] = True
-    assert calibration._lexical_weights(cases) == {
-        "*": LEXICAL_WEIGHT_PRIOR,
-        "el": LEXICAL_WEIGHT_PRIOR,
-        "nl": LEXICAL_WEIGHT_PRIOR,
+    assert calibration._lexical_weights(cases) == (
+        {"*": LEXICAL_WEIGHT_PRIOR, "el": LEXICAL_WEIGHT_PRIOR, "nl": LEXICAL_WEIGHT_PRIOR},
+        frozenset({"el", "nl"}),
+    )
+
+
+def test_words_only_confirm_in_a_language_of_one_question_per_variant() -> None:
+    """Greek variants of one question each beside English ones with alternatives: Greek is
+    such a language. In an FAQ with no alternatives at all, none is (the words and the
+    dense half see the same one question there)."""
+    faq = [
+        FaqEntry(
+            "a",
+            {
+                "en": FaqVariant("en", "where is my parcel", "Tracking.", ("track my order",)),
+                "el": FaqVariant("el", "πού είναι το δέμα μου", "Παρακολούθηση."),
+            },
+        ),
+        FaqEntry("b", {"en": FaqVariant("en", "refund", "Refunds.", ("money back",))}),
+    ]
+    assert calibration._one_question_languages(faq) == {"el"}
+    bare = [
+        FaqEntry(e.id, {k: replace(v, alternatives=()) for k, v in e.variants.items()}) for e in faq
+    ]
+    assert calibration._one_question_languages(bare) == frozenset()
+
+
+def test_words_that_only_confirm_keep_the_dense_order_and_count_in_the_score() -> None:
+    dense = {
+        "close": (0.90, IndexedText("close", "en", "q")),
+        "wordy": (0.88, IndexedText("wordy", "en", "q")),
+        **{f"e{i}": (0.80, IndexedText(f"e{i}", "en", "q")) for i in range(4)},
+    }
+    lexical = {"wordy": (0.6, "el"), "close": (0.2, "el")}
+    reordered = fused_hits(dense, lexical, 0.1, k=2)
+    confirmed = fused_hits(dense, lexical, 0.1, k=2, words_reorder=False)
+    assert [hit.entry_id for hit in reordered] == ["wordy", "close"]
+    assert [hit.entry_id for hit in confirmed] == ["close", "wordy"]
+    assert {hit.entry_id: hit.score for hit in confirmed} == {
+        hit.entry_id: hit.score for hit in reordered
     }
 
 
@@ -191,7 +237,14 @@ def test_offtopic_messages_are_not_questions_of_any_labelled_set() -> None:
 
 def test_calibration_round_trips_and_a_damaged_file_is_ignored(tmp_path: Path) -> None:
     policy = AnswerPolicy(
-        0.04, 0.01, 0.05, {"el": 0.5}, {"de": 0.7}, 0.02, missing_variant_shifts={"el": 0.02}
+        0.04,
+        0.01,
+        0.05,
+        {"el": 0.5},
+        {"de": 0.7},
+        0.02,
+        missing_variant_shifts={"el": 0.02},
+        confirm_only_languages=frozenset({"el", "ru"}),
     )
     save_calibration(tmp_path, Calibration("k", policy, {"cases": 3}))
     loaded = load_calibration(tmp_path)
