@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
@@ -653,7 +652,7 @@ def kb_calibrate(
     labelled questions, when given, refine it."""
     from knowledge.calibration import LabelledCase, calibrate
     from knowledge.evaluation import load_questions
-    from knowledge.policy_store import save_calibration
+    from knowledge.policy_store import policy_as_json, save_calibration
 
     kb = _knowledge_base(get_settings())
     kb.warm_up(progress=False)
@@ -666,8 +665,7 @@ def kb_calibrate(
     calibration = calibrate(list(kb.entries.values()), kb.index, kb.embedder, labelled=labelled)
     save_calibration(kb.index_dir, calibration)
     print(json.dumps(
-        {"policy": asdict(calibration.policy), "figures": calibration.figures},
-        default=dict,
+        {"policy": policy_as_json(calibration.policy), "figures": calibration.figures},
         ensure_ascii=False,
         indent=2,
     ))  # fmt: skip

@@ -95,18 +95,23 @@ def save_calibration(index_dir: Path, calibration: Calibration) -> None:
     temporary = target.with_suffix(f".tmp-{os.getpid()}")
     payload = {
         "key": calibration.key,
-        "policy": {
-            **asdict(calibration.policy),
-            "lexical_weights": dict(calibration.policy.lexical_weights),
-            "language_scales": dict(calibration.policy.language_scales),
-            "missing_variant_shifts": dict(calibration.policy.missing_variant_shifts),
-            "confirm_only_languages": sorted(calibration.policy.confirm_only_languages),
-        },
+        "policy": policy_as_json(calibration.policy),
         "figures": dict(calibration.figures),
         "off_topic": calibration.off_topic.to_json() if calibration.off_topic else None,
     }
     temporary.write_text(json.dumps(payload, indent=2, sort_keys=True), encoding="utf-8")
     os.replace(temporary, target)
+
+
+def policy_as_json(policy: AnswerPolicy) -> dict[str, Any]:
+    """The policy as JSON values, as calibration.json stores it (and `kb calibrate` prints it)."""
+    return {
+        **asdict(policy),
+        "lexical_weights": dict(policy.lexical_weights),
+        "language_scales": dict(policy.language_scales),
+        "missing_variant_shifts": dict(policy.missing_variant_shifts),
+        "confirm_only_languages": sorted(policy.confirm_only_languages),
+    }
 
 
 def _file_digest(path: Path) -> str:
