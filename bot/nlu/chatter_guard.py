@@ -18,6 +18,12 @@ message says it:
   goodbye). A longer message keeps every word of the examples: "that didn't help at all" is a
   no on "didn" and "help", which questions use too.
 
+A greeting says nothing else: a longer message kept as `greet` has at most a short message's
+worth of words beyond its examples' ("hello there, how are you?", "hello? anyone there?").
+More is a question that opens with a greeting: "Добрый день, мой заказ не пришел" ("good
+afternoon, my order has not arrived") was greeted and its question left unanswered, as was
+xSID's "Hol mir den Trailer von Good Morning Sunshine" on "good morning".
+
 Otherwise the message goes to the FAQ action, which answers or says it is not sure. And an
 acknowledgement with a word that is a goodbye on its own ("ok great, bye", "danke, tschüss")
 is a goodbye: on "ok" and "great" the classifier said `affirm`, and the bot said "Glad I
@@ -45,6 +51,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 GUARDED_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny")
 FALLBACK_INTENT = "faq"
+#: The intent that says nothing beyond itself (see the module doc).
+GREETING_INTENT = "greet"
 CLOSING_INTENT = "goodbye"
 #: Intents a goodbye word turns into CLOSING_INTENT.
 CLOSED_BY_GOODBYE = ("affirm", "thanks")
@@ -68,6 +76,11 @@ class IntentWords:
         if len(words) <= SHORT_MESSAGE_WORDS:
             return not self.short.isdisjoint(words)
         return any(len(example.intersection(words)) >= 2 for example in self.examples)
+
+    def says_more_than_itself(self, words: list[str]) -> bool:
+        """More than a short message's worth of words in none of its examples."""
+        beyond = [word for word in words if not any(word in e for e in self.examples)]
+        return len(beyond) > SHORT_MESSAGE_WORDS
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -173,7 +186,9 @@ class ChatterGuard(GraphComponent):
             if said is None:
                 continue
             words = plain_words(message.get(TEXT) or "")
-            if not said.said_by(words):
+            if not said.said_by(words) or (
+                intent == GREETING_INTENT and said.says_more_than_itself(words)
+            ):
                 _set_intent(message, FALLBACK_INTENT)
             elif intent in CLOSED_BY_GOODBYE and self._says_goodbye(words):
                 _set_intent(message, CLOSING_INTENT)

@@ -124,6 +124,13 @@ def test_a_question_with_one_small_talk_word_goes_to_the_faq(
     assert any("not sure" in reply for reply in replies) or "Did this answer" in replies[-1]
 
 
+def test_a_question_that_opens_with_a_greeting_is_answered(running_stack: Settings) -> None:
+    """The NLU called it a greeting ("добрый день": good afternoon) and the bot greeted back,
+    leaving "my order has not arrived" unanswered."""
+    replies = say(running_stack, "Добрый день, мой заказ не пришел")
+    assert replies[0].startswith("Если отслеживание не меняется"), replies
+
+
 @pytest.mark.parametrize(
     ("message", "intent"),
     [
@@ -140,6 +147,10 @@ def test_a_question_with_one_small_talk_word_goes_to_the_faq(
         ("what have you for gout", "faq"),
         # The classifier called these `affirm` or `thanks` (on "ok", "thanks"): the bot said
         # "Glad I could help" to a customer leaving.
+        # A longer message with a greeting's words and more is a question that opens with a
+        # greeting (xSID: "fetch me the trailer of ..."); one with little more is a greeting.
+        ("Hol mir den Trailer von Good Morning Sunshine", "faq"),
+        ("hello there, how are you?", "greet"),
         ("ok thanks, bye", "goodbye"),
         ("perfect, bye", "goodbye"),
         ("ok bedankt, doei", "goodbye"),
