@@ -27,7 +27,9 @@ The "xsid_translated_once" row is xSID as an operator imports a translated FAQ: 
 gets a de and an nl variant made of one of its questions in that language (the first), the
 English keeps its alternatives, and every other question is asked (en, de, nl). It is the
 public counterpart of the sample FAQ without non-English alternatives: within-language
-questions against variants with one phrasing each.
+questions against variants with one phrasing each. "xsid_translated_once_bare" is the same
+without the English alternatives: one question per intent in each of en, de and nl, the
+public counterpart of a plain multilingual FAQ (the sample FAQ's "_bare" row is our own).
 
 The "_bare" rows are each public set and the sample FAQ with every alternative removed: one
 question per entry and language, the way an operator imports an FAQ. No phrasing can be held
@@ -116,6 +118,8 @@ def benchmarks(eval_dir: Path) -> list[Benchmark]:
         if name == "xsid":
             found.extend(_partly_translated(public, lang) for lang in ("de", "nl"))
             found.append(_translated_once(public, ("de", "nl")))
+            bare = Benchmark(name, without_alternatives(public.faq, None), public.questions)
+            found.append(_translated_once(bare, ("de", "nl"), "xsid_translated_once_bare"))
     own = PROJECT_ROOT / "knowledge" / "eval"
     sample = _benchmark("sample_faq", own / "faq.csv", sorted(own.glob("questions*.jsonl")))
     found.append(sample)
@@ -159,7 +163,9 @@ def _partly_translated(xsid: Benchmark, lang: str) -> Benchmark:
     return Benchmark(f"xsid_partial_{lang}", faq, questions)
 
 
-def _translated_once(xsid: Benchmark, langs: Sequence[str]) -> Benchmark:
+def _translated_once(
+    xsid: Benchmark, langs: Sequence[str], name: str = "xsid_translated_once"
+) -> Benchmark:
     """xSID with one question per intent and language in ``langs`` as that language's
     variant (see the module docstring); the questions used are not asked."""
     first: dict[tuple[str, str], int] = {}
@@ -177,7 +183,7 @@ def _translated_once(xsid: Benchmark, langs: Sequence[str]) -> Benchmark:
         faq.append(FaqEntry(entry.id, {**entry.variants, **added}, entry.tags))
     used = set(first.values())
     questions = [q for position, q in enumerate(xsid.questions) if position not in used]
-    return Benchmark("xsid_translated_once", faq, questions)
+    return Benchmark(name, faq, questions)
 
 
 def _sentences_out_of_scope(folder: Path) -> list[LabelledQuestion]:
