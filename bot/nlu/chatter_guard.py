@@ -79,8 +79,8 @@ class IntentWords:
 
     def says_more_than_itself(self, words: list[str]) -> bool:
         """More than a short message's worth of words in none of its examples."""
-        beyond = [word for word in words if not any(word in e for e in self.examples)]
-        return len(beyond) > SHORT_MESSAGE_WORDS
+        known = frozenset().union(*self.examples)
+        return sum(word not in known for word in words) > SHORT_MESSAGE_WORDS
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)

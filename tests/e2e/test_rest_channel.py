@@ -145,12 +145,12 @@ def test_a_question_that_opens_with_a_greeting_is_answered(running_stack: Settin
         # A HINT3 question the NLU took for a goodbye on "have" of "have a nice day" and "you"
         # of "see you": two words of different examples.
         ("what have you for gout", "faq"),
-        # The classifier called these `affirm` or `thanks` (on "ok", "thanks"): the bot said
-        # "Glad I could help" to a customer leaving.
         # A longer message with a greeting's words and more is a question that opens with a
         # greeting (xSID: "fetch me the trailer of ..."); one with little more is a greeting.
         ("Hol mir den Trailer von Good Morning Sunshine", "faq"),
         ("hello there, how are you?", "greet"),
+        # The classifier called these `affirm` or `thanks` (on "ok", "thanks"): the bot said
+        # "Glad I could help" to a customer leaving.
         ("ok thanks, bye", "goodbye"),
         ("perfect, bye", "goodbye"),
         ("ok bedankt, doei", "goodbye"),
