@@ -111,14 +111,11 @@ def benchmarks(eval_dir: Path) -> list[Benchmark]:
         if not (eval_dir / name).is_dir():
             continue
         public = public_benchmark(eval_dir, name)
-        found.append(public)
-        found.append(
-            Benchmark(f"{name}_bare", without_alternatives(public.faq, None), public.questions)
-        )
+        bare = Benchmark(f"{name}_bare", without_alternatives(public.faq, None), public.questions)
+        found.extend([public, bare])
         if name == "xsid":
             found.extend(_partly_translated(public, lang) for lang in ("de", "nl"))
             found.append(_translated_once(public, ("de", "nl")))
-            bare = Benchmark(name, without_alternatives(public.faq, None), public.questions)
             found.append(_translated_once(bare, ("de", "nl"), "xsid_translated_once_bare"))
     own = PROJECT_ROOT / "knowledge" / "eval"
     sample = _benchmark("sample_faq", own / "faq.csv", sorted(own.glob("questions*.jsonl")))
