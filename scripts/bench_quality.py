@@ -122,9 +122,11 @@ def benchmarks(eval_dir: Path) -> list[Benchmark]:
     found.append(sample)
     plain = without_alternatives(sample.faq)
     found.append(Benchmark("sample_faq_plain", plain, sample.questions))
-    bare = without_alternatives(sample.faq, None)
-    found.append(Benchmark("sample_faq_bare", bare, sample.questions))
-    english = [FaqEntry(e.id, {"en": e.variants["en"]}, e.tags) for e in bare if "en" in e.variants]
+    bare_faq = without_alternatives(sample.faq, None)
+    found.append(Benchmark("sample_faq_bare", bare_faq, sample.questions))
+    english = [
+        FaqEntry(e.id, {"en": e.variants["en"]}, e.tags) for e in bare_faq if "en" in e.variants
+    ]
     asked = [q for q in sample.questions if q.lang == "en"]
     found.append(Benchmark("sample_faq_en_bare", english, asked))
     sentences = _sentences_out_of_scope(eval_dir / "lingua" / "sentences")
