@@ -269,7 +269,7 @@ def _metrics(rows: Sequence[Row]) -> dict[str, Any]:
     def top1(tops: list[str | None]) -> float | None:
         expected = [row.outcome.question.expected_id for row in in_scope]
         right = sum(top == wanted for top, wanted in zip(tops, expected, strict=True))
-        return round(right / len(in_scope), 3) if in_scope else None
+        return round(right / len(in_scope), 4) if in_scope else None
 
     latencies = [o.latency_ms for o in outcomes]
     return {
@@ -305,7 +305,7 @@ def _ceiling(rows: Sequence[Row]) -> float | None:
         )
         if last_of_tie and wrong <= CEILING_WRONG * len(rows):
             best = max(best, right)
-    return round(best / in_scope, 3)
+    return round(best / in_scope, 4)
 
 
 def _per_language(rows: Sequence[Row]) -> dict[str, Any]:
