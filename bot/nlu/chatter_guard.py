@@ -39,6 +39,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -77,10 +78,14 @@ class IntentWords:
             return not self.short.isdisjoint(words)
         return any(len(example.intersection(words)) >= 2 for example in self.examples)
 
+    @cached_property
+    def known(self) -> frozenset[str]:
+        """Every word of its examples (formed once, on the first message that asks)."""
+        return frozenset().union(*self.examples)
+
     def says_more_than_itself(self, words: list[str]) -> bool:
         """More than a short message's worth of words in none of its examples."""
-        known = frozenset().union(*self.examples)
-        return sum(word not in known for word in words) > SHORT_MESSAGE_WORDS
+        return sum(word not in self.known for word in words) > SHORT_MESSAGE_WORDS
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
