@@ -3,24 +3,35 @@
 Terms are lower-cased words plus the character 4-grams inside each word, so inflected forms
 ("contraseña"/"contraseñas", "κωδικό"/"κωδικός") still meet. One document per entry variant:
 its question and alternative phrasings, and its answer, which is longer and weighs less.
+The BM25 itself is bm25s's (Lucene's variant: the idf the coverage below uses too).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import bm25s
 import numpy as np
-from scipy import sparse
+import numpy.typing as npt
 
 from knowledge.models import FaqEntry
 from knowledge.tuning import ANSWER_WEIGHT, K1, LEXICAL_DEPTH, MIN_COVERAGE, NGRAM, B
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# bm25s sets its logger to DEBUG on import: each index built would write a line to our logs.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+#: bm25s counts whole tokens, so the answer's weight is written as repetition: each phrasing
+#: term PHRASING_REPEATS times, each answer term once. Term counts and document lengths are
+#: then PHRASING_REPEATS times the weighted ones; BM25 with k1 as many times larger scores
+#: every document in proportion to BM25 with K1 on the weighted counts (length enters as a
+#: ratio to the average), so the ranking is that of ANSWER_WEIGHT.
+PHRASING_REPEATS = round(1 / ANSWER_WEIGHT)
 
 
 def terms(text: str) -> list[str]:
@@ -51,83 +62,83 @@ class LexicalHit:
     coverage: float
 
 
-class LexicalIndex:
-    """BM25 over entry variants, queried within one language or across all of them.
+class _Documents:
+    """BM25 over some of the FAQ's variants (one language's, or all): their own idf and
+    average length. Two bm25s indexes: one ranks; one with k1 = 0 (each term a document
+    holds counts its idf once, whatever its frequency) gives the idf of the query's terms a
+    document holds, the coverage's numerator."""
 
-    Kept as a sparse document-term matrix (SciPy): a query walks only the postings of its own
-    terms, in NumPy, so its cost grows with how common its terms are, not with the FAQ's size
-    in Python (scripts/bench_scale.py: a pass over every variant per query cost 34 ms at 10k
-    phrasings).
-    """
+    def __init__(self, docs: list[int], tokens: list[list[str]]) -> None:
+        self.docs = np.asarray(docs, dtype=np.int64)
+        self.frequency = Counter(term for doc_tokens in tokens for term in set(doc_tokens))
+        self._ranking = bm25s.BM25(k1=K1 * PHRASING_REPEATS, b=B, method="lucene", dtype="float64")
+        self._holding = bm25s.BM25(k1=0.0, b=B, method="lucene", dtype="float64")
+        if self.frequency:  # bm25s cannot index documents without a single term
+            vocabulary = {term: column for column, term in enumerate(self.frequency)}
+            ids = [[vocabulary[term] for term in doc_tokens] for doc_tokens in tokens]
+            for index in (self._ranking, self._holding):
+                index.index((ids, dict(vocabulary)), show_progress=False)
+
+    def idf(self, term: str, *, extra: int = 0, holding_extra: bool = False) -> float:
+        """BM25's idf of ``term`` here, with ``extra`` more documents (the one holding it
+        when ``holding_extra``)."""
+        documents = len(self.docs) + extra
+        holding = self.frequency.get(term, 0) + holding_extra
+        return math.log(1 + (documents - holding + 0.5) / (holding + 0.5))
+
+    def scores(self, query: list[str]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Each document's BM25 score for ``query``, and the idf of its distinct terms the
+        document holds."""
+        if not self.frequency:
+            return np.zeros(len(self.docs)), np.zeros(len(self.docs))
+        ranked = self._ranking.get_scores_from_ids(self._ranking.get_tokens_ids(query))
+        distinct = list(dict.fromkeys(query))
+        held = self._holding.get_scores_from_ids(self._holding.get_tokens_ids(distinct))
+        return np.asarray(ranked, dtype=np.float64), np.asarray(held, dtype=np.float64)
+
+
+class LexicalIndex:
+    """BM25 over entry variants, queried within one language or across all of them."""
 
     def __init__(self, entries: Sequence[FaqEntry]) -> None:
         self._docs: list[tuple[str, str]] = []  # (entry id, lang)
-        self._columns: dict[str, int] = {}
-        rows: list[int] = []
-        columns: list[int] = []
-        weights: list[float] = []
+        tokens: list[list[str]] = []
         for entry in entries:
             for lang, variant in entry.variants.items():
-                counts: dict[str, float] = defaultdict(float)
-                for phrasing in variant.phrasings:
-                    for term in terms(phrasing):
-                        counts[term] += 1.0
-                for term in terms(variant.answer):
-                    counts[term] += ANSWER_WEIGHT
-                doc = len(self._docs)
+                words = [term for phrasing in variant.phrasings for term in terms(phrasing)]
+                tokens.append(words * PHRASING_REPEATS + terms(variant.answer))
                 self._docs.append((entry.id, lang))
-                for term, weight in counts.items():
-                    rows.append(doc)
-                    columns.append(self._columns.setdefault(term, len(self._columns)))
-                    weights.append(weight)
-        shape = (len(self._docs), len(self._columns))
-        self._tf = sparse.csc_matrix(
-            (np.asarray(weights, dtype=np.float64), (rows, columns)), shape=shape
-        )
-        self._lengths = np.asarray(self._tf.sum(axis=1)).ravel()
-        self._all = np.ones(len(self._docs), dtype=bool)
-        self._by_lang: dict[str, np.ndarray] = {}
-        for lang in {lang for _, lang in self._docs}:
-            self._by_lang[lang] = np.array([doc_lang == lang for _, doc_lang in self._docs])
-        self._average_length = {
-            lang: float(self._lengths[mask].mean()) for lang, mask in self._by_lang.items()
-        }
+        everything = list(range(len(self._docs)))
+        self._subsets: dict[str, _Documents] = {}
         if self._docs:
-            self._average_length[""] = float(self._lengths.mean())
+            self._subsets[""] = _Documents(everything, tokens)
+        for lang in sorted({lang for _, lang in self._docs}):
+            docs = [doc for doc, (_, doc_lang) in enumerate(self._docs) if doc_lang == lang]
+            same = docs == everything  # one language: its documents are all of them
+            self._subsets[lang] = (
+                self._subsets[""] if same else _Documents(docs, [tokens[doc] for doc in docs])
+            )
 
     def languages(self) -> set[str]:
-        return set(self._by_lang)
+        return set(self._subsets) - {""}
 
     def search(self, text: str, *, lang: str | None = None, k: int = 10) -> list[LexicalHit]:
         """Best variants for ``text``; within ``lang`` only when given. One hit per entry."""
-        allowed = self._by_lang.get(lang) if lang else (self._all if self._docs else None)
-        if allowed is None:
+        subset = self._subsets.get(lang or "")
+        query = terms(text)
+        if subset is None or not query:
             return []
-        query = Counter(terms(text))
-        scores = np.zeros(len(self._docs))
-        average_length = self._average_length[lang or ""]
-        n = int(allowed.sum())
-        idf: dict[str, float] = {}
-        found = np.zeros(len(self._docs))  # idf of the query's terms each doc holds
-        for term, query_count in query.items():
-            docs, tf = self._postings(term, allowed)
-            idf[term] = _idf(n, len(docs))
-            if len(docs) == 0:
-                continue
-            norm = tf + K1 * (1 - B + B * self._lengths[docs] / average_length)
-            scores[docs] += query_count * idf[term] * tf * (K1 + 1) / norm
-            found[docs] += idf[term]
-        total_idf = sum(idf.values()) or 1.0
+        scores, held = subset.scores(query)
+        total_idf = sum(subset.idf(term) for term in dict.fromkeys(query)) or 1.0
         matched = np.flatnonzero(scores)
         # Best first; equal scores in document order (as the FAQ lists them).
         ranked = matched[np.lexsort((matched, -scores[matched]))]
         best: dict[str, LexicalHit] = {}
-        for doc in ranked:
-            entry_id, doc_lang = self._docs[doc]
+        for position in ranked:
+            entry_id, doc_lang = self._docs[int(subset.docs[position])]
             if entry_id not in best:
-                best[entry_id] = LexicalHit(
-                    entry_id, doc_lang, float(scores[doc]), float(found[doc]) / total_idf
-                )
+                coverage = float(held[position]) / total_idf
+                best[entry_id] = LexicalHit(entry_id, doc_lang, float(scores[position]), coverage)
                 if len(best) == k:
                     break
         return list(best.values())
@@ -152,27 +163,11 @@ class LexicalIndex:
         as :meth:`coverages` would give it were that variant in the index (0.0 below
         MIN_COVERAGE): for the calibration's stand-in entries, without rebuilding the index."""
         held = {term for part in variant_texts for term in terms(part)}
-        allowed = self._by_lang.get(lang, np.zeros(len(self._docs), dtype=bool))
-        n = int(allowed.sum()) + 1
+        subset = self._subsets.get(lang) or _Documents([], [])
         total = found = 0.0
         for term in set(terms(text)):
-            idf = _idf(n, len(self._postings(term, allowed)[0]) + (term in held))
+            idf = subset.idf(term, extra=1, holding_extra=term in held)
             total += idf
             found += idf if term in held else 0.0
         coverage = found / (total or 1.0)
         return coverage if coverage >= MIN_COVERAGE else 0.0
-
-    def _postings(self, term: str, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The allowed documents holding ``term``, and its weight in each."""
-        column = self._columns.get(term)
-        if column is None:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        start, end = self._tf.indptr[column], self._tf.indptr[column + 1]
-        docs, tf = self._tf.indices[start:end], self._tf.data[start:end]
-        keep = allowed[docs]
-        return docs[keep], tf[keep]
-
-
-def _idf(documents: int, holding: int) -> float:
-    """BM25's inverse document frequency of a term ``holding`` of ``documents`` contain."""
-    return math.log(1 + (documents - holding + 0.5) / (holding + 0.5))

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import math
+
+import pytest
+
 from knowledge.lexical import LexicalIndex, terms
 from knowledge.models import FaqEntry, FaqVariant
+from knowledge.tuning import ANSWER_WEIGHT, K1, B
 
 
 def faq() -> list[FaqEntry]:
@@ -59,3 +65,62 @@ def test_coverage_by_an_extra_variant_is_what_the_index_with_it_would_give() -> 
         assert abs(index.coverage_by(question, "en", extra) - expected) < 1e-12, question
     assert index.coverage_by("my parcel has not arrived", "en", extra) > 0.5
     assert index.coverage_by("password reset", "en", extra) == 0.0
+
+
+def weighted_bm25(entries: list[FaqEntry], query: str) -> dict[str, float]:
+    """Textbook BM25 (K1, B, Lucene's idf) with an answer's terms counted ANSWER_WEIGHT."""
+    counts = []
+    for entry in entries:
+        variant = entry.variants["en"]
+        tf: dict[str, float] = {}
+        for phrasing in variant.phrasings:
+            for term in terms(phrasing):
+                tf[term] = tf.get(term, 0.0) + 1.0
+        for term in terms(variant.answer):
+            tf[term] = tf.get(term, 0.0) + ANSWER_WEIGHT
+        counts.append(tf)
+    lengths = [sum(tf.values()) for tf in counts]
+    average = sum(lengths) / len(lengths)
+    scores = {}
+    for entry, tf, length in zip(entries, counts, lengths, strict=True):
+        score = 0.0
+        for term in terms(query):
+            holding = sum(term in other for other in counts)
+            idf = math.log(1 + (len(counts) - holding + 0.5) / (holding + 0.5))
+            if term in tf:
+                score += (
+                    idf * tf[term] * (K1 + 1) / (tf[term] + K1 * (1 - B + B * length / average))
+                )
+        scores[entry.id] = score
+    return scores
+
+
+def test_bm25_ranks_as_the_formula_with_the_answer_weighing_less() -> None:
+    """bm25s counts whole tokens; the answer's weight is written as repeated phrasing terms
+    (knowledge/lexical.py): the ranking must be the weighted formula's, score for score."""
+
+    def entry(entry_id: str, question: str, answer: str, *alternatives: str) -> FaqEntry:
+        return FaqEntry(entry_id, {"en": FaqVariant("en", question, answer, alternatives)})
+
+    entries = [
+        entry("refund", "when do I get my refund", "Refunds take 5 days after the return."),
+        entry("return", "how do I return an item", "Print the return label; refund follows."),
+        entry("label", "I lost my return label", "Ask for a new label.", "reprint label"),
+        entry("card", "which cards do you take", "Visa, Mastercard; refund to the same card."),
+    ]
+    for query in ("refund for my return", "return label", "card refund", "when refund"):
+        expected = weighted_bm25(entries, query)
+        hits = LexicalIndex(entries).search(query, k=10)
+        assert [hit.entry_id for hit in hits] == sorted(
+            (entry_id for entry_id, score in expected.items() if score > 0),
+            key=lambda entry_id: -expected[entry_id],
+        ), query
+        ratios = {round(hit.score / expected[hit.entry_id], 9) for hit in hits}
+        assert len(ratios) == 1, (query, ratios)
+
+
+def test_building_an_index_writes_nothing_to_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """bm25s sets its own logger to DEBUG; a calibration builds many indexes."""
+    with caplog.at_level(logging.DEBUG):
+        LexicalIndex(faq()).search("reset my password")
+    assert [record.getMessage() for record in caplog.records if record.name == "bm25s"] == []
