@@ -12,7 +12,6 @@ import logging
 import math
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,34 +65,38 @@ class _Documents:
     """BM25 over some of the FAQ's variants (one language's, or all): their own idf and
     average length. Two bm25s indexes: one ranks; one with k1 = 0 (each term a document
     holds counts its idf once, whatever its frequency) gives the idf of the query's terms a
-    document holds, the coverage's numerator."""
+    document holds, the coverage's numerator. Terms are the FAQ's term ids (``vocabulary``)."""
 
-    def __init__(self, docs: list[int], tokens: list[list[str]]) -> None:
+    def __init__(self, docs: list[int], ids: list[list[int]], vocabulary: dict[str, int]) -> None:
         self.docs = np.asarray(docs, dtype=np.int64)
-        self.frequency = Counter(term for doc_tokens in tokens for term in set(doc_tokens))
+        self._vocabulary = vocabulary
+        held = [np.unique(np.asarray(doc_ids, dtype=np.int64)) for doc_ids in ids]
+        self._frequency = np.bincount(
+            np.concatenate([np.zeros(0, dtype=np.int64), *held]), minlength=len(vocabulary)
+        )
         self._ranking = bm25s.BM25(k1=K1 * PHRASING_REPEATS, b=B, method="lucene", dtype="float64")
         self._holding = bm25s.BM25(k1=0.0, b=B, method="lucene", dtype="float64")
-        if self.frequency:  # bm25s cannot index documents without a single term
-            vocabulary = {term: column for column, term in enumerate(self.frequency)}
-            ids = [[vocabulary[term] for term in doc_tokens] for doc_tokens in tokens]
+        self._empty = not self._frequency.any()  # bm25s cannot index documents without terms
+        if not self._empty:
             for index in (self._ranking, self._holding):
-                index.index((ids, dict(vocabulary)), show_progress=False)
+                index.index((ids, vocabulary), create_empty_token=False, show_progress=False)
 
     def idf(self, term: str, *, extra: int = 0, holding_extra: bool = False) -> float:
         """BM25's idf of ``term`` here, with ``extra`` more documents (the one holding it
         when ``holding_extra``)."""
+        column = self._vocabulary.get(term)
         documents = len(self.docs) + extra
-        holding = self.frequency.get(term, 0) + holding_extra
+        holding = (0 if column is None else int(self._frequency[column])) + holding_extra
         return math.log(1 + (documents - holding + 0.5) / (holding + 0.5))
 
     def scores(self, query: list[str]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Each document's BM25 score for ``query``, and the idf of its distinct terms the
         document holds."""
-        if not self.frequency:
+        if self._empty:
             return np.zeros(len(self.docs)), np.zeros(len(self.docs))
-        ranked = self._ranking.get_scores_from_ids(self._ranking.get_tokens_ids(query))
-        distinct = list(dict.fromkeys(query))
-        held = self._holding.get_scores_from_ids(self._holding.get_tokens_ids(distinct))
+        known = [self._vocabulary[term] for term in query if term in self._vocabulary]
+        ranked = self._ranking.get_scores_from_ids(known)
+        held = self._holding.get_scores_from_ids(list(dict.fromkeys(known)))
         return np.asarray(ranked, dtype=np.float64), np.asarray(held, dtype=np.float64)
 
 
@@ -102,21 +105,31 @@ class LexicalIndex:
 
     def __init__(self, entries: Sequence[FaqEntry]) -> None:
         self._docs: list[tuple[str, str]] = []  # (entry id, lang)
-        tokens: list[list[str]] = []
+        vocabulary: dict[str, int] = {}
+        ids: list[list[int]] = []  # each variant's terms as ids: no string kept per document
+
+        def as_ids(texts: Sequence[str]) -> list[int]:
+            return [
+                vocabulary.setdefault(term, len(vocabulary))
+                for text in texts
+                for term in terms(text)
+            ]
+
         for entry in entries:
             for lang, variant in entry.variants.items():
-                words = [term for phrasing in variant.phrasings for term in terms(phrasing)]
-                tokens.append(words * PHRASING_REPEATS + terms(variant.answer))
+                ids.append(as_ids(variant.phrasings) * PHRASING_REPEATS + as_ids([variant.answer]))
                 self._docs.append((entry.id, lang))
         everything = list(range(len(self._docs)))
         self._subsets: dict[str, _Documents] = {}
         if self._docs:
-            self._subsets[""] = _Documents(everything, tokens)
+            self._subsets[""] = _Documents(everything, ids, vocabulary)
         for lang in sorted({lang for _, lang in self._docs}):
             docs = [doc for doc, (_, doc_lang) in enumerate(self._docs) if doc_lang == lang]
             same = docs == everything  # one language: its documents are all of them
             self._subsets[lang] = (
-                self._subsets[""] if same else _Documents(docs, [tokens[doc] for doc in docs])
+                self._subsets[""]
+                if same
+                else _Documents(docs, [ids[doc] for doc in docs], vocabulary)
             )
 
     def languages(self) -> set[str]:
@@ -163,7 +176,7 @@ class LexicalIndex:
         as :meth:`coverages` would give it were that variant in the index (0.0 below
         MIN_COVERAGE): for the calibration's stand-in entries, without rebuilding the index."""
         held = {term for part in variant_texts for term in terms(part)}
-        subset = self._subsets.get(lang) or _Documents([], [])
+        subset = self._subsets.get(lang) or _Documents([], [], {})
         total = found = 0.0
         for term in set(terms(text)):
             idf = subset.idf(term, extra=1, holding_extra=term in held)
