@@ -163,7 +163,10 @@ class LexicalIndex:
         question better: a customer may use the FAQ's words in another language.
         """
         everywhere = self.search(text, k=LEXICAL_DEPTH)
-        in_lang = self.search(text, lang=lang, k=LEXICAL_DEPTH) if lang else []
+        if lang in self._subsets and self._subsets[lang] is self._subsets[""]:
+            in_lang = everywhere  # a one-language FAQ: the same documents, the same search
+        else:
+            in_lang = self.search(text, lang=lang, k=LEXICAL_DEPTH) if lang else []
         best_in_lang = in_lang[0].coverage if in_lang else 0.0
         best_everywhere = everywhere[0].coverage if everywhere else 0.0
         chosen = in_lang if best_in_lang >= best_everywhere else everywhere
