@@ -6,6 +6,7 @@ an answer counts only on the very next turn, so a stale question never captures 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,6 +88,9 @@ def customer_line(event: dict[str, Any]) -> TranscriptLine:
 
 #: The longest client-chosen message id taken (the ticket's key column holds 200).
 CLIENT_MESSAGE_ID_CHARS = 100
+#: What a ticket's ``escalation_key`` column holds: a longer key (a long site user id with a
+#: long client message id) is kept as its digest, still one per turn.
+ESCALATION_KEY_CHARS = 200
 
 
 def message_key(event: dict[str, Any]) -> str:
@@ -97,6 +101,18 @@ def message_key(event: dict[str, Any]) -> str:
     if isinstance(client_id, str) and 0 < len(client_id) <= CLIENT_MESSAGE_ID_CHARS:
         return f"client:{client_id}"
     return str(event.get("message_id") or event.get("timestamp"))
+
+
+def escalation_key(tracker: Tracker) -> str:
+    """The key of an escalation on the latest turn: the conversation and the triggering
+    message, by the client's own id of it when it has one (``message_key``). A retried action
+    escalates the same turn again; so does the message sent again after Rasa died with the
+    turn unstored, which Rasa gives a new id of its own (actions/relay.py ``handoff_lost``)."""
+    latest = latest_customer_message(tracker) or {}
+    key = f"{tracker.sender_id}:{message_key(latest)}"
+    if len(key) <= ESCALATION_KEY_CHARS:
+        return key
+    return f"sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def sent_at(event: dict[str, Any]) -> datetime:

@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation import (
     answered,
     ask,
+    escalation_key,
     latest_customer_message,
     message_key,
     order_number,
@@ -162,14 +163,12 @@ def escalation_from(
     """What the tracker knows (and the conversation's earlier sessions, when given), as an
     escalation keyed by the turn that triggered it."""
     latest = latest_customer_message(tracker) or {}
-    # The triggering message's id: a retried action escalates the same turn again.
-    turn = latest.get("message_id") or str(latest.get("timestamp"))
     confidence = tracker.get_slot(Slot.LANGUAGE_CONFIDENCE)
     metadata = latest.get("metadata") or {}
     contact = metadata.get("contact") if isinstance(metadata, dict) else None
     events = [*(earlier_events or []), *tracker.events]
     return Escalation(
-        key=f"{tracker.sender_id}:{turn}",
+        key=escalation_key(tracker),
         conversation_id=tracker.sender_id,
         channel=tracker.get_latest_input_channel() or "unknown",
         contact=str(contact)[:200] if contact else None,

@@ -12,7 +12,7 @@ import logging
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 
-from actions.conversation import customer_messages_since_handoff
+from actions.conversation import customer_messages_since_handoff, escalation_key
 from actions.runtime import get_sla_policy, get_ticket_sessions
 from actions.state import ActionName, Slot
 from escalation import tickets
@@ -44,16 +44,29 @@ def handoff_restored(tracker: Tracker, ticket_id: int | None) -> list[EventType]
 async def handoff_lost(tracker: Tracker) -> list[EventType]:
     """Relay instead of answering when the ticket database says a person owns the
     conversation but the `handoff` slot says no (Rasa died between the ticket and the slot);
-    no events otherwise. One indexed query per turn."""
+    no events otherwise, and none for the message that made the ticket sent again (below).
+    One indexed query per turn."""
     if tracker.get_slot(Slot.HANDOFF):
         return []
-    ticket_id = await asyncio.to_thread(
-        tickets.handoff_ticket_id, get_ticket_sessions(), conversation_id=tracker.sender_id
+    handoff = await asyncio.to_thread(
+        tickets.current_handoff, get_ticket_sessions(), conversation_id=tracker.sender_id
     )
-    if ticket_id is None:
+    if handoff is None:
+        return []
+    if handoff.escalation_key == escalation_key(tracker):
+        # The message that made the ticket, sent again: Rasa died before it stored that
+        # turn, so the customer never heard of the ticket. The turn runs again; its
+        # escalation finds the same ticket (tickets.hand_off) and says its number.
+        logger.warning(
+            "conversation %s: the turn that made ticket #%s is sent again",
+            tracker.sender_id,
+            handoff.ticket_id,
+        )
         return []
     logger.warning(
-        "conversation %s: ticket #%s owns it, the slot had lost it", tracker.sender_id, ticket_id
+        "conversation %s: ticket #%s owns it, the slot had lost it",
+        tracker.sender_id,
+        handoff.ticket_id,
     )
     # The relay sets the slot again: set here, it would hide this turn's message from it.
     return [FollowupAction(ActionName.RELAY_TO_AGENT)]

@@ -570,12 +570,20 @@ def relay_customer_messages(
         return ticket.id
 
 
-def handoff_ticket_id(sessions: sessionmaker[Session], *, conversation_id: str) -> int | None:
-    """The id of the ticket a person owns in the conversation, if any: the database, not a
-    slot, is what says whether the bot must stay quiet."""
+@dataclass(frozen=True)
+class Handoff:
+    """A ticket a person owns, and the key of the escalation that made it."""
+
+    ticket_id: int
+    escalation_key: str
+
+
+def current_handoff(sessions: sessionmaker[Session], *, conversation_id: str) -> Handoff | None:
+    """The ticket a person owns in the conversation, if any: the database, not a slot, is
+    what says whether the bot must stay quiet."""
     with session_scope(sessions) as session:
         ticket = handoff_ticket(session, conversation_id=conversation_id)
-        return ticket.id if ticket is not None else None
+        return Handoff(ticket.id, ticket.escalation_key) if ticket is not None else None
 
 
 def status_for_customer(

@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.conversation import escalation_key
 from actions.escalation import transcript_of
 from actions.handoff import ActionDeliver, ActionRelayToAgent, ActionTicketStatus
 from actions.language import ActionDetectLanguage
@@ -159,6 +160,47 @@ def test_a_ticket_whose_handoff_slot_was_lost_still_gets_the_customer(
         "a person please",
         "hello??",
     ]
+
+
+def test_the_message_that_made_the_ticket_sent_again_gets_the_ticket_s_number(
+    ticket_sessions: sessionmaker[Session],
+) -> None:
+    """Rasa died after the ticket was made and before it stored the turn: the customer never
+    heard of the ticket and sends the same message again (the client's id is the same, Rasa's
+    new). That turn runs again and says the same ticket's number; it is not relayed."""
+    now = time.time()
+    before = [user("where is my parcel?", timestamp=now - 5), bot("I'm not sure.", now - 4)]
+    asked = {**user("a person please", "request_human", timestamp=now - 3)}
+    asked["metadata"] = {"message_id": "client-9"}
+    said, _ = run(ActionEscalate(), tracker([*before, asked], language="en"))  # never stored
+    ticket_id = ticket_number_of(said)
+    again = {**asked, "message_id": "rasa-new", "timestamp": now + 1}
+    _, events = run(ActionDetectLanguage(), tracker([*before, again]))
+    assert "followup" not in [event["event"] for event in events]
+    said, events = run(ActionEscalate(), tracker([*before, again], language="en"))
+    assert ticket_number_of(said) == ticket_id
+    assert slot_events(events)["handoff"] is True
+    with session_scope(ticket_sessions) as session:
+        assert list(session.scalars(select(Ticket.id))) == [ticket_id]
+    # Another message, not the one that made the ticket, goes to the ticket as before.
+    other = {**user("hello??", "greet", timestamp=now + 2), "metadata": {"message_id": "client-10"}}
+    _, events = run(ActionDetectLanguage(), tracker([*before, asked, other]))
+    assert events == [{"event": "followup", "name": "action_relay_to_agent", "timestamp": None}]
+
+
+def test_an_escalation_key_fits_the_ticket_s_column_and_differs_per_message() -> None:
+    long_sender = "u" * 100 + "." + "s" * 43  # a site's longest user id, signed
+    keys = {
+        escalation_key(
+            tracker(
+                [{**user("a person"), "metadata": {"message_id": message_id * 100}}],
+                sender_id=long_sender,
+            )
+        )
+        for message_id in "ab"
+    }
+    assert len(keys) == 2
+    assert all(len(key) <= 200 for key in keys)
 
 
 def test_without_a_ticket_the_language_check_lets_the_bot_answer(

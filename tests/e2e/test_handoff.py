@@ -331,14 +331,11 @@ def test_action_server_down_during_the_handoff_loses_no_message_and_no_reply(
     assert customer_lines.count("the parcel number is 48213") == 1
 
 
-def test_a_handoff_the_conversation_lost_is_found_in_the_ticket_database(
-    running_stack: Settings, agent: httpx.Client, ticket_db: sessionmaker[Session]
-) -> None:
-    """Rasa died after the ticket was committed, before it stored the handoff: the ticket
-    exists, the conversation does not know. The next messages go to the ticket anyway."""
-    sender = new_sender(running_stack)
+def ticket_rasa_lost(ticket_db: sessionmaker[Session], sender: str, *, turn: str) -> int:
+    """A ticket the action server made on ``turn`` of the conversation, as if Rasa had died
+    before storing that turn: the conversation does not know of it."""
     escalation = Escalation(
-        key=f"{sender}:lost",
+        key=f"{sender}:{turn}",
         conversation_id=sender,
         channel="rest",
         language="en",
@@ -346,8 +343,43 @@ def test_a_handoff_the_conversation_lost_is_found_in_the_ticket_database(
         reason="customer_request",
         transcript=[],
     )
-    ticket_id = tickets.hand_off(ticket_db, escalation)
+    return tickets.hand_off(ticket_db, escalation)
+
+
+def test_a_handoff_the_conversation_lost_is_found_in_the_ticket_database(
+    running_stack: Settings, agent: httpx.Client, ticket_db: sessionmaker[Session]
+) -> None:
+    """Rasa died after the ticket was committed, before it stored the handoff: the ticket
+    exists, the conversation does not know. The next messages go to the ticket anyway."""
+    sender = new_sender(running_stack)
+    ticket_id = ticket_rasa_lost(ticket_db, sender, turn="lost")
     assert rest_say(running_stack, sender, "hello, anyone?") == []
     assert rest_say(running_stack, sender, "how long does delivery take") == []  # no bot answer
     customer_lines = [text for author, text in transcript(agent, ticket_id) if author == "customer"]
     assert customer_lines == ["hello, anyone?", "how long does delivery take"]
+
+
+def test_the_message_that_made_a_ticket_rasa_lost_hears_its_number_when_sent_again(
+    running_stack: Settings, ticket_db: sessionmaker[Session]
+) -> None:
+    """Rasa died after the action server made the ticket, before it stored the turn: the
+    client got no answer and sends the same message again, with its own id. It hears the
+    ticket's number this time (not silence, as a message to a ticket would), and there is
+    still one ticket. (tests/e2e/test_replicas.py once caught the silence in CI.)"""
+    sender = new_sender(running_stack)
+    # The turn's key as actions/conversation.py escalation_key makes it from the client's id.
+    ticket_id = ticket_rasa_lost(ticket_db, sender, turn="client:retried-1")
+    response = httpx.post(
+        f"http://{running_stack.host}:{running_stack.rasa_port}/webhooks/rest/webhook",
+        json={
+            "sender": sender,
+            "message": "I want to talk to a person",
+            "metadata": {"message_id": "retried-1"},
+        },
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert f"#{ticket_id}" in " ".join(texts(response.json()))
+    with session_scope(ticket_db) as session:
+        made = session.scalars(select(Ticket.id).where(Ticket.conversation_id == sender))
+        assert list(made) == [ticket_id]
