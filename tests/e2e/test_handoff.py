@@ -36,10 +36,14 @@ def transcript(agent: httpx.Client, ticket_id: int) -> list[tuple[str, str]]:
     return [(m["author"], m["text"]) for m in ticket["messages"]]
 
 
-def rest_say(stack: Settings, sender: str, message: str) -> list[dict[str, Any]]:
+def rest_say(
+    stack: Settings, sender: str, message: str, message_id: str | None = None
+) -> list[dict[str, Any]]:
+    """What the bot said back; ``message_id``: the client's own id of the message."""
+    metadata = {"metadata": {"message_id": message_id}} if message_id else {}
     response = httpx.post(
         f"http://{stack.host}:{stack.rasa_port}/webhooks/rest/webhook",
-        json={"sender": sender, "message": message},
+        json={"sender": sender, "message": message, **metadata},
         timeout=60,
     )
     assert response.status_code == 200, response.text
@@ -369,17 +373,8 @@ def test_the_message_that_made_a_ticket_rasa_lost_hears_its_number_when_sent_aga
     sender = new_sender(running_stack)
     # The turn's key as actions/conversation.py escalation_key makes it from the client's id.
     ticket_id = ticket_rasa_lost(ticket_db, sender, turn="client:retried-1")
-    response = httpx.post(
-        f"http://{running_stack.host}:{running_stack.rasa_port}/webhooks/rest/webhook",
-        json={
-            "sender": sender,
-            "message": "I want to talk to a person",
-            "metadata": {"message_id": "retried-1"},
-        },
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    assert f"#{ticket_id}" in " ".join(texts(response.json()))
+    replies = rest_say(running_stack, sender, "I want to talk to a person", "retried-1")
+    assert f"#{ticket_id}" in " ".join(texts(replies))
     with session_scope(ticket_db) as session:
         made = session.scalars(select(Ticket.id).where(Ticket.conversation_id == sender))
         assert list(made) == [ticket_id]
