@@ -551,6 +551,7 @@ def kb_build() -> None:
     kb = _knowledge_base(get_settings())
     rebuilt = kb.warm_up()
     print("index rebuilt" if rebuilt else "index up to date")
+    print(kb.index.passages.describe())
     if single := languages_mostly_without_alternatives(kb.entries.values()):
         print(
             f"note: most FAQ entries have one question only in {', '.join(single)}. The bot "

@@ -215,7 +215,8 @@ class KnowledgeBase:
         (knowledge/paraphrase.py); computed once per loaded index."""
         index = self._ready_index()
         if self._bar_digest != index.digest:
-            self._bar, self._bar_digest = same_question_bar(index), index.digest
+            vectors = index.question_vectors(self.embedder)
+            self._bar, self._bar_digest = same_question_bar(vectors, index.texts), index.digest
         return self._bar
 
     def title(self, entry_id: str, lang: str) -> str:

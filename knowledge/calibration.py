@@ -345,7 +345,7 @@ def simulated_cases(
     cross = _cross_scoring(index, embedder, scale)
     entry_ids = sorted({text.entry_id for text in index.texts})
     vectors = index.vectors()
-    queries = _phrasings_as_queries(index, embedder, vectors)
+    queries = index.question_vectors(embedder)
     rng = np.random.default_rng(0)
     shuffled = list(entry_ids)
     rng.shuffle(shuffled)
@@ -529,14 +529,6 @@ def _with_probe_column(cases: CaseSet) -> CaseSet:
         lacks=None if cases.lacks is None else np.hstack([cases.lacks, np.zeros((rows, 1), bool)]),
         variant_held_out=cases.variant_held_out,
     )
-
-
-def _phrasings_as_queries(index: FaqIndex, embedder: Embedder, vectors: Vectors) -> Vectors:
-    """The phrasings embedded as a customer's question would be (the index's own vectors
-    when the model uses the same prefix for both)."""
-    if embedder.prefixes.query == embedder.prefixes.passage:
-        return vectors
-    return embedder.encode([text.text for text in index.texts], role="query")
 
 
 def _without(entries: Sequence[FaqEntry], index: FaqIndex, held: set[int]) -> list[FaqEntry]:

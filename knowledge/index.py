@@ -7,7 +7,9 @@ the question, see scripts/bench_scale.py) and ``faq.json`` (the content hash and
 map: FAISS id -> entry id, language, text); with a cross-lingual model (knowledge/
 cross_lingual.py), ``faq.second.npz`` holds its vectors of the phrasings, with the hash.
 The hash covers the model name and every indexed text, so editing the FAQ or switching the
-model makes a new index, and nothing else does. Given the index it replaces, the new one is
+model makes a new index, and nothing else does. A new index's phrasings are embedded with the
+passage prefix, or blended when the model has two and the FAQ ranks better so (knowledge/
+passages.py); ``faq.json`` records which. Given the index it replaces, the new one is
 that index with the phrasings gone removed and the new ones added (their vectors only are
 computed): a one-entry change to a 100k-phrasing FAQ costs no re-clustering.
 """
@@ -30,6 +32,7 @@ import numpy.typing as npt
 
 from knowledge.embedder import Embedder, Vectors
 from knowledge.models import FaqEntry, IndexedText
+from knowledge.passages import JudgedVectors, PassageChoice, choose_passages
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +84,8 @@ def content_hash(texts: Sequence[IndexedText], model_name: str) -> str:
 
 class FaqIndex:
     """Inner-product search over FAQ phrasings; ``ids[i]`` is the FAISS id of ``texts[i]``
-    (its position, unless the index was updated in place)."""
+    (its position, unless the index was updated in place). ``passages`` says how the
+    phrasings were embedded (blended or not); an index updated in place keeps it."""
 
     def __init__(
         self,
@@ -89,13 +93,20 @@ class FaqIndex:
         texts: list[IndexedText],
         digest: str,
         ids: IdArray | None = None,
+        passages: PassageChoice | None = None,
     ) -> None:
         self._index = index
         self.texts = texts
         self.digest = digest
         self.ids = np.arange(len(texts), dtype=np.int64) if ids is None else ids
+        self.passages = passages or PassageChoice(False)
         self._row_of = None if ids is None else {int(i): row for row, i in enumerate(ids)}
         self._second: Vectors | None = None
+        self._questions: Vectors | None = None
+
+    @property
+    def blended(self) -> bool:
+        return self.passages.blended
 
     @property
     def size(self) -> int:
@@ -111,6 +122,22 @@ class FaqIndex:
         if self.size == 0:
             return np.zeros((0, self._index.d), dtype=np.float32)
         return np.asarray(self._index.reconstruct_batch(self.ids), dtype=np.float32)
+
+    def question_vectors(self, embedder: Embedder) -> Vectors:
+        """Every row's phrasing embedded as a customer's question would be, in row order (for
+        calibration and the same-question bar): the index's own vectors when the model embeds
+        both alike, else made on first use."""
+        if not self.blended and embedder.prefixes.query == embedder.prefixes.passage:
+            return self.vectors()
+        if self._questions is None:
+            self._questions = embedder.encode([text.text for text in self.texts], role="query")
+        return self._questions
+
+    def keep_question_vectors(self, vectors: Vectors) -> None:
+        """Hold ``vectors`` (one per row, in row order) as the rows' question vectors."""
+        if len(vectors) != len(self.texts):
+            raise ValueError(f"{len(vectors)} vectors for {len(self.texts)} phrasings")
+        self._questions = vectors
 
     def search(self, query: Vectors, k: int) -> list[tuple[IndexedText, float]]:
         """The ``k`` nearest phrasings to one query vector, best first."""
@@ -182,7 +209,7 @@ class FaqIndex:
             index.add_with_ids(
                 self.vectors_of([texts[row].text for row in added], embedder), ids[added]
             )
-        return FaqIndex(index, texts, digest, ids)
+        return FaqIndex(index, texts, digest, ids, self.passages)
 
     def vectors_of(
         self, words: list[str], embedder: Embedder, *, progress: bool = False
@@ -196,7 +223,9 @@ class FaqIndex:
         missing = list(dict.fromkeys(word for word in words if word not in held))
         fresh: dict[str, Vectors] = {}
         if missing:
-            embedded = embedder.encode(missing, role="passage", progress=progress)
+            embedded = embedder.encode(
+                missing, role="passage", blended=self.blended, progress=progress
+            )
             fresh = dict(zip(missing, embedded, strict=True))
         kept = [word for word in words if word not in fresh]
         old = (
@@ -235,7 +264,8 @@ def load_or_build(
 ) -> tuple[FaqIndex, bool]:
     """Load the persisted index if its hash matches, else build and persist it. Phrasings
     ``reuse`` (an index of the same model) holds keep their vectors: an FAQ with one entry
-    more embeds that entry only (the live FAQ is updated in seconds).
+    more embeds that entry only (the live FAQ is updated in seconds), and keeps ``reuse``'s
+    way of embedding them; an index built afresh chooses it (knowledge/passages.py).
 
     Returns:
         The index and whether it was (re)built.
@@ -252,8 +282,11 @@ def load_or_build(
         updated = reuse.updated(texts, embedder, digest)
     else:
         logger.info("building FAQ index: %d phrasings, model %s", len(texts), embedder.model_name)
-        vectors = _vectors(texts, embedder, reuse, progress=progress)
-        updated = FaqIndex(new_index(embedder.dimension, vectors), texts, digest)
+        choice, judged = choose_passages(texts, embedder, progress=progress)
+        vectors = _vectors(texts, embedder, reuse, choice, judged, progress=progress)
+        updated = FaqIndex(new_index(embedder.dimension, vectors), texts, digest, None, choice)
+        if judged is not None and choice.blended and len(judged.words) == len(texts):
+            updated.keep_question_vectors(judged.questions)
     _save(index_dir, updated, embedder.model_name)
     if embedder.cross_lingual is not None:
         _with_second_vectors(updated, embedder, index_dir, reuse)
@@ -314,13 +347,28 @@ def new_index(dimension: int, vectors: Vectors, *, approximate: bool | None = No
 
 
 def _vectors(
-    texts: list[IndexedText], embedder: Embedder, reuse: FaqIndex | None, *, progress: bool
+    texts: list[IndexedText],
+    embedder: Embedder,
+    reuse: FaqIndex | None,
+    choice: PassageChoice,
+    judged: JudgedVectors | None,
+    *,
+    progress: bool,
 ) -> Vectors:
-    """Every phrasing's vector: from ``reuse`` where it has the same words, else embedded."""
+    """Every phrasing's vector, of the ``choice``'s kind: made while choosing, from
+    ``reuse`` where it has the same words embedded the same way, else embedded."""
     words = [text.text for text in texts]
-    if reuse is None:
-        return embedder.encode(words, role="passage", progress=progress)
-    return reuse.vectors_of(words, embedder, progress=progress)
+    known = dict(zip(judged.words, judged.chosen, strict=True)) if judged else {}
+    rest = list(dict.fromkeys(word for word in words if word not in known))
+    if rest:
+        if reuse is not None and reuse.blended == choice.blended:
+            made = reuse.vectors_of(rest, embedder, progress=progress)
+        else:
+            made = embedder.encode(rest, role="passage", blended=choice.blended, progress=progress)
+        known.update(zip(rest, made, strict=True))
+    if not words:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.asarray(np.stack([known[word] for word in words]), dtype=np.float32)
 
 
 def _load(index_dir: Path, digest: str) -> FaqIndex | None:
@@ -340,7 +388,19 @@ def _load(index_dir: Path, digest: str) -> FaqIndex | None:
     ids = np.asarray(meta["ids"], dtype=np.int64) if "ids" in meta else None
     if index.ntotal != len(texts) or (ids is not None and len(ids) != len(texts)):
         return None
-    return FaqIndex(index, texts, digest, ids)
+    return FaqIndex(index, texts, digest, ids, _passages(meta.get("passages")))
+
+
+def _passages(stored: object) -> PassageChoice:
+    """The stored choice (an index from before the choice was made holds no blend)."""
+    if not isinstance(stored, dict):
+        return PassageChoice(False)
+    return PassageChoice(
+        bool(stored.get("blended", False)),
+        int(stored.get("asked", 0)),
+        stored.get("top1_single"),
+        stored.get("top1_blended"),
+    )
 
 
 def _save(index_dir: Path, index: FaqIndex, model: str) -> None:
@@ -357,6 +417,7 @@ def _save(index_dir: Path, index: FaqIndex, model: str) -> None:
         "hash": index.digest,
         "model": model,
         "texts": [asdict(text) for text in index.texts],
+        "passages": index.passages.as_json(),
     }
     if not np.array_equal(index.ids, np.arange(index.size)):
         meta["ids"] = index.ids.tolist()

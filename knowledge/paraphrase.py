@@ -13,19 +13,21 @@ each get their own bar from the same FAQ.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from knowledge.index import FaqIndex
+from knowledge.embedder import Vectors
+from knowledge.models import IndexedText
 
 #: Rows compared at once (memory: CHUNK × phrasings float32).
 CHUNK = 512
 
 
-def same_question_bar(index: FaqIndex) -> float | None:
-    """The bar for ``index``'s model and FAQ; None when the FAQ cannot say (no entry with
-    two phrasings, or a single entry)."""
-    vectors = index.vectors()
-    entries = np.array([text.entry_id for text in index.texts])
+def same_question_bar(vectors: Vectors, texts: Sequence[IndexedText]) -> float | None:
+    """The bar for the FAQ phrasings ``texts``, embedded as questions (``vectors``, row by
+    row); None when the FAQ cannot say (no entry with two phrasings, or a single entry)."""
+    entries = np.array([text.entry_id for text in texts])
     same, other = [], []
     for start in range(0, len(vectors), CHUNK):
         cosines = vectors[start : start + CHUNK] @ vectors.T

@@ -38,8 +38,10 @@ class Calibration:
 
 
 def calibration_key(index: FaqIndex) -> str:
-    """What a calibration depends on: the index (FAQ, model, prefixes) and the negatives."""
-    payload = f"{CALIBRATION_VERSION}|{index.digest}|{_file_digest(OFFTOPIC_FILE)}"
+    """What a calibration depends on: the index (FAQ, model, prefixes, blended or not) and
+    the negatives."""
+    blended = "|blended" if index.blended else ""
+    payload = f"{CALIBRATION_VERSION}|{index.digest}{blended}|{_file_digest(OFFTOPIC_FILE)}"
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

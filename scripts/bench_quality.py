@@ -216,10 +216,15 @@ class TimedEmbedder(Embedder):
     last_query_ms = 0.0
 
     def encode(
-        self, texts: Sequence[str], *, role: Role = "query", progress: bool = False
+        self,
+        texts: Sequence[str],
+        *,
+        role: Role = "query",
+        blended: bool = False,
+        progress: bool = False,
     ) -> Vectors:
         started = time.perf_counter()
-        vectors = super().encode(texts, role=role, progress=progress)
+        vectors = super().encode(texts, role=role, blended=blended, progress=progress)
         if len(texts) == 1:
             self.last_query_ms = (time.perf_counter() - started) * 1000
         return vectors
@@ -240,6 +245,7 @@ def run(benchmark: Benchmark, embedder: TimedEmbedder) -> dict[str, Any]:
                 "lexical_weight": kb.policy.lexical_weight,
                 "lexical_weights": dict(kb.policy.lexical_weights),
             },
+            "passages": kb.index.passages.as_json(),
             "all": _metrics(rows),
             "per_language": _per_language(rows),
         }

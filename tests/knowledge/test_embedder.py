@@ -69,6 +69,22 @@ def test_prefixes_change_the_vectors(embedder: Embedder) -> None:
     assert not np.allclose(as_query, as_passage, atol=1e-3)
 
 
+def test_blended_phrasings_are_the_mean_of_both_prefixes_vectors(embedder: Embedder) -> None:
+    """The default e5 may blend FAQ phrasings (knowledge/passages.py); a passage prefix
+    given in the settings fixes them to it."""
+    assert embedder.prefixes.blend == "passage: "
+    words = ["where is my order", "ik ben mijn wachtwoord vergeten"]
+    as_query = embedder.encode(words, role="passage")
+    as_passage = Embedder(embedder.model_name, passage_prefix="passage: ").encode(
+        words, role="passage"
+    )
+    mean = (as_query + as_passage) / np.linalg.norm(as_query + as_passage, axis=1, keepdims=True)
+    blended = embedder.encode(words, role="passage", blended=True)
+    assert np.allclose(blended, mean, atol=1e-5)
+    assert not np.allclose(blended, as_query, atol=1e-3)
+    assert np.allclose(embedder.encode(words, role="query", blended=True), as_query, atol=1e-5)
+
+
 def test_a_cpu_without_avx2_gets_a_clear_error_naming_the_alternatives(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

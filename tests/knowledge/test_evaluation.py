@@ -218,5 +218,9 @@ def test_build_command_tells_the_operator_which_languages_lack_alternatives(
     for path, note in ((faq, True), (PROJECT_ROOT / "knowledge" / "faq", False)):
         monkeypatch.setenv("HELPDESK_FAQ_PATH", str(path))
         assert run_cli("kb", "build") == 0
-        err = capsys.readouterr().err
-        assert ("one question only in en" in err) is note, err
+        printed = capsys.readouterr()
+        assert ("one question only in en" in printed.err) is note, printed.err
+        # How the phrasings were embedded, and on what evidence when the FAQ had any.
+        evidence = "held-out phrasings put their entry first"
+        assert "FAQ phrasings embedded" in printed.out
+        assert (evidence in printed.out) is not note, printed.out
