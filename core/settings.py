@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     )
     embedding_passage_prefix: str | None = Field(
         None,
-        description="Text put before each FAQ phrasing before embedding it (default: by family).",
+        description="Text put before each FAQ phrasing before embedding it (default: by family; "
+        "e5 may blend 'query: ' and 'passage: ', knowledge/passages.py; set, it is used alone).",
     )
     embedding_threads: int = Field(1, ge=1, description="Threads of the embedding model.")
     cross_lingual_model: str = Field(

@@ -212,11 +212,14 @@ class KnowledgeBase:
 
     def same_question_bar(self) -> float | None:
         """The cosine at which two questions count as the same one, learnt from this FAQ
-        (knowledge/paraphrase.py); computed once per loaded index."""
+        (knowledge/paraphrase.py): a blended index learnt it when it was built (its vectors
+        are not questions'); others once per loaded index, from its vectors."""
         index = self._ready_index()
+        if index.blended:
+            return index.passages.same_question_bar
         if self._bar_digest != index.digest:
-            vectors = index.question_vectors(self.embedder)
-            self._bar, self._bar_digest = same_question_bar(vectors, index.texts), index.digest
+            self._bar = same_question_bar(index.vectors(), index.texts)
+            self._bar_digest = index.digest
         return self._bar
 
     def title(self, entry_id: str, lang: str) -> str:

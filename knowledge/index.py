@@ -400,6 +400,7 @@ def _passages(stored: object) -> PassageChoice:
         int(stored.get("asked", 0)),
         stored.get("top1_single"),
         stored.get("top1_blended"),
+        stored.get("same_question_bar"),
     )
 
 

@@ -32,6 +32,7 @@ import numpy.typing as npt
 
 from knowledge.embedder import Embedder, Vectors, blend
 from knowledge.models import IndexedText
+from knowledge.paraphrase import same_question_bar
 from knowledge.tuning import ENTRY_TOP_K
 
 logger = logging.getLogger(__name__)
@@ -45,12 +46,15 @@ CHUNK = 512
 
 @dataclass(frozen=True)
 class PassageChoice:
-    """Whether the index is blended, and the held-out top-1 each way that decided it."""
+    """Whether the index is blended, the held-out top-1 each way that decided it, and for a
+    blended index the same-question bar (knowledge/paraphrase.py) of its phrasings embedded
+    as questions, learnt here because only here are they at hand."""
 
     blended: bool
     asked: int = 0
     top1_single: float | None = None
     top1_blended: float | None = None
+    same_question_bar: float | None = None
 
     def describe(self) -> str:
         """One line for an operator: how the phrasings are embedded, and why."""
@@ -68,6 +72,7 @@ class PassageChoice:
             "asked": self.asked,
             "top1_single": self.top1_single,
             "top1_blended": self.top1_blended,
+            "same_question_bar": self.same_question_bar,
         }
 
 
@@ -102,9 +107,9 @@ def choose_passages(
     owner_ids = np.unique(np.array(owners), return_inverse=True)[1]
     top1_single = held_out_top1(questions, single, owner_ids, asked)
     top1_blended = held_out_top1(questions, blended, owner_ids, asked)
-    choice = PassageChoice(
-        top1_blended > top1_single, len(asked), round(top1_single, 4), round(top1_blended, 4)
-    )
+    chosen = top1_blended > top1_single
+    bar = same_question_bar(questions, [texts[row] for row in judged]) if chosen else None
+    choice = PassageChoice(chosen, len(asked), round(top1_single, 4), round(top1_blended, 4), bar)
     logger.info("FAQ phrasings %s: %s", "blended" if choice.blended else "single", choice)
     return choice, JudgedVectors(words, blended if choice.blended else single, questions)
 

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from knowledge import index as index_module
+from knowledge.base import KnowledgeBase
 from knowledge.decision import entry_dense_scores
 from knowledge.embedder import PACKAGED_MINILM, Embedder, blend
 from knowledge.index import indexed_texts, load_or_build
 from knowledge.models import FaqEntry, FaqVariant, IndexedText
+from knowledge.paraphrase import same_question_bar
 from knowledge.passages import PassageChoice, choose_passages, held_out_top1
 from knowledge.policy_store import calibration_key
 
@@ -132,6 +134,7 @@ def test_a_blended_index_is_stored_as_such_and_keeps_its_kind_when_updated(
         "asked": 2,
         "top1_single": 0.5,
         "top1_blended": 1.0,
+        "same_question_bar": None,
     }
     again, rebuilt = load_or_build(before, embedder, tmp_path / "blended", progress=False)
     assert not rebuilt and again.passages == built.passages
@@ -142,3 +145,17 @@ def test_a_blended_index_is_stored_as_such_and_keeps_its_kind_when_updated(
     gift = blend(*embedder.encode_both_passages(["Do you sell gift cards?"]))[0]
     row = [text.entry_id for text in updated.texts].index("c")
     assert np.allclose(updated.vectors()[row], gift, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_blended_index_groups_questions_by_the_bar_of_its_phrasings_as_questions(
+    sample_kb: KnowledgeBase, embedder: Embedder
+) -> None:
+    """Unanswered questions are compared as questions; a blended index's vectors are not
+    questions', so its bar is learnt from the phrasings embedded as questions, at build."""
+    index = sample_kb.index
+    assert index.blended  # the sample FAQ's alternatives rank better blended (0.970 / 0.964)
+    as_questions = same_question_bar(index.question_vectors(embedder), index.texts)
+    assert as_questions is not None
+    assert sample_kb.same_question_bar() == as_questions
+    assert same_question_bar(index.vectors(), index.texts) != as_questions
