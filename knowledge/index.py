@@ -125,8 +125,8 @@ class FaqIndex:
 
     def question_vectors(self, embedder: Embedder) -> Vectors:
         """Every row's phrasing embedded as a customer's question would be, in row order (for
-        calibration and the same-question bar): the index's own vectors when the model embeds
-        both alike, else made on first use."""
+        calibration): the index's own vectors when the model embeds both alike, else made on
+        first use (a blended index built in this process keeps those choosing made)."""
         if not self.blended and embedder.prefixes.query == embedder.prefixes.passage:
             return self.vectors()
         if self._questions is None:
