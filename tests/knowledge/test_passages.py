@@ -159,3 +159,24 @@ def test_a_blended_index_groups_questions_by_the_bar_of_its_phrasings_as_questio
     assert as_questions is not None
     assert sample_kb.same_question_bar() == as_questions
     assert same_question_bar(index.vectors(), index.texts) != as_questions
+
+
+@pytest.mark.slow
+def test_a_fresh_build_does_not_take_vectors_of_the_other_kind_from_the_index_it_replaces(
+    embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An FAQ changed by more than half is built afresh and chooses again; phrasings the old
+    index holds keep their vectors only when they were embedded the way now chosen."""
+    before = [faq_entry("a", "How do I reset my password?"), faq_entry("b", "Where is my order?")]
+    single, _ = load_or_build(before, embedder, tmp_path / "single", progress=False)
+    after = [before[0], *(faq_entry(name, f"Question {name}?") for name in "cdef")]
+    monkeypatch.setattr(
+        index_module,
+        "choose_passages",
+        lambda texts, embedder, progress: (PassageChoice(True, 1, 0.5, 1.0), None),
+    )
+    rebuilt, _ = load_or_build(after, embedder, tmp_path / "new", progress=False, reuse=single)
+
+    assert rebuilt.blended and rebuilt.ids.tolist() == list(range(len(after)))  # not in place
+    words = [text.text for text in rebuilt.texts]
+    assert np.allclose(rebuilt.vectors(), blend(*embedder.encode_both_passages(words)), atol=1e-5)
