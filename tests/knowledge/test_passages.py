@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from knowledge import calibration
 from knowledge import index as index_module
 from knowledge.base import KnowledgeBase
 from knowledge.decision import entry_dense_scores
 from knowledge.embedder import PACKAGED_MINILM, Embedder, blend
-from knowledge.index import indexed_texts, load_or_build
+from knowledge.index import FaqIndex, indexed_texts, load_or_build
 from knowledge.models import FaqEntry, FaqVariant, IndexedText
 from knowledge.paraphrase import same_question_bar
 from knowledge.passages import PassageChoice, choose_passages, held_out_top1
@@ -180,3 +181,25 @@ def test_a_fresh_build_does_not_take_vectors_of_the_other_kind_from_the_index_it
     assert rebuilt.blended and rebuilt.ids.tolist() == list(range(len(after)))  # not in place
     words = [text.text for text in rebuilt.texts]
     assert np.allclose(rebuilt.vectors(), blend(*embedder.encode_both_passages(words)), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_probe_phrasings_are_embedded_as_the_index_embeds_its_phrasings(
+    embedder: Embedder,
+) -> None:
+    """Calibration scores a stand-in entry (a probe) as the FAQ's entries are scored."""
+    words = ["Where is my order?", "Track my parcel"]
+    texts = [(word, "en") for word in words]
+    queries = embedder.encode(words, role="query")
+    rows = [IndexedText("order", "en", word) for word in words]
+    single = FaqIndex(index_module.new_index(embedder.dimension, queries), rows, "single")
+    assert calibration._as_indexed(texts, queries, single, embedder) is queries
+    phrasings = embedder.encode(words, role="passage", blended=True)
+    blended = FaqIndex(
+        index_module.new_index(embedder.dimension, phrasings),
+        rows,
+        "blended",
+        passages=PassageChoice(True),
+    )
+    assert np.allclose(calibration._as_indexed(texts, queries, blended, embedder), phrasings)
+    assert not np.allclose(phrasings, queries, atol=1e-3)
