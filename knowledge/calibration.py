@@ -505,7 +505,7 @@ def _as_indexed(
     their place, the public FAQs without alternatives indexed blended (forced: the product
     keeps them single) calibrated worse: HINT3 MCC 0.558 / 0.510 / 0.347 against 0.590 /
     0.513 / 0.346 so, xSID 0.574 against 0.583 (2026-12-07)."""
-    if not index.blended and embedder.prefixes.query == embedder.prefixes.passage:
+    if not index.blended and embedder.prefixes.symmetric:
         return queries
     return embedder.encode([text for text, _ in texts], role="passage", blended=index.blended)
 

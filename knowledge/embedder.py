@@ -54,6 +54,11 @@ class Prefixes:
     #: (see knowledge/passages.py); None: the passage prefix alone, always.
     blend: str | None = None
 
+    @property
+    def symmetric(self) -> bool:
+        """Whether a question and an FAQ phrasing (unblended) are embedded alike."""
+        return self.query == self.passage
+
 
 #: e5 was trained with "query: " / "passage: ". FAQ matching is symmetric (a customer's
 #: question against the FAQ's questions), for which e5's authors advise "query: " on both

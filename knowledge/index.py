@@ -127,7 +127,7 @@ class FaqIndex:
         """Every row's phrasing embedded as a customer's question would be, in row order (for
         calibration): the index's own vectors when the model embeds both alike, else made on
         first use (a blended index built in this process keeps those choosing made)."""
-        if not self.blended and embedder.prefixes.query == embedder.prefixes.passage:
+        if not self.blended and embedder.prefixes.symmetric:
             return self.vectors()
         if self._questions is None:
             self._questions = embedder.encode([text.text for text in self.texts], role="query")

@@ -102,8 +102,7 @@ def choose_passages(
     words = [texts[row].text for row in judged]
     single, second = embedder.encode_both_passages(words, progress=progress)
     blended = blend(single, second)
-    same_prefix = embedder.prefixes.query == embedder.prefixes.passage
-    questions = single if same_prefix else embedder.encode(words, role="query")
+    questions = single if embedder.prefixes.symmetric else embedder.encode(words, role="query")
     owner_ids = np.unique(np.array(owners), return_inverse=True)[1]
     top1_single = held_out_top1(questions, single, owner_ids, asked)
     top1_blended = held_out_top1(questions, blended, owner_ids, asked)
