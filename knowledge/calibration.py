@@ -446,7 +446,10 @@ def _probe_cases(
     filtered; an FAQ on the sample's topics under its own ids kept the probes it answers,
     and they raised its bar (the sample pared to English, ids renamed: answer accuracy 0.69
     → 0.59). HINT3's bare FAQs, MCC 0.577 / 0.468 / 0.319 with every probe, 0.577 / 0.475 /
-    0.342 filtered.
+    0.342 filtered. A probe entry shaped as a bare FAQ's (its variant's first phrasing alone,
+    the others asked against it) moved HINT3's by a hundredth either way (0.565 / 0.484 /
+    0.348) and lost on xSID's bare FAQ (0.674 → 0.543) and the sample pared to English
+    (0.757 → 0.678) (2026-12-07).
     """
     from knowledge.loader import load_faq
 
@@ -736,7 +739,9 @@ def _concat(*parts: CaseSet) -> CaseSet:
 
 def _lexical_weights(cases: CaseSet) -> tuple[dict[str, float], frozenset[str]]:
     """Per language (and ``*`` overall): the weight that ranks in-scope cases best (the
-    FAQ's own held-out phrasings and labelled questions: probes have no lexical signal);
+    FAQ's own held-out phrasings and labelled questions; not the probes, whose entry's words
+    are many paraphrases where a bare FAQ's entry has one question, and which pick as the
+    prior would or worse: see LEXICAL_WEIGHT_PRIOR);
     of weights that rank them equally well, the one nearest LEXICAL_WEIGHT_PRIOR. And the
     languages that got the prior for want of cases.
 
@@ -880,7 +885,14 @@ def _choose_operating_point(
 ) -> tuple[float, float]:
     """The (threshold, gap) with the best weighted MCC, entries ranked by ``order``; on a
     plateau of equally good thresholds the middle one, so that a question a little above or
-    below the cases is decided as they were."""
+    below the cases is decided as they were.
+
+    Of equally good gaps, the smallest: a clarifying question never costs MCC on an in-scope
+    case (it counts as right when the entry is offered), so a wider gap scores at least as
+    well while asking customers more often. The middle gap of the plateau instead (public
+    rows, 2026-12-07) gained MCC on seven rows of eighteen and lost none, all of it bought
+    with questions: xSID 0.890 → 0.900 with answer accuracy 0.806 → 0.723 (clarify rate 0.105
+    → 0.196), the sample FAQ without alternatives outside English 0.934 → 0.854 accuracy."""
     weights = _case_weights(cases)
     top = top_two(fused, order)
     first, s1, _, s2 = top

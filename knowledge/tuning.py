@@ -97,7 +97,13 @@ LEXICAL_WEIGHT_GRID = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 #: tried on questions. HINT3's and xSID's figures are the same with any value; on xSID
 #: translated once (scripts/bench_quality.py; its de and nl variants get it) 0.0 / 0.05 / 0.1
 #: give answer accuracy 0.591 / 0.627 / 0.642, MCC 0.686 / 0.724 / 0.740, fused top-1 0.839 /
-#: 0.833 / 0.826.
+#: 0.833 / 0.826. Languages of one question per entry (every bare FAQ) get it too. There the
+#: public rows rank better with more weight on words (fused top-1 at 0.05 → best: curekart
+#: 0.552 → 0.574 at 0.2, powerplay11 0.453 → 0.497 at 1.0, xSID 0.754 → 0.760 at 0.2;
+#: sofmattress 0.646 → 0.654 at 0.02 or 0.1), but 0.1 for them moved HINT3's MCC by +0.002 to
+#: +0.026 while xSID's bare FAQ lost its clarification gap (MCC 0.674 → 0.546), and the
+#: probes cannot choose a weight (they pick 0.05 or less on five of six bare rows, by one to
+#: three cases) (2026-12-07).
 LEXICAL_WEIGHT_PRIOR = 0.05
 #: A language gets its own lexical weight from this many held-out phrasings on.
 MIN_PHRASINGS_PER_LANGUAGE = 20
