@@ -381,6 +381,55 @@ def test_the_probes_do_not_depend_on_the_faqs_ids(embedder: Embedder, tmp_path: 
     assert policies[0] == policies[1]
 
 
+@pytest.mark.slow
+def test_a_bare_faqs_own_questions_are_asked_as_a_paraphrase_would_score_them(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    """No phrasing to hold out: each question of the FAQ is asked against the whole FAQ, every
+    other entry scored as the search scores it (its real neighbours), its own entry as one of
+    the sample's paraphrases scores its variant's question (not 1.0, its own cosine)."""
+    sample = load_faq(PROJECT_ROOT / "knowledge" / "faq")
+    pared = [FaqEntry(e.id, {"en": replace(e.variants["en"], alternatives=())}) for e in sample]
+    index, _ = load_or_build(pared, embedder, tmp_path, progress=False)
+    cases = calibration.simulated_cases(pared, index, embedder)
+    own = np.flatnonzero(np.array(cases.kinds) == "own_question")
+    assert len(own) > len(pared)
+    paraphrases = calibration._sample_paraphrases(pared, index, embedder)
+    assert paraphrases is not None
+    first = paraphrases.first()
+    paraphrase_scores = {
+        round(float(paraphrases.queries[row] @ paraphrases.indexed[first[variant]]), 5)
+        for row, variant in enumerate(paraphrases.owner)
+        if first[variant] != row
+    }
+    row_of = {text.entry_id: row for row, text in enumerate(index.texts)}
+    questions, vectors = index.question_vectors(embedder), index.vectors()
+    for case in own:
+        asked = row_of[cases.entry_ids[cases.gold[case]]]
+        for column, entry_id in enumerate(cases.entry_ids):
+            if column == cases.gold[case]:
+                assert round(float(cases.dense[case, column]), 5) in paraphrase_scores
+            elif entry_id in row_of:
+                cosine = float(questions[asked] @ vectors[row_of[entry_id]])
+                assert cases.dense[case, column] == pytest.approx(cosine, abs=1e-5)
+
+
+def test_an_faq_with_phrasings_to_hold_out_asks_no_borrowed_cases(
+    embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Own questions and probes are for an FAQ with too few phrasings of its own; a bare FAQ
+    asks at most MAX_ASKED_PER_FOLD per fold of them, as held-out phrasings are."""
+    sample = load_faq(PROJECT_ROOT / "knowledge" / "faq")
+    index, _ = load_or_build(sample, embedder, tmp_path / "full", progress=False)
+    kinds = set(calibration.simulated_cases(sample, index, embedder).kinds)
+    assert kinds == {"phrasing", "held_entry", "off_topic"}
+    monkeypatch.setattr(calibration, "MAX_ASKED_PER_FOLD", 3)
+    pared = [FaqEntry(e.id, {"en": replace(e.variants["en"], alternatives=())}) for e in sample]
+    index, _ = load_or_build(pared, embedder, tmp_path / "pared", progress=False)
+    kinds_asked = calibration.simulated_cases(pared, index, embedder).kinds
+    assert kinds_asked.count("own_question") == 3 * FOLDS
+
+
 def test_a_large_faq_is_calibrated_on_a_sample_of_its_phrasings(
     embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
