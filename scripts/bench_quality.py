@@ -41,10 +41,10 @@ public counterpart of a plain multilingual FAQ (the sample FAQ's "_bare" row is 
 The "_bare" rows are each public set and the sample FAQ with every alternative removed: one
 question per entry and language, the way an operator imports an FAQ. No phrasing can be held
 out, so the calibration works from the shipped paraphrases (knowledge/calibration.py
-``_probe_cases``), the held-out entries and the chatter alone; HINT3's bare top-1 shows how
-much of its figures the alternatives carry. "sample_faq_en_bare" is the sample FAQ pared down
-the way an operator who starts from it might: English only, one question per entry, its ids
-kept; its English questions are asked.
+``_own_questions``, ``_probe_cases``), the held-out entries and the chatter alone; HINT3's
+bare top-1 shows how much of its figures the alternatives carry. "sample_faq_en_bare" is the
+sample FAQ pared down the way an operator who starts from it might: English only, one question
+per entry, its ids kept; its English questions are asked.
 
 The cautious row of each HINT3 bot raises the threshold to the lowest one whose wrong-answer
 rate on the FAQ's own simulated cases is at most half the default's.
