@@ -453,6 +453,8 @@ class SampleParaphrases:
 def _sample_paraphrases(
     entries: Sequence[FaqEntry], index: FaqIndex, embedder: Embedder
 ) -> SampleParaphrases | None:
+    """The sample's paraphrases in the FAQ's languages, embedded once for both kinds of
+    borrowed case; None when the sample has none in them."""
     from knowledge.loader import load_faq
 
     languages = {lang for entry in entries for lang in entry.variants}
