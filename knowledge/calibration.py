@@ -235,7 +235,8 @@ def _missing_variant_shifts(cases: CaseSet) -> dict[str, float]:
     for lang in sorted(set(langs[off_topic].tolist())):
         gaps = []
         for row in np.flatnonzero(off_topic & (langs == lang)):
-            lacks, dense = cases.lacks[row], cases.dense[row]
+            scored = np.isfinite(cases.dense[row])  # not a probe column, scored -inf
+            lacks, dense = cases.lacks[row][scored], cases.dense[row][scored]
             if lacks.all() or not lacks.any():
                 continue
             gaps.append(float(dense[~lacks].mean() - dense[lacks].mean()))

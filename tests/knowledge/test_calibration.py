@@ -445,6 +445,26 @@ def test_a_large_faq_is_calibrated_on_a_sample_of_its_phrasings(
     assert entries_held.min() >= len(entries) // FOLDS  # its fold's entries, every phrasing
 
 
+def test_a_probe_column_leaves_the_missing_variant_shift_as_it_is() -> None:
+    """An FAQ calibrated with probes has one more column, scored -inf for every other case:
+    the shift is measured on the entries' columns alone (with it, every row's mean was -inf
+    and the shift vanished: xSID translated once without alternatives lost it)."""
+    dense = np.array([[0.80, 0.78, 0.70], [0.82, 0.79, 0.71]])
+    lacks = np.array([[False, False, True], [False, False, True]])
+    cases = CaseSet(
+        entry_ids=["a", "b", "c"],
+        dense=dense,
+        lexical=np.zeros_like(dense),
+        gold=np.array([3, 3]),
+        langs=["de", "de"],
+        kinds=["off_topic", "off_topic"],
+        lacks=lacks,
+    )
+    shifts = calibration._missing_variant_shifts(cases)
+    assert shifts["de"] == pytest.approx(np.mean([0.79 - 0.70, 0.805 - 0.71]), abs=1e-6)
+    assert calibration._missing_variant_shifts(calibration._with_probe_column(cases)) == shifts
+
+
 #: Greek questions of our own (in none of the labelled sets) about entries the sample FAQ has
 #: no Greek variant for: matched only across languages, they scored below the bar.
 GREEK_WITHOUT_VARIANT = [
