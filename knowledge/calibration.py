@@ -413,7 +413,7 @@ def simulated_cases(
             cross=cross,
         )
     )
-    in_scope = sum(int((part.gold != part.out_of_scope).sum()) for part in parts)
+    in_scope = sum(_asked_in_own_language(part) for part in parts)
     if in_scope < MIN_IN_SCOPE_CASES:
         sample = _sample_paraphrases(entries, index, embedder)
         if sample is not None:
@@ -423,6 +423,20 @@ def simulated_cases(
             if probes is not None:
                 parts = [*(_with_probe_column(part) for part in parts), probes]
     return _concat(*parts)
+
+
+def _asked_in_own_language(cases: CaseSet) -> int:
+    """The in-scope cases whose entry kept a variant in their language. A held-out translation
+    tells how a question scores against its entry in another language, not how a customer's
+    does against the variant in their own: an FAQ of one question per entry and language has
+    only those, and borrows paraphrases as an FAQ of one language does. The sample FAQ
+    without alternatives (translations its only held-out phrasings), MCC 0.854 → 0.902,
+    answer accuracy 0.828 → 0.869, wrong 0.020 → 0.040; no public row changes (each borrowed
+    already or has 40 phrasings to hold out in their own language) (2026-12-07)."""
+    in_scope = cases.gold != cases.out_of_scope
+    if cases.variant_held_out is not None:
+        in_scope &= ~cases.variant_held_out
+    return int(in_scope.sum())
 
 
 def _at_most(rows: list[int], count: int, rng: np.random.Generator) -> list[int]:

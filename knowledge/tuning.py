@@ -115,8 +115,9 @@ MIN_PHRASINGS_PER_LANGUAGE = 20
 #: 50-10-40: 0.710 / 0.718 / 0.453 / 0.923; 70-15-15: 0.710 / 0.698 / 0.515 / 0.923 (but
 #: wrong-answer rate 0.14-0.17 on HINT3 against 0.10-0.14 for 60-20-20).
 KIND_SHARES = {"phrasing": 0.6, "held_entry": 0.2, "off_topic": 0.2}
-#: Below this many held-out phrasings (an FAQ with one question per entry), paraphrases from
-#: the shipped sample FAQ stand in for them (see _probe_cases).
+#: Below this many held-out phrasings in their own language (an FAQ with one question per
+#: entry and language: held-out translations do not count), paraphrases from the shipped
+#: sample FAQ stand in for them (see _own_questions and _probe_cases).
 MIN_IN_SCOPE_CASES = 40
 #: Held-out phrasings, and held-out entries' phrasings, asked per fold at most (drawn at
 #: random above it). A threshold needs hundreds of cases, not the 36k a 100k-phrasing FAQ

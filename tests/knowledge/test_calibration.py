@@ -417,12 +417,23 @@ def test_a_bare_faqs_own_questions_are_asked_as_a_paraphrase_would_score_them(
 def test_an_faq_with_phrasings_to_hold_out_asks_no_borrowed_cases(
     embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Own questions and probes are for an FAQ with too few phrasings of its own; a bare FAQ
-    asks at most MAX_ASKED_PER_FOLD own questions, as many as one fold's held-out phrasings."""
+    """Own questions and probes are for an FAQ with too few phrasings of its own to hold out
+    in their language (translations do not count); a bare FAQ asks at most MAX_ASKED_PER_FOLD
+    own questions, as many as one fold's held-out phrasings."""
     sample = load_faq(PROJECT_ROOT / "knowledge" / "faq")
     index, _ = load_or_build(sample, embedder, tmp_path / "full", progress=False)
     kinds = set(calibration.simulated_cases(sample, index, embedder).kinds)
     assert kinds == {"phrasing", "held_entry", "off_topic"}
+    bare = [
+        FaqEntry(e.id, {lang: replace(v, alternatives=()) for lang, v in e.variants.items()})
+        for e in sample
+    ]
+    index, _ = load_or_build(bare, embedder, tmp_path / "bare", progress=False)
+    cases = calibration.simulated_cases(bare, index, embedder)
+    assert cases.variant_held_out is not None
+    translations = np.array(cases.kinds) == "phrasing"
+    assert translations.sum() >= 40 and cases.variant_held_out[translations].all()
+    assert "own_question" in cases.kinds  # translations alone do not say how a paraphrase scores
     monkeypatch.setattr(calibration, "MAX_ASKED_PER_FOLD", 3)
     pared = [FaqEntry(e.id, {"en": replace(e.variants["en"], alternatives=())}) for e in sample]
     index, _ = load_or_build(pared, embedder, tmp_path / "pared", progress=False)
