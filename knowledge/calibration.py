@@ -417,12 +417,21 @@ def simulated_cases(
     if in_scope < MIN_IN_SCOPE_CASES:
         sample = _sample_paraphrases(entries, index, embedder)
         if sample is not None:
-            own = _own_questions(entries, index, sample, queries, cross, rng)
+            lexical = LexicalIndex(entries)
+            own = _own_questions(entries, index, lexical, sample, queries, cross, rng)
             parts = [*parts, own] if own is not None else parts
-            probes = _probe_cases(entries, index, sample, cross)
+            probes = _probe_cases(entries, index, lexical, sample, cross)
             if probes is not None:
                 parts = [*(_with_probe_column(part) for part in parts), probes]
     return _concat(*parts)
+
+
+def _in_own_language(cases: CaseSet) -> BoolArray:
+    """Which cases are in scope with their entry's variant in their language kept."""
+    in_scope: BoolArray = cases.gold != cases.out_of_scope
+    if cases.variant_held_out is not None:
+        in_scope &= ~cases.variant_held_out
+    return in_scope
 
 
 def _asked_in_own_language(cases: CaseSet) -> int:
@@ -433,10 +442,7 @@ def _asked_in_own_language(cases: CaseSet) -> int:
     without alternatives (translations its only held-out phrasings), MCC 0.854 → 0.902,
     answer accuracy 0.828 → 0.869, wrong 0.020 → 0.040; no public row changes (each borrowed
     already or has 40 phrasings to hold out in their own language) (2026-12-07)."""
-    in_scope = cases.gold != cases.out_of_scope
-    if cases.variant_held_out is not None:
-        in_scope &= ~cases.variant_held_out
-    return int(in_scope.sum())
+    return int(_in_own_language(cases).sum())
 
 
 def _at_most(rows: list[int], count: int, rng: np.random.Generator) -> list[int]:
@@ -490,6 +496,7 @@ def _sample_paraphrases(
 def _own_questions(
     entries: Sequence[FaqEntry],
     index: FaqIndex,
+    lexical: LexicalIndex,
     sample: SampleParaphrases,
     questions: Vectors,
     cross: CrossScoring | None,
@@ -514,7 +521,6 @@ def _own_questions(
     1.2 GB more memory instead of 0.25.
     """
     first = sample.first()
-    lexical = LexicalIndex(entries)
     pairs: dict[str, list[int]] = {}
     own_dense: dict[int, float] = {}
     own_words: dict[int, float] = {}
@@ -551,16 +557,15 @@ def _own_questions(
     )
     position = {row: i for i, row in enumerate(asked)}
     rows = np.array([position[row] for row, _ in combos], dtype=np.int64)
-    dense, words = scored.dense[rows], scored.lexical[rows]
-    own = scored.gold[rows]
+    dense, words, gold = scored.dense[rows], scored.lexical[rows], scored.gold[rows]
     cases = np.arange(len(combos))
-    dense[cases, own] = [own_dense[pair] for _, pair in combos]
-    words[cases, own] = [own_words[pair] for _, pair in combos]
+    dense[cases, gold] = [own_dense[pair] for _, pair in combos]
+    words[cases, gold] = [own_words[pair] for _, pair in combos]
     return CaseSet(
         entry_ids=scored.entry_ids,
         dense=dense,
         lexical=words,
-        gold=scored.gold[rows],
+        gold=gold,
         langs=[scored.langs[row] for row in rows],
         kinds=["own_question"] * len(rows),
         lacks=None if scored.lacks is None else scored.lacks[rows],
@@ -577,6 +582,7 @@ def _spread(ranked: list[int], count: int) -> list[int]:
 def _probe_cases(
     entries: Sequence[FaqEntry],
     index: FaqIndex,
+    lexical: LexicalIndex,
     sample: SampleParaphrases,
     cross: CrossScoring | None = None,
 ) -> CaseSet | None:
@@ -603,7 +609,6 @@ def _probe_cases(
     """
     texts, owner, queries = sample.texts, sample.owner, sample.queries
     entry_ids = sorted({text.entry_id for text in index.texts})
-    lexical = LexicalIndex(entries)
     cases = _score_rows(
         entry_ids,
         queries,
@@ -889,9 +894,7 @@ def _lexical_weights(cases: CaseSet) -> tuple[dict[str, float], frozenset[str]]:
     best and words add least.
     """
     asked = (cases.gold != cases.out_of_scope) & np.isin(cases.kinds, ["phrasing", "labelled"])
-    usable = asked.copy()
-    if cases.variant_held_out is not None:
-        usable &= ~cases.variant_held_out
+    usable = asked & _in_own_language(cases)
     langs = np.array(cases.langs)
 
     def best(rows: npt.NDArray[np.bool_]) -> float:

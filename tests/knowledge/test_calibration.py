@@ -30,6 +30,11 @@ from knowledge.tuning import FOLDS, LEXICAL_WEIGHT_GRID, LEXICAL_WEIGHT_PRIOR
 from tests.conftest import PROJECT_ROOT
 
 
+def pared_to_english(sample: list[FaqEntry]) -> list[FaqEntry]:
+    """The FAQ as an operator who starts from it might pare it: one English question each."""
+    return [FaqEntry(e.id, {"en": replace(e.variants["en"], alternatives=())}) for e in sample]
+
+
 def random_cases(seed: int, n: int = 60, entries: int = 6, *, ties: bool = False) -> CaseSet:
     rng = np.random.default_rng(seed)
     dense = rng.uniform(0.6, 0.95, size=(n, entries))
@@ -354,7 +359,7 @@ def test_the_sample_faq_pared_down_to_one_english_question_still_answers_paraphr
     from knowledge.policy_store import load_calibration
 
     sample = load_faq(PROJECT_ROOT / "knowledge" / "faq")
-    pared = [FaqEntry(e.id, {"en": replace(e.variants["en"], alternatives=())}) for e in sample]
+    pared = pared_to_english(sample)
     kb = KnowledgeBase(pared, embedder, tmp_path)
     asked = [(e.id, text) for e in sample for text in e.variants["en"].alternatives]
     right = sum(kb.answer(text, language="en").entry_id == entry_id for entry_id, text in asked)
@@ -371,7 +376,7 @@ def test_the_probes_do_not_depend_on_the_faqs_ids(embedder: Embedder, tmp_path: 
     sample's ids would be: the probes its entries answer are left out either way (before,
     only the sample's own ids were, and the renamed FAQ's bar rose: 0.69 → 0.59 answered)."""
     sample = load_faq(PROJECT_ROOT / "knowledge" / "faq")
-    pared = [FaqEntry(e.id, {"en": replace(e.variants["en"], alternatives=())}) for e in sample]
+    pared = pared_to_english(sample)
     renamed = [FaqEntry(f"shop-{e.id}", e.variants) for e in pared]
     policies = []
     for number, entries in enumerate((pared, renamed)):
@@ -389,7 +394,7 @@ def test_a_bare_faqs_own_questions_are_asked_as_a_paraphrase_would_score_them(
     other entry scored as the search scores it (its real neighbours), its own entry as one of
     the sample's paraphrases scores its variant's question (not 1.0, its own cosine)."""
     sample = load_faq(PROJECT_ROOT / "knowledge" / "faq")
-    pared = [FaqEntry(e.id, {"en": replace(e.variants["en"], alternatives=())}) for e in sample]
+    pared = pared_to_english(sample)
     index, _ = load_or_build(pared, embedder, tmp_path, progress=False)
     cases = calibration.simulated_cases(pared, index, embedder)
     own = np.flatnonzero(np.array(cases.kinds) == "own_question")
@@ -435,7 +440,7 @@ def test_an_faq_with_phrasings_to_hold_out_asks_no_borrowed_cases(
     assert translations.sum() >= 40 and cases.variant_held_out[translations].all()
     assert "own_question" in cases.kinds  # translations alone do not say how a paraphrase scores
     monkeypatch.setattr(calibration, "MAX_ASKED_PER_FOLD", 3)
-    pared = [FaqEntry(e.id, {"en": replace(e.variants["en"], alternatives=())}) for e in sample]
+    pared = pared_to_english(sample)
     index, _ = load_or_build(pared, embedder, tmp_path / "pared", progress=False)
     kinds_asked = calibration.simulated_cases(pared, index, embedder).kinds
     assert kinds_asked.count("own_question") == 3
