@@ -147,47 +147,92 @@ def calibrate(
     if labelled:
         cross = _cross_scoring(index, embedder, scale)
         cases = _concat(
-            cases, _score_questions(entries, index, embedder, labelled, "labelled", cross=cross)
+            [cases, _score_questions(entries, index, embedder, labelled, "labelled", cross=cross)]
         )
     weights, undecided = _lexical_weights(cases)
     overall = weights.pop("*")
     confirm_only = _one_question_languages(entries) & undecided
     unshifted_policy = AnswerPolicy(0.0, 0.0, overall, weights, confirm_only_languages=confirm_only)
-    scores = fused_scores(cases, unshifted_policy)
-    scales = _language_scales(cases, scores, {lang for e in entries for lang in e.variants})
-    divisors = np.array([scales.get(lang, 1.0) for lang in cases.langs])[:, None]
+    best = row_tops(cases, unshifted_policy).best
+    scales = _language_scales(cases, best, {lang for e in entries for lang in e.variants})
+    divisors = np.array([scales.get(lang, 1.0) for lang in cases.langs])
     # The bar is what an entry matched in the question's own language must reach; an entry
     # without a variant in it is compared to that bar after its shift.
-    unshifted = scores / divisors
-    threshold, gap = _choose_operating_point(
-        cases, unshifted, ranking_scores(cases, unshifted_policy)
-    )
+    unshifted = row_tops(cases, unshifted_policy, divisors)
+    threshold, gap = _choose_operating_point(cases, unshifted.top)
     policy = AnswerPolicy(
         threshold=round(threshold, 6),
         clarify_gap=round(gap, 6),
         lexical_weight=overall,
         lexical_weights=weights,
         language_scales=scales,
-        suggestion_bar=_suggestion_bar(cases, unshifted),
+        suggestion_bar=_suggestion_bar(cases, unshifted.best),
         missing_variant_shifts=_missing_variant_shifts(cases),
         cross_lingual_scale=scale,
         confirm_only_languages=confirm_only,
     )
-    shifted = fused_scores(cases, policy) / divisors
-    order = ranking_scores(cases, policy)
+    shifted = row_tops(cases, policy, divisors, suggestions=True)
     declined = (
-        predicted(cases, top_two(shifted, order), policy.threshold, policy.clarify_gap)
-        == cases.out_of_scope
+        predicted(cases, shifted.top, policy.threshold, policy.clarify_gap) == cases.out_of_scope
     )
     kept = declined[np.array(cases.kinds) == "off_topic"]
     return Calibration(
         key=calibration_key(index),
         policy=policy,
-        figures=_figures(cases, shifted, order, policy, labelled=bool(labelled)),
+        figures=_figures(cases, shifted, policy, labelled=bool(labelled)),
         off_topic=OffTopicAnchors(
             tuple(case.text for case, keep in zip(off_topic, kept, strict=True) if keep),
             np.asarray(off_topic_vectors, dtype=np.float32)[kept],
         ),
+    )
+
+
+class RowTops(NamedTuple):
+    """What the simulated decision needs of each case's scores: its two first entries, its
+    best score and (when asked for) the entries a declined question would be offered."""
+
+    top: TopTwo
+    best: FloatArray
+    shown: IntArray | None  # the SUGGESTIONS_SHOWN first columns by the ranking
+    shown_scores: FloatArray | None
+
+
+def row_tops(
+    cases: CaseSet,
+    policy: AnswerPolicy,
+    divisors: FloatArray | None = None,
+    *,
+    suggestions: bool = False,
+) -> RowTops:
+    """:func:`top_two` of the cases' :func:`fused_scores` (each row divided by its
+    ``divisors``, a language's scale) ranked by :func:`ranking_scores`, with each row's best
+    score and, ``suggestions``, its first entries by the ranking.
+
+    A block of cases at a time: a matrix of cases x entries is held once, as the cases, and
+    not once more per score (a bare FAQ of 10,000 entries: 2,570 cases, 0.2 GB a matrix;
+    calibration's peak RSS 1.9 GB with every score whole, 0.9 GB so, 2026-12-07).
+    """
+    tops: list[TopTwo] = []
+    best, shown, shown_scores = [], [], []
+    for start in range(0, len(cases.gold), COSINE_ROWS):
+        rows = slice(start, start + COSINE_ROWS)
+        block = _subset(cases, rows)
+        fused = fused_scores(block, policy)
+        if divisors is not None:
+            fused /= divisors[rows, None]
+        order = ranking_scores(block, policy)
+        tops.append(top_two(fused, order))
+        best.append(fused.max(axis=1))
+        if suggestions:
+            # A copy: a slice would keep the whole block's sort alive.
+            first = np.argsort(-order, axis=1, kind="stable")[:, :SUGGESTIONS_SHOWN].copy()
+            shown.append(first)
+            shown_scores.append(np.take_along_axis(fused, first, axis=1))
+    return RowTops(
+        top=TopTwo(*(np.concatenate(field) for field in zip(*tops, strict=True))),
+        best=np.concatenate(best),
+        shown=np.concatenate(shown) if suggestions else None,
+        shown_scores=np.concatenate(shown_scores) if suggestions else None,
     )
 
 
@@ -245,18 +290,16 @@ def _missing_variant_shifts(cases: CaseSet) -> dict[str, float]:
     return shifts
 
 
-def _language_scales(
-    cases: CaseSet, scores: FloatArray, faq_languages: set[str]
-) -> dict[str, float]:
+def _language_scales(cases: CaseSet, best: FloatArray, faq_languages: set[str]) -> dict[str, float]:
     """How much smaller the scores of a language the FAQ lacks are than its own languages'.
 
     Measured on the off-topic messages, which say the same things in every language: the
     ratio of the median best score is how much the model's cross-lingual similarity to this
     FAQ shrinks. Scaling that language's threshold by it lets its questions be answered
     while its off-topic messages stay declined about as often as the FAQ languages' are.
+    ``best``: each case's best score.
     """
     kinds, langs = np.array(cases.kinds), np.array(cases.langs)
-    best = scores.max(axis=1)
     off_topic = kinds == "off_topic"
     home = off_topic & np.isin(langs, sorted(faq_languages))
     if not home.any():
@@ -272,15 +315,16 @@ def _language_scales(
     return scales
 
 
-def _suggestion_bar(cases: CaseSet, scores: FloatArray) -> float | None:
+def _suggestion_bar(cases: CaseSet, best: FloatArray) -> float | None:
     """The best score of the median off-topic message: a declined question is offered the
     entries that fit it better than they fit half of plain chatter and general questions.
 
     Below that, entries come up for "who painted the Mona Lisa" as readily as for the
     question: offering them would be noise. Above it, the simulated declines of this FAQ's
-    own held-out phrasings mostly have their entry among the offered ones.
+    own held-out phrasings mostly have their entry among the offered ones. ``best``: each
+    case's best score.
     """
-    best = scores.max(axis=1)[np.array(cases.kinds) == "off_topic"]
+    best = best[np.array(cases.kinds) == "off_topic"]
     best = best[np.isfinite(best)]
     return round(float(np.median(best)), 6) if len(best) else None
 
@@ -297,9 +341,9 @@ def cautious_threshold(
     ``share_of_wrong`` of the policy's: fewer wrong answers, bought with more declines."""
     cases = simulated_cases(entries, index, embedder, scale=policy.cross_lingual_scale)
     scales = np.array([policy.scale_for(lang) for lang in cases.langs])
-    fused = fused_scores(cases, policy) / scales[:, None]
+    tops = row_tops(cases, policy, scales)
     weights = _case_weights(cases)
-    top = top_two(fused, ranking_scores(cases, policy))
+    top = tops.top
 
     def wrong(threshold: float) -> float:
         guess = predicted(cases, top, threshold, policy.clarify_gap)
@@ -307,7 +351,7 @@ def cautious_threshold(
         return float(weights[moves].sum() / weights.sum())
 
     target = wrong(policy.threshold) * share_of_wrong
-    best = np.sort(fused.max(axis=1))
+    best = np.sort(tops.best)
     for threshold in best[best > policy.threshold]:
         if wrong(float(threshold)) <= target:
             return float(threshold)
@@ -419,11 +463,10 @@ def simulated_cases(
         if sample is not None:
             lexical = LexicalIndex(entries)
             own = _own_questions(entries, index, lexical, sample, queries, cross, rng)
-            parts = [*parts, own] if own is not None else parts
+            parts += [own] if own is not None else []
             probes = _probe_cases(entries, index, lexical, sample, cross)
-            if probes is not None:
-                parts = [*(_with_probe_column(part) for part in parts), probes]
-    return _concat(*parts)
+            parts += [probes] if probes is not None else []
+    return _concat(parts)
 
 
 def _in_own_language(cases: CaseSet) -> BoolArray:
@@ -655,19 +698,20 @@ def _as_indexed(
     return embedder.encode([text for text, _ in texts], role="passage", blended=index.blended)
 
 
-def _subset(cases: CaseSet, rows: BoolArray) -> CaseSet:
-    """The cases of ``rows``."""
+def _subset(cases: CaseSet, rows: BoolArray | slice) -> CaseSet:
+    """The cases of ``rows`` (a slice: views of the cases' arrays, no copy)."""
 
     def part(array: npt.NDArray[Any] | None) -> Any:
         return None if array is None else array[rows]
 
+    positions = range(len(cases.langs))[rows] if isinstance(rows, slice) else np.flatnonzero(rows)
     return CaseSet(
         entry_ids=cases.entry_ids,
         dense=cases.dense[rows],
         lexical=cases.lexical[rows],
         gold=cases.gold[rows],
-        langs=[lang for lang, keep in zip(cases.langs, rows, strict=True) if keep],
-        kinds=[kind for kind, keep in zip(cases.kinds, rows, strict=True) if keep],
+        langs=[cases.langs[i] for i in positions],
+        kinds=[cases.kinds[i] for i in positions],
         lacks=part(cases.lacks),
         variant_held_out=part(cases.variant_held_out),
     )
@@ -675,19 +719,10 @@ def _subset(cases: CaseSet, rows: BoolArray) -> CaseSet:
 
 def _with_probe_column(cases: CaseSet) -> CaseSet:
     """``cases`` with one more entry column (scored -inf), its out-of-scope index moved."""
-    rows = len(cases.gold)
-    gold = cases.gold.copy()
-    gold[gold == cases.out_of_scope] = cases.out_of_scope + 1
-    return CaseSet(
-        entry_ids=[*cases.entry_ids, PROBE_ENTRY],
-        dense=np.hstack([cases.dense, np.full((rows, 1), -np.inf)]),
-        lexical=np.hstack([cases.lexical, np.zeros((rows, 1))]),
-        gold=gold,
-        langs=cases.langs,
-        kinds=cases.kinds,
-        lacks=None if cases.lacks is None else np.hstack([cases.lacks, np.zeros((rows, 1), bool)]),
-        variant_held_out=cases.variant_held_out,
-    )
+    width = len(cases.entry_ids) + 1
+    none = np.zeros((0, width))
+    wider = CaseSet([*cases.entry_ids, PROBE_ENTRY], none, none, np.zeros(0, np.int64), [], [])
+    return _concat([cases, wider])
 
 
 def _without(entries: Sequence[FaqEntry], index: FaqIndex, held: set[int]) -> list[FaqEntry]:
@@ -858,25 +893,38 @@ def _lacking(
     return lacks
 
 
-def _concat(*parts: CaseSet) -> CaseSet:
-    lacks = [p.lacks if p.lacks is not None else np.zeros(p.dense.shape, bool) for p in parts]
-    return CaseSet(
-        entry_ids=parts[0].entry_ids,
-        dense=np.vstack([p.dense for p in parts]),
-        lexical=np.vstack([p.lexical for p in parts]),
-        gold=np.concatenate([p.gold for p in parts]),
-        langs=[lang for p in parts for lang in p.langs],
-        kinds=[kind for p in parts for kind in p.kinds],
-        lacks=np.vstack(lacks),
-        variant_held_out=np.concatenate(
-            [
-                p.variant_held_out
-                if p.variant_held_out is not None
-                else np.zeros(len(p.gold), bool)
-                for p in parts
-            ]
-        ),
-    )
+def _concat(parts: list[CaseSet]) -> CaseSet:
+    """The cases of ``parts`` stacked, emptying the list: each part is let go once copied, so
+    that a large FAQ's cases are held about once, not twice, at the peak. A part scored
+    against the FAQ's entries alone, when a later part adds the probe entry, scores that
+    column -inf with no words, and its out-of-scope cases move to the last column.
+    """
+    entry_ids = max((part.entry_ids for part in parts), key=len)
+    width, rows = len(entry_ids), sum(len(part.gold) for part in parts)
+    dense = np.zeros((rows, width))  # pages taken as they are written, a part at a time
+    lexical = np.zeros((rows, width))
+    lacks = np.zeros((rows, width), dtype=bool)
+    variant_held_out = np.zeros(rows, dtype=bool)
+    gold = np.empty(rows, dtype=np.int64)
+    langs: list[str] = []
+    kinds: list[str] = []
+    start = 0
+    while parts:
+        part = parts.pop(0)
+        end, columns = start + len(part.gold), len(part.entry_ids)
+        assert entry_ids[:columns] == part.entry_ids
+        dense[start:end, :columns] = part.dense
+        dense[start:end, columns:] = -np.inf
+        lexical[start:end, :columns] = part.lexical
+        if part.lacks is not None:
+            lacks[start:end, :columns] = part.lacks
+        if part.variant_held_out is not None:
+            variant_held_out[start:end] = part.variant_held_out
+        gold[start:end] = np.where(part.gold == part.out_of_scope, width, part.gold)
+        langs += part.langs
+        kinds += part.kinds
+        start = end
+    return CaseSet(entry_ids, dense, lexical, gold, langs, kinds, lacks, variant_held_out)
 
 
 def _lexical_weights(cases: CaseSet) -> tuple[dict[str, float], frozenset[str]]:
@@ -1006,24 +1054,19 @@ def weighted_mcc(gold: IntArray, guess: IntArray, weights: FloatArray, classes: 
     return covariance / float(np.sqrt(spread)) if spread > 0 else 0.0
 
 
-def _offered(
-    cases: CaseSet, fused: FloatArray, order: FloatArray, policy: AnswerPolicy, guess: IntArray
-) -> npt.NDArray[np.bool_]:
-    """Which entries each declined case is offered as suggestions (as the bot decides)."""
-    offered = np.zeros(fused.shape, dtype=bool)
+def _offered(tops: RowTops, policy: AnswerPolicy, declined: BoolArray) -> BoolArray:
+    """Which of each case's ``tops.shown`` entries a declined case is offered as suggestions
+    (as the bot decides)."""
+    assert tops.shown is not None and tops.shown_scores is not None
     if policy.suggestion_bar is None:
-        return offered
-    ranked = np.argsort(-order, axis=1, kind="stable")[:, :SUGGESTIONS_SHOWN]
-    rows = np.arange(len(fused))[:, None]
-    declined = (guess == cases.out_of_scope)[:, None]
-    offered[rows, ranked] = declined & (fused[rows, ranked] >= policy.suggestion_bar)
+        return np.zeros(tops.shown.shape, dtype=bool)
+    offered: BoolArray = declined[:, None] & (tops.shown_scores >= policy.suggestion_bar)
     return offered
 
 
-def _choose_operating_point(
-    cases: CaseSet, fused: FloatArray, order: FloatArray
-) -> tuple[float, float]:
-    """The (threshold, gap) with the best weighted MCC, entries ranked by ``order``; on a
+def _choose_operating_point(cases: CaseSet, top: TopTwo) -> tuple[float, float]:
+    """The (threshold, gap) with the best weighted MCC (``top``: the cases' :func:`top_two`);
+    on a
     plateau of equally good thresholds the middle one, so that a question a little above or
     below the cases is decided as they were.
 
@@ -1034,7 +1077,6 @@ def _choose_operating_point(
     with questions: xSID 0.890 → 0.900 with answer accuracy 0.806 → 0.723 (clarify rate 0.105
     → 0.196), the sample FAQ without alternatives outside English 0.934 → 0.854 accuracy."""
     weights = _case_weights(cases)
-    top = top_two(fused, order)
     first, s1, _, s2 = top
     finite = np.isfinite(s1)
     if not (cases.gold[finite] != cases.out_of_scope).any():
@@ -1060,12 +1102,14 @@ def _choose_operating_point(
 
 
 def _figures(
-    cases: CaseSet, fused: FloatArray, order: FloatArray, policy: AnswerPolicy, *, labelled: bool
+    cases: CaseSet, tops: RowTops, policy: AnswerPolicy, *, labelled: bool
 ) -> dict[str, Any]:
     """How the chosen policy does on the cases it was chosen on, per kind (``suggested``:
     declined with entries offered; ``rescued``: declined with the right one among them)."""
-    guess = predicted(cases, top_two(fused, order), policy.threshold, policy.clarify_gap)
-    offered = _offered(cases, fused, order, policy, guess)
+    assert tops.shown is not None
+    guess = predicted(cases, tops.top, policy.threshold, policy.clarify_gap)
+    offered = _offered(tops, policy, guess == cases.out_of_scope)
+    rescued = (offered & (tops.shown == cases.gold[:, None])).any(axis=1)
     kinds = np.array(cases.kinds)
     figures: dict[str, Any] = {"labelled_questions": labelled, "cases": len(kinds)}
     for kind in sorted(set(cases.kinds)):
@@ -1082,9 +1126,7 @@ def _figures(
                 float(((answered != gold) & (answered != cases.out_of_scope)).mean()), 4
             ),
             "suggested": round(float(offered[rows].any(axis=1).mean()), 4),
-            "rescued": round(float(offered[rows][in_scope, gold[in_scope]].mean()), 4)
-            if in_scope.any()
-            else None,
+            "rescued": round(float(rescued[rows][in_scope].mean()), 4) if in_scope.any() else None,
         }
     figures["weighted_mcc"] = round(
         weighted_mcc(cases.gold, guess, _case_weights(cases), cases.out_of_scope + 1), 4

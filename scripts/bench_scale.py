@@ -13,7 +13,12 @@ FAQ entry does), how long the answer policy's calibration takes on that FAQ (an 
 phrasing, its moved copies and their words as its other phrasings), and the lexical (BM25)
 index's build time and query p50/p95.
 
+``--bare`` sizes: calibration of an FAQ of one question per entry (an entry per phrasing),
+each in a process of its own, with its time and the process's peak RSS before and after: such
+an FAQ's cases are scored against as many entries as it has phrasings.
+
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_scale.py --sizes 1000 10000 100000
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_scale.py --sizes --bare 1000 10000
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -129,9 +137,15 @@ def update_ms(
 
 
 def calibration_s(
-    index: faiss.Index, entry: np.ndarray, texts: list[str], embedder: Embedder
+    index: faiss.Index,
+    entry: np.ndarray,
+    texts: list[str],
+    embedder: Embedder,
+    *,
+    bare: bool = False,
 ) -> float:
-    """How long calibrating the answer policy on this FAQ takes (s)."""
+    """How long calibrating the answer policy on this FAQ takes (s); ``bare``: an entry of
+    one question per phrasing, not one per real phrasing with its moved copies."""
     rng = random.Random(7)
     words = [word for text in texts for word in text.split()]
     owners = entry.tolist()
@@ -139,6 +153,8 @@ def calibration_s(
         texts[owner] if row < len(texts) else f"{texts[owner]} {rng.choice(words)}"
         for row, owner in enumerate(owners)
     ]
+    if bare:
+        owners = list(range(len(owners)))
     groups: dict[int, list[str]] = {}
     for owner, phrasing in zip(owners, row_words, strict=True):
         groups.setdefault(owner, []).append(phrasing)
@@ -226,12 +242,38 @@ def measure(sizes: list[int], k: int = 5) -> list[SizeFigures]:
     return figures
 
 
+def peak_rss_mb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def bare_calibration(size: int) -> None:
+    """Print the row of a bare FAQ of ``size`` entries (run alone: a peak only rises)."""
+    embedder = Embedder(get_settings().embedding_model)
+    texts = real_phrasings()
+    base = embedder.encode(texts, role="passage", progress=False)
+    vectors, entry = grown(base, size, np.random.default_rng(7))
+    before = peak_rss_mb()
+    seconds = calibration_s(faiss_flat(vectors), entry, texts, embedder, bare=True)
+    print(f"{size} | {seconds:.1f} | {before} → {peak_rss_mb()}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10_000, 100_000])
+    parser.add_argument("--bare", type=int, nargs="*", default=[])
+    parser.add_argument("--bare-one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--k", type=int, default=5)
     arguments = parser.parse_args()
-    measure(arguments.sizes, arguments.k)
+    if arguments.bare_one:
+        bare_calibration(arguments.bare_one)
+        return
+    if arguments.sizes:
+        measure(arguments.sizes, arguments.k)
+    if arguments.bare:
+        print("bare FAQ entries | calibration s | peak RSS MB before → after")
+        print("---|---|---")
+    for size in arguments.bare:
+        subprocess.run([sys.executable, __file__, "--bare-one", str(size)], check=True)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,9 @@ from knowledge.base import KnowledgeBase
 from knowledge.calibration import (
     CaseSet,
     calibrate,
-    fused_scores,
     load_offtopic,
     predicted,
-    top_two,
+    row_tops,
     weighted_mcc,
 )
 from knowledge.decision import AnswerPolicy, fused_hits
@@ -26,7 +25,7 @@ from knowledge.index import load_or_build
 from knowledge.loader import load_faq
 from knowledge.models import FaqEntry, FaqVariant, IndexedText
 from knowledge.policy_store import Calibration, load_calibration, save_calibration
-from knowledge.tuning import FOLDS, LEXICAL_WEIGHT_GRID, LEXICAL_WEIGHT_PRIOR
+from knowledge.tuning import FOLDS, LEXICAL_WEIGHT_GRID, LEXICAL_WEIGHT_PRIOR, SUGGESTIONS_SHOWN
 from tests.conftest import PROJECT_ROOT
 
 
@@ -69,12 +68,11 @@ def test_simulated_decision_is_the_decision_the_bot_makes(seed: int, ties: bool)
         missing_variant_shifts={"el": 0.03, "nl": 0.01},
         confirm_only_languages=frozenset({"nl"}),
     )
-    scores = fused_scores(cases, policy)
     scales = np.array([policy.scale_for(lang) for lang in cases.langs])
-    shifted = scores / scales[:, None]
-    order = calibration.ranking_scores(cases, policy)
-    bulk = predicted(cases, top_two(shifted, order), policy.threshold, policy.clarify_gap)
-    offered = calibration._offered(cases, shifted, order, policy, bulk)
+    tops = row_tops(cases, policy, scales, suggestions=True)
+    bulk = predicted(cases, tops.top, policy.threshold, policy.clarify_gap)
+    offered = calibration._offered(tops, policy, bulk == cases.out_of_scope)
+    assert tops.shown is not None
     for i, lang in enumerate(cases.langs):
         dense = {
             entry_id: (float(cases.dense[i, j]), IndexedText(entry_id, lang, "q"))
@@ -114,8 +112,31 @@ def test_simulated_decision_is_the_decision_the_bot_makes(seed: int, ties: bool)
         else:
             move = len(cases.entry_ids)
         assert bulk[i] == move, (i, decision, expected_id)
-        suggested = {cases.entry_ids[j] for j in np.flatnonzero(offered[i])}
+        suggested = {cases.entry_ids[j] for j in tops.shown[i][offered[i]]}
         assert set(decision.suggestions) == suggested, (i, decision)
+
+
+def test_scores_taken_a_block_of_cases_at_a_time_are_those_of_all_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cases = random_cases(0, n=60, ties=True)
+    policy = AnswerPolicy(
+        threshold=0.05,
+        lexical_weight=0.1,
+        suggestion_bar=0.0,
+        missing_variant_shifts={"el": 0.03},
+        confirm_only_languages=frozenset({"nl"}),
+    )
+    divisors = np.array([0.6 if lang == "nl" else 1.0 for lang in cases.langs])
+    whole = row_tops(cases, policy, divisors, suggestions=True)
+    monkeypatch.setattr(calibration, "COSINE_ROWS", 7)
+    blocks = row_tops(cases, policy, divisors, suggestions=True)
+    for name in ("best", "shown", "shown_scores"):
+        np.testing.assert_array_equal(getattr(blocks, name), getattr(whole, name))
+    for field in calibration.TopTwo._fields:
+        np.testing.assert_array_equal(getattr(blocks.top, field), getattr(whole.top, field))
+    assert whole.best.shape == (60,) and whole.shown is not None
+    assert whole.shown.shape == (60, SUGGESTIONS_SHOWN)
 
 
 @pytest.mark.parametrize("seed", range(3))
