@@ -84,6 +84,10 @@ IN_SCOPE_KINDS = ("phrasing", "probe", "own_question")
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+#: The cases' scores are kept in single precision (half the memory of a large bare FAQ's
+#: cases x entries) and computed on in double, a block at a time.
+STORED = np.float32
+StoredArray = npt.NDArray[np.floating[Any]]
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,8 @@ class CaseSet:
     """
 
     entry_ids: list[str]
-    dense: FloatArray
-    lexical: FloatArray
+    dense: StoredArray
+    lexical: StoredArray
     gold: IntArray  # column of the expected entry; len(entry_ids) for out of scope
     langs: list[str]
     kinds: list[str]
@@ -253,11 +257,12 @@ def ranking_scores(cases: CaseSet, policy: AnswerPolicy) -> FloatArray:
 
 def _scores(cases: CaseSet, policy: AnswerPolicy, lexical_weights: list[float]) -> FloatArray:
     weights = np.array(lexical_weights)
-    finite = np.isfinite(cases.dense)
+    dense = cases.dense.astype(np.float64)
+    finite = np.isfinite(dense)
     counts = finite.sum(axis=1)
-    baseline = np.where(finite, cases.dense, 0.0).sum(axis=1) / np.maximum(counts, 1)
+    baseline = np.where(finite, dense, 0.0).sum(axis=1) / np.maximum(counts, 1)
     baseline[counts < MIN_BASELINE_ENTRIES] = 0.0
-    scores: FloatArray = cases.dense + weights[:, None] * cases.lexical - baseline[:, None]
+    scores: FloatArray = dense + weights[:, None] * cases.lexical - baseline[:, None]
     if cases.lacks is not None:
         shifts = np.array([policy.shift_for(lang) for lang in cases.langs])
         scores = scores + shifts[:, None] * cases.lacks
@@ -281,7 +286,7 @@ def _missing_variant_shifts(cases: CaseSet) -> dict[str, float]:
         gaps = []
         for row in np.flatnonzero(off_topic & (langs == lang)):
             scored = np.isfinite(cases.dense[row])  # not a probe column, scored -inf
-            lacks, dense = cases.lacks[row][scored], cases.dense[row][scored]
+            lacks, dense = cases.lacks[row][scored], cases.dense[row][scored].astype(float)
             if lacks.all() or not lacks.any():
                 continue
             gaps.append(float(dense[~lacks].mean() - dense[lacks].mean()))
@@ -840,7 +845,7 @@ def _score_rows(
 ) -> CaseSet:
     """Dense and lexical scores of each asked text against each entry (see decision.py);
     ``cross``: the cross-lingual model's vectors of the same rows and phrasings."""
-    dense = np.full((len(asked), len(entry_ids)), -np.inf)
+    dense = np.full((len(asked), len(entry_ids)), -np.inf, dtype=STORED)
     columns: dict[str, list[int]] = {}
     for column, entry_id in enumerate(train_entries):
         columns.setdefault(entry_id, []).append(column)
@@ -901,8 +906,8 @@ def _concat(parts: list[CaseSet]) -> CaseSet:
     """
     entry_ids = max((part.entry_ids for part in parts), key=len)
     width, rows = len(entry_ids), sum(len(part.gold) for part in parts)
-    dense = np.zeros((rows, width))  # pages taken as they are written, a part at a time
-    lexical = np.zeros((rows, width))
+    dense = np.zeros((rows, width), dtype=STORED)  # pages taken as written, part by part
+    lexical = np.zeros((rows, width), dtype=STORED)
     lacks = np.zeros((rows, width), dtype=bool)
     variant_held_out = np.zeros(rows, dtype=bool)
     gold = np.empty(rows, dtype=np.int64)
@@ -947,7 +952,7 @@ def _lexical_weights(cases: CaseSet) -> tuple[dict[str, float], frozenset[str]]:
 
     def best(rows: npt.NDArray[np.bool_]) -> float:
         def right(weight: float) -> int:
-            fused = cases.dense[rows] + weight * cases.lexical[rows]
+            fused = cases.dense[rows].astype(float) + weight * cases.lexical[rows].astype(float)
             return int((fused.argmax(axis=1) == cases.gold[rows]).sum())
 
         return max(LEXICAL_WEIGHT_GRID, key=lambda w: (right(w), -abs(w - LEXICAL_WEIGHT_PRIOR)))
