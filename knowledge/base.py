@@ -25,9 +25,8 @@ from knowledge.index import FaqIndex, load_or_build
 from knowledge.language import DetectedLanguage, LanguageIdentifier
 from knowledge.lexical import LexicalIndex
 from knowledge.models import FaqEntry, IndexedText, SearchHit
-from knowledge.off_topic import OffTopicAnchors
 from knowledge.paraphrase import same_question_bar
-from knowledge.policy_store import Calibration, stored_calibration
+from knowledge.policy_store import Calibration, calibration_key, stored_calibration
 from knowledge.tuning import DENSE_DEPTH, IDENTIFIER_MIN_DIGITS
 from knowledge.vector_cache import RecentVectors
 
@@ -51,19 +50,19 @@ class KnowledgeBase:
         index_dir: Path,
         *,
         default_language: str = "en",
-        policy: AnswerPolicy | None = None,
+        calibration: Calibration | None = None,
         answer_threshold: float | None = None,
     ) -> None:
-        """``policy`` fixes the answer policy; without one it is calibrated on the FAQ at
-        warm-up (and stored beside the index). ``answer_threshold`` overrides its threshold."""
+        """``calibration`` is answered with as it is (its policy and off-topic anchors);
+        without one, the FAQ's own: stored beside the index, or made at warm-up and stored.
+        ``answer_threshold`` overrides its threshold."""
         self.entries = {entry.id: entry for entry in entries}
         self.embedder = embedder
         self.index_dir = index_dir
         self.default_language = default_language
-        self._fixed_policy = policy
+        self._given = calibration
         self._answer_threshold = answer_threshold
-        self._policy: AnswerPolicy | None = None
-        self._off_topic: OffTopicAnchors | None = None
+        self._calibration: Calibration | None = None
         self._lexical = LexicalIndex(entries)
         self.languages = frozenset(lang for entry in entries for lang in entry.languages)
         # Per language, what each entry without a variant in it gets added (set at warm-up,
@@ -93,8 +92,8 @@ class KnowledgeBase:
             self.embedder.warm_up()
             self.language_identifier.warm_up()
             calibration = self._resolve_calibration(entries, index)
-            self._policy, self._off_topic = calibration.policy, calibration.off_topic
             self._shifts = _shifts_by_entry(entries, calibration.policy)
+            self._calibration = calibration
             self._index = index
         return rebuilt
 
@@ -106,15 +105,43 @@ class KnowledgeBase:
     @property
     def policy(self) -> AnswerPolicy:
         """The answer policy in force (calibrated on first use when not given)."""
+        return self.calibration.policy
+
+    @property
+    def calibration(self) -> Calibration:
+        """The calibration in force: the policy and the off-topic anchors."""
         self._ready_index()
-        assert self._policy is not None
-        return self._policy
+        assert self._calibration is not None
+        return self._calibration
+
+    def with_own_calibration(self) -> KnowledgeBase:
+        """This FAQ answering with its own calibration: itself when it does, else a new
+        knowledge base on the same index with the stored one or one made now (seconds to a
+        minute on one core: keep it off the answering path)."""
+        if self.calibration.key == calibration_key(self.index):
+            return self
+        own = self.sibling(list(self.entries.values()), self.index_dir, None)
+        own.warm_up(progress=False, reuse=self.index)
+        return own
+
+    def sibling(
+        self, entries: Sequence[FaqEntry], index_dir: Path, calibration: Calibration | None
+    ) -> KnowledgeBase:
+        """A knowledge base of ``entries`` with this one's model and settings (not loaded)."""
+        return KnowledgeBase(
+            entries,
+            self.embedder,
+            index_dir,
+            default_language=self.default_language,
+            calibration=calibration,
+            answer_threshold=self._answer_threshold,
+        )
 
     def _resolve_calibration(self, entries: list[FaqEntry], index: FaqIndex) -> Calibration:
-        """The calibration in force: a fixed policy's (no off-topic messages), the stored
-        one, or a new one (the offline procedure runs once for a new FAQ or model)."""
-        if self._fixed_policy is not None:
-            calibration = Calibration(key="", policy=self._fixed_policy)
+        """The calibration in force: the given one, the stored one, or a new one (the
+        offline procedure runs once for a new FAQ or model)."""
+        if self._given is not None:
+            calibration = self._given
         elif stored := stored_calibration(index, self.index_dir):
             calibration = stored
         else:
@@ -181,11 +208,12 @@ class KnowledgeBase:
     def _more_like_chatter(self, text: str, hits: Sequence[SearchHit]) -> bool:
         """Whether ``text`` is nearer the off-topic messages this FAQ declines than its best
         entry, by more than the clarification gap (see knowledge/off_topic.py)."""
-        if self._off_topic is None or not hits:
+        off_topic = self.calibration.off_topic
+        if off_topic is None or not hits:
             return False
         best_entry = max(hit.dense for hit in hits)
         query = self._vectors.get(searchable(text))
-        return self._off_topic.outranks(query, best_entry, self.policy.clarify_gap)
+        return off_topic.outranks(query, best_entry, self.policy.clarify_gap)
 
     def answer_entry(
         self, entry_id: str, language: DetectedLanguage, hits: tuple[SearchHit, ...] = ()

@@ -11,6 +11,7 @@ from knowledge.base import searchable
 from knowledge.decision import AnswerPolicy, Decision, Match
 from knowledge.embedder import Embedder
 from knowledge.models import FaqEntry, FaqVariant, SearchHit
+from knowledge.policy_store import Calibration
 from tests.conftest import english_sample_faq
 
 pytestmark = pytest.mark.slow
@@ -107,7 +108,9 @@ def test_two_equally_good_entries_get_a_clarifying_question(
         ],
         embedder,
         tmp_path,
-        policy=AnswerPolicy(threshold=-1.0, clarify_gap=1.0),  # any two entries are close
+        calibration=Calibration(
+            key="", policy=AnswerPolicy(threshold=-1.0, clarify_gap=1.0)
+        ),  # any two entries are close
     )
     answer = twins.answer("my card is lost or stolen", language="en")
     assert answer.clarifying and not answer.answered
