@@ -5,7 +5,9 @@ cosine search on unit vectors, a few thousand rows answer in well under a millis
 APPROXIMATE_ABOVE phrasings an ``IndexIVFFlat``, which searches only the clusters nearest
 the question, see scripts/bench_scale.py) and ``faq.json`` (the content hash and the id
 map: FAISS id -> entry id, language, text); with a cross-lingual model (knowledge/
-cross_lingual.py), ``faq.second.npz`` holds its vectors of the phrasings, with the hash.
+cross_lingual.py), ``faq.second.npz`` holds its vectors of the phrasings, with the hash; for a
+blended index, ``faq.questions.npz`` holds the phrasings embedded as questions (calibration
+asks them), with the hash.
 The hash covers the model name and every indexed text, so editing the FAQ or switching the
 model makes a new index, and nothing else does. A new index's phrasings are embedded with the
 passage prefix, or blended when the model has two and the FAQ ranks better so (knowledge/
@@ -22,7 +24,7 @@ import logging
 import math
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -56,6 +58,7 @@ MIN_KEPT_SHARE = 0.5
 INDEX_FILE = "faq.faiss"
 META_FILE = "faq.json"
 SECOND_FILE = "faq.second.npz"
+QUESTIONS_FILE = "faq.questions.npz"
 
 
 def indexed_texts(entries: Sequence[FaqEntry]) -> list[IndexedText]:
@@ -133,6 +136,18 @@ class FaqIndex:
             self._questions = embedder.encode([text.text for text in self.texts], role="query")
         return self._questions
 
+    @property
+    def holds_questions(self) -> bool:
+        """Whether this index holds its phrasings' question vectors (made or loaded)."""
+        return self._questions is not None
+
+    def question_vectors_of(self, words: list[str], embedder: Embedder) -> Vectors:
+        """``words`` embedded as questions: this index's where it holds them for the same
+        words, else embedded."""
+        return _by_words(
+            words, self.texts, self._questions, lambda new: embedder.encode(new, role="query")
+        )
+
     def keep_question_vectors(self, vectors: Vectors) -> None:
         """Hold ``vectors`` (one per row, in row order) as the rows' question vectors."""
         if len(vectors) != len(self.texts):
@@ -165,14 +180,7 @@ class FaqIndex:
         """The cross-lingual model's vectors of ``words``: this index's where it has them
         for the same words, else embedded (about 1,800 phrasings a second on one core)."""
         assert embedder.cross_lingual is not None
-        if not words:
-            return embedder.cross_lingual.encode([])
-        known: dict[str, Vectors] = {}
-        if self._second is not None:
-            known = {text.text: self._second[row] for row, text in enumerate(self.texts)}
-        missing = list(dict.fromkeys(word for word in words if word not in known))
-        known.update(zip(missing, embedder.cross_lingual.encode(missing), strict=True))
-        return np.asarray(np.stack([known[word] for word in words]), dtype=np.float32)
+        return _by_words(words, self.texts, self._second, embedder.cross_lingual.encode)
 
     def keep_second_vectors(self, vectors: Vectors) -> None:
         """Hold ``vectors`` (one per row, in row order) as the cross-lingual model's."""
@@ -274,6 +282,7 @@ def load_or_build(
     digest = content_hash(texts, embedder.identity)
     existing = _load(index_dir, digest)
     if existing is not None:
+        _with_question_vectors(existing, embedder, index_dir, reuse)
         if embedder.cross_lingual is not None:
             _with_second_vectors(existing, embedder, index_dir, reuse)
         return existing, False
@@ -288,6 +297,7 @@ def load_or_build(
         if judged is not None and choice.blended and len(judged.words) == len(texts):
             updated.keep_question_vectors(judged.questions)
     _save(index_dir, updated, embedder.model_name)
+    _with_question_vectors(updated, embedder, index_dir, reuse)
     if embedder.cross_lingual is not None:
         _with_second_vectors(updated, embedder, index_dir, reuse)
     return updated, True
@@ -300,19 +310,69 @@ def _with_second_vectors(
     same hash, else made (from ``reuse`` where it has the same words) and stored. Made at
     every start, a 100k-phrasing FAQ spent about a minute on them, and so did every entry
     an agent published into it (the updated index started with none)."""
-    path = index_dir / SECOND_FILE
+    words = [text.text for text in index.texts]
+    index.keep_second_vectors(
+        _stored_or_made(
+            index_dir / SECOND_FILE,
+            index,
+            lambda: (reuse or index).second_vectors_of(words, embedder),
+        )
+    )
+
+
+def _with_question_vectors(
+    index: FaqIndex, embedder: Embedder, index_dir: Path, reuse: FaqIndex | None
+) -> None:
+    """Give a blended index its phrasings embedded as questions, which calibration asks:
+    stored beside it for the same hash, else made (from ``reuse`` where it has them for the
+    same words, or as the choice made them) and stored. An index whose vectors are questions'
+    (one prefix for both) needs none. Made again after every start, a published entry's live
+    FAQ embedded every phrasing a second time to calibrate (the sample FAQ: 8.8 s)."""
+    if not index.blended and embedder.prefixes.symmetric:
+        return
+    words = [text.text for text in index.texts]
+    lender = reuse if reuse is not None and reuse.holds_questions else index
+    index.keep_question_vectors(
+        _stored_or_made(
+            index_dir / QUESTIONS_FILE,
+            index,
+            lambda: lender.question_vectors_of(words, embedder),
+        )
+    )
+
+
+def _stored_or_made(path: Path, index: FaqIndex, make: Callable[[], Vectors]) -> Vectors:
+    """The vectors stored at ``path`` for ``index``'s hash, else ``make()``'s, stored there
+    (atomically: a reader sees the old file or the new one)."""
     try:
         with np.load(path) as stored:
             if str(stored["hash"]) == index.digest and len(stored["vectors"]) == index.size:
-                index.keep_second_vectors(np.asarray(stored["vectors"], dtype=np.float32))
-                return
+                return np.asarray(stored["vectors"], dtype=np.float32)
     except (OSError, ValueError, KeyError):
         pass  # none yet, or unreadable: made again
-    words = [text.text for text in index.texts]
-    index.keep_second_vectors((reuse or index).second_vectors_of(words, embedder))
-    tmp = index_dir / f"{SECOND_FILE}.tmp-{os.getpid()}.npz"
-    np.savez(tmp, hash=np.array(index.digest), vectors=index.second_vectors(embedder))
+    vectors = make()
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}.npz")
+    np.savez(tmp, hash=np.array(index.digest), vectors=vectors)
     os.replace(tmp, path)
+    return vectors
+
+
+def _by_words(
+    words: list[str],
+    texts: Sequence[IndexedText],
+    held: Vectors | None,
+    encode: Callable[[list[str]], Vectors],
+) -> Vectors:
+    """``words``' vectors: ``held``'s (one per row of ``texts``) where it has the same words,
+    else ``encode``'s (each distinct new one once)."""
+    if not words:
+        return encode([])
+    known: dict[str, Vectors] = {}
+    if held is not None:
+        known = {text.text: held[row] for row, text in enumerate(texts)}
+    missing = list(dict.fromkeys(word for word in words if word not in known))
+    known.update(zip(missing, encode(missing), strict=True))
+    return np.asarray(np.stack([known[word] for word in words]), dtype=np.float32)
 
 
 def _worth_updating(reuse: FaqIndex, texts: list[IndexedText]) -> bool:

@@ -9,6 +9,7 @@ import faiss
 import numpy as np
 import pytest
 
+from knowledge import KnowledgeBase
 from knowledge import index as index_module
 from knowledge.embedder import Embedder
 from knowledge.index import FaqIndex, content_hash, indexed_texts, load_or_build
@@ -167,3 +168,32 @@ def test_a_clustered_index_changes_in_place_without_clustering_again(
     assert not gone & {"e0", "e1"}
     assert old.search(vectors[0], 1)[0][0] == texts[0]  # the old one serves as it was
     assert not new.can_become(900)  # a smaller FAQ gets an exact index, built afresh
+
+
+def test_a_blended_index_keeps_its_question_vectors_and_lends_them(
+    sample_kb: KnowledgeBase, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Calibration asks a blended index's phrasings as questions: a published entry's index
+    embeds only its own phrasings so, and a restart embeds none (they are stored)."""
+    files = sample_kb.index
+    assert files.blended and files.holds_questions
+    gift = FaqEntry("gift-cards", {"en": FaqVariant("en", "Do you sell gift cards?", "Yes.")})
+    entries = [*sample_kb.entries.values(), gift]
+    asked: list[str] = []
+    encode = embedder.encode
+
+    def counting(texts: list[str], **kwargs: object) -> object:
+        if kwargs.get("role") == "query":
+            asked.extend(texts)
+        return encode(texts, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(embedder, "encode", counting)
+    live, _ = load_or_build(entries, embedder, tmp_path, progress=False, reuse=files)
+    assert asked == ["Do you sell gift cards?"]
+    rows = [0, len(live.texts) - 1]
+    expected = encode([live.texts[row].text for row in rows], role="query")
+    assert np.allclose(live.question_vectors(embedder)[rows], expected, atol=1e-5)
+    asked.clear()
+    restarted, rebuilt = load_or_build(entries, embedder, tmp_path, progress=False)
+    assert not rebuilt and asked == []
+    assert np.array_equal(restarted.question_vectors(embedder), live.question_vectors(embedder))
