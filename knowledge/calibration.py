@@ -157,12 +157,12 @@ def calibrate(
     overall = weights.pop("*")
     confirm_only = _one_question_languages(entries) & undecided
     unshifted_policy = AnswerPolicy(0.0, 0.0, overall, weights, confirm_only_languages=confirm_only)
-    best = row_tops(cases, unshifted_policy).best
-    scales = _language_scales(cases, best, {lang for e in entries for lang in e.variants})
+    unscaled = row_tops(cases, unshifted_policy)
+    scales = _language_scales(cases, unscaled.best, {lang for e in entries for lang in e.variants})
     divisors = np.array([scales.get(lang, 1.0) for lang in cases.langs])
     # The bar is what an entry matched in the question's own language must reach; an entry
     # without a variant in it is compared to that bar after its shift.
-    unshifted = row_tops(cases, unshifted_policy, divisors)
+    unshifted = unscaled.scaled(divisors)
     threshold, gap = _choose_operating_point(cases, unshifted.top)
     policy = AnswerPolicy(
         threshold=round(threshold, 6),
@@ -175,7 +175,7 @@ def calibrate(
         cross_lingual_scale=scale,
         confirm_only_languages=confirm_only,
     )
-    shifted = row_tops(cases, policy, divisors, suggestions=True)
+    shifted = row_tops(cases, policy, suggestions=True).scaled(divisors)
     declined = (
         predicted(cases, shifted.top, policy.threshold, policy.clarify_gap) == cases.out_of_scope
     )
@@ -200,17 +200,23 @@ class RowTops(NamedTuple):
     shown: IntArray | None  # the SUGGESTIONS_SHOWN first columns by the ranking
     shown_scores: FloatArray | None
 
+    def scaled(self, divisors: FloatArray) -> RowTops:
+        """The same with each case's scores divided by its divisor (its language's scale):
+        the ranking is not divided, and dividing the best scores after picking them gives
+        what dividing every score first would, to the last bit (rounding is monotonic)."""
+        first, s1, second, s2 = self.top
+        shown_scores = self.shown_scores
+        return RowTops(
+            top=TopTwo(first, s1 / divisors, second, s2 / divisors),
+            best=self.best / divisors,
+            shown=self.shown,
+            shown_scores=None if shown_scores is None else shown_scores / divisors[:, None],
+        )
 
-def row_tops(
-    cases: CaseSet,
-    policy: AnswerPolicy,
-    divisors: FloatArray | None = None,
-    *,
-    suggestions: bool = False,
-) -> RowTops:
-    """:func:`top_two` of the cases' :func:`fused_scores` (each row divided by its
-    ``divisors``, a language's scale) ranked by :func:`ranking_scores`, with each row's best
-    score and, ``suggestions``, its first entries by the ranking.
+
+def row_tops(cases: CaseSet, policy: AnswerPolicy, *, suggestions: bool = False) -> RowTops:
+    """:func:`top_two` of the cases' :func:`fused_scores` ranked by :func:`ranking_scores`,
+    with each row's best score and, ``suggestions``, its first entries by the ranking.
 
     A block of cases at a time: a matrix of cases x entries is held once, as the cases, and
     not once more per score (a bare FAQ of 10,000 entries: 2,570 cases, 0.2 GB a matrix;
@@ -222,8 +228,6 @@ def row_tops(
         rows = slice(start, start + COSINE_ROWS)
         block = _subset(cases, rows)
         fused = fused_scores(block, policy)
-        if divisors is not None:
-            fused /= divisors[rows, None]
         order = ranking_scores(block, policy)
         tops.append(top_two(fused, order))
         best.append(fused.max(axis=1))
@@ -346,7 +350,7 @@ def cautious_threshold(
     ``share_of_wrong`` of the policy's: fewer wrong answers, bought with more declines."""
     cases = simulated_cases(entries, index, embedder, scale=policy.cross_lingual_scale)
     scales = np.array([policy.scale_for(lang) for lang in cases.langs])
-    tops = row_tops(cases, policy, scales)
+    tops = row_tops(cases, policy).scaled(scales)
     weights = _case_weights(cases)
     top = tops.top
 
@@ -1071,9 +1075,8 @@ def _offered(tops: RowTops, policy: AnswerPolicy, declined: BoolArray) -> BoolAr
 
 def _choose_operating_point(cases: CaseSet, top: TopTwo) -> tuple[float, float]:
     """The (threshold, gap) with the best weighted MCC (``top``: the cases' :func:`top_two`);
-    on a
-    plateau of equally good thresholds the middle one, so that a question a little above or
-    below the cases is decided as they were.
+    on a plateau of equally good thresholds the middle one, so that a question a little above
+    or below the cases is decided as they were.
 
     Of equally good gaps, the smallest: a clarifying question never costs MCC on an in-scope
     case (it counts as right when the entry is offered), so a wider gap scores at least as

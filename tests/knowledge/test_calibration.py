@@ -69,7 +69,7 @@ def test_simulated_decision_is_the_decision_the_bot_makes(seed: int, ties: bool)
         confirm_only_languages=frozenset({"nl"}),
     )
     scales = np.array([policy.scale_for(lang) for lang in cases.langs])
-    tops = row_tops(cases, policy, scales, suggestions=True)
+    tops = row_tops(cases, policy, suggestions=True).scaled(scales)
     bulk = predicted(cases, tops.top, policy.threshold, policy.clarify_gap)
     offered = calibration._offered(tops, policy, bulk == cases.out_of_scope)
     assert tops.shown is not None
@@ -128,9 +128,9 @@ def test_scores_taken_a_block_of_cases_at_a_time_are_those_of_all_at_once(
         confirm_only_languages=frozenset({"nl"}),
     )
     divisors = np.array([0.6 if lang == "nl" else 1.0 for lang in cases.langs])
-    whole = row_tops(cases, policy, divisors, suggestions=True)
+    whole = row_tops(cases, policy, suggestions=True).scaled(divisors)
     monkeypatch.setattr(calibration, "COSINE_ROWS", 7)
-    blocks = row_tops(cases, policy, divisors, suggestions=True)
+    blocks = row_tops(cases, policy, suggestions=True).scaled(divisors)
     for name in ("best", "shown", "shown_scores"):
         np.testing.assert_array_equal(getattr(blocks, name), getattr(whole, name))
     for field in calibration.TopTwo._fields:
