@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench_quality import Benchmark, TimedEmbedder, _ask, _metrics, benchmarks
+from bench_quality import Benchmark, TimedEmbedder, ask, benchmarks, row_metrics
 
 from core.settings import PROJECT_ROOT
 from knowledge import KnowledgeBase
@@ -47,7 +47,7 @@ def split_run(benchmark: Benchmark, embedder: TimedEmbedder, seed: int) -> dict[
         interim.warm_up(progress=False)
         own = interim.with_own_calibration()
         return {
-            label: _metrics([_ask(kb, question) for question in benchmark.questions])
+            label: row_metrics([ask(kb, question) for question in benchmark.questions])
             for label, kb in (("files' policy", interim), ("own calibration", own))
         }
 

@@ -236,7 +236,7 @@ def run(benchmark: Benchmark, embedder: TimedEmbedder) -> dict[str, Any]:
         started = time.perf_counter()
         kb.warm_up(progress=False)
         setup_s = time.perf_counter() - started
-        rows = [_ask(kb, q) for q in benchmark.questions]
+        rows = [ask(kb, q) for q in benchmark.questions]
         report: dict[str, Any] = {
             "setup_s": round(setup_s, 1),
             "policy": {
@@ -246,7 +246,7 @@ def run(benchmark: Benchmark, embedder: TimedEmbedder) -> dict[str, Any]:
                 "lexical_weights": dict(kb.policy.lexical_weights),
             },
             "passages": kb.index.passages.as_json(),
-            "all": _metrics(rows),
+            "all": row_metrics(rows),
             "per_language": _per_language(rows),
         }
         if benchmark.name in PEERS:
@@ -254,8 +254,8 @@ def run(benchmark: Benchmark, embedder: TimedEmbedder) -> dict[str, Any]:
             careful = KnowledgeBase(
                 benchmark.faq, embedder, Path(index_dir), answer_threshold=threshold
             )
-            rows = [_ask(careful, q) for q in benchmark.questions]
-            report["cautious"] = {"threshold": round(threshold, 4), **_metrics(rows)}
+            rows = [ask(careful, q) for q in benchmark.questions]
+            report["cautious"] = {"threshold": round(threshold, 4), **row_metrics(rows)}
         return report
 
 
@@ -272,7 +272,7 @@ class Row:
     embed_ms: float
 
 
-def _ask(kb: KnowledgeBase, question: LabelledQuestion) -> Row:
+def ask(kb: KnowledgeBase, question: LabelledQuestion) -> Row:
     embedder = kb.embedder
     assert isinstance(embedder, TimedEmbedder)
     embedder.last_query_ms = 0.0
@@ -293,7 +293,7 @@ def _cautious(kb: KnowledgeBase) -> float:
     return float(cautious_threshold(list(kb.entries.values()), kb.index, kb.embedder, kb.policy))
 
 
-def _metrics(rows: Sequence[Row]) -> dict[str, Any]:
+def row_metrics(rows: Sequence[Row]) -> dict[str, Any]:
     """``kb eval``'s metrics, plus each signal's top-1 alone and the p95 latency."""
     outcomes = [row.outcome for row in rows]
     in_scope = [row for row in rows if row.outcome.question.in_scope]
@@ -346,9 +346,9 @@ def _per_language(rows: Sequence[Row]) -> dict[str, Any]:
     groups: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         groups[row.outcome.question.lang].append(row)
-    return (
-        {lang: _metrics(group) for lang, group in sorted(groups.items())} if len(groups) > 1 else {}
-    )
+    if len(groups) < 2:
+        return {}
+    return {lang: row_metrics(group) for lang, group in sorted(groups.items())}
 
 
 COLUMNS = (
