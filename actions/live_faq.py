@@ -14,7 +14,9 @@ entries in the files, the other half published, two splits each, 2026-12-07): MC
 HINT3 sofmattress, curekart and xSID, worse on powerplay11 (0.52 → 0.48) and the sample FAQ
 (0.97 → 0.96). Until then the files' off-topic anchors are left out: what is chatter to the
 files' FAQ may be what a published entry is about (xSID: MCC 0.794 without them, 0.734 with).
-Every action server process watches for itself.
+Every action server process watches for itself; the live FAQ's index and calibration are made
+by one of them at a time, and the others load what it stored (knowledge/index.py and
+knowledge/calibration.py lock the index directory).
 """
 
 from __future__ import annotations

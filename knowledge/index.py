@@ -14,6 +14,9 @@ passage prefix, or blended when the model has two and the FAQ ranks better so (k
 passages.py); ``faq.json`` records which. Given the index it replaces, the new one is
 that index with the phrasings gone removed and the new ones added (their vectors only are
 computed): a one-entry change to a 100k-phrasing FAQ costs no re-clustering.
+Processes that share ``index_dir`` (the action servers of ``helpdesk run --replicas``, each
+seeing a published entry) build it one at a time, under ``index.lock``: the ones that waited
+find the index built and load it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 import numpy.typing as npt
+from filelock import FileLock
 
 from knowledge.embedder import Embedder, Vectors
 from knowledge.models import FaqEntry, IndexedText
@@ -59,6 +63,7 @@ INDEX_FILE = "faq.faiss"
 META_FILE = "faq.json"
 SECOND_FILE = "faq.second.npz"
 QUESTIONS_FILE = "faq.questions.npz"
+BUILD_LOCK = "index.lock"
 
 
 def indexed_texts(entries: Sequence[FaqEntry]) -> list[IndexedText]:
@@ -280,6 +285,19 @@ def load_or_build(
     """
     texts = indexed_texts(entries)
     digest = content_hash(texts, embedder.identity)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(index_dir / BUILD_LOCK):
+        return _load_or_build_locked(texts, digest, embedder, index_dir, progress, reuse)
+
+
+def _load_or_build_locked(
+    texts: list[IndexedText],
+    digest: str,
+    embedder: Embedder,
+    index_dir: Path,
+    progress: bool,
+    reuse: FaqIndex | None,
+) -> tuple[FaqIndex, bool]:
     existing = _load(index_dir, digest)
     if existing is not None:
         _with_question_vectors(existing, embedder, index_dir, reuse)

@@ -22,6 +22,8 @@ from knowledge.off_topic import OffTopicAnchors
 #: Bump when the calibration procedure changes: stored calibrations of older versions are redone.
 CALIBRATION_VERSION = 14
 CALIBRATION_FILE = "calibration.json"
+#: Held while a process calibrates an index directory (knowledge/calibration.py).
+CALIBRATION_LOCK = "calibration.lock"
 #: The shipped off-topic messages; a calibration depends on them as much as on the FAQ.
 OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic.yaml"
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
+from filelock import FileLock
 
 from knowledge import KnowledgeBase
 from knowledge import index as index_module
 from knowledge.embedder import Embedder
-from knowledge.index import FaqIndex, content_hash, indexed_texts, load_or_build
+from knowledge.index import BUILD_LOCK, FaqIndex, content_hash, indexed_texts, load_or_build
+from knowledge.loader import dump_csv
 from knowledge.models import FaqEntry, FaqVariant, IndexedText
+from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -197,3 +202,55 @@ def test_a_blended_index_keeps_its_question_vectors_and_lends_them(
     restarted, rebuilt = load_or_build(entries, embedder, tmp_path, progress=False)
     assert not rebuilt and asked == []
     assert np.array_equal(restarted.question_vectors(embedder), live.question_vectors(embedder))
+
+
+#: One action server process: the FAQ file, the model and the index directory as arguments;
+#: says it is about to load the index, then the calibration's key it answers with.
+ACTION_SERVER_LIKE = """
+import logging, sys
+from pathlib import Path
+from knowledge import KnowledgeBase
+from knowledge.embedder import Embedder
+from knowledge.loader import load_faq
+logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+kb = KnowledgeBase(load_faq(Path(sys.argv[1])), Embedder(sys.argv[2]), Path(sys.argv[3]))
+print("loading", flush=True)
+kb.warm_up(progress=False)
+print("key", kb.calibration.key, flush=True)
+"""
+
+
+def test_processes_sharing_an_index_directory_build_and_calibrate_it_once(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """The action servers of `helpdesk run --replicas 2` loading a new FAQ at the same time:
+    one embeds and calibrates, the other waits and loads what it stored."""
+    faq = tmp_path / "faq.csv"
+    dump_csv(
+        [
+            entry("password", "How do I reset my password?"),
+            entry("order", "Where is my order?"),
+            entry("refund", "Can I get my money back?"),
+        ],
+        faq,
+    )
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    command = [sys.executable, "-c", ACTION_SERVER_LIKE, str(faq), embedder.model_name]
+    with FileLock(index_dir / BUILD_LOCK):  # both start while a third process builds
+        children = [
+            subprocess.Popen(
+                [*command, str(index_dir)], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
+        for child in children:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "loading"
+    outputs = [child.communicate(timeout=300)[0] for child in children]
+    assert [child.returncode for child in children] == [0, 0]
+    logs = "".join(outputs)
+    assert logs.count("building FAQ index") == 1
+    assert logs.count("calibrating the answer policy") == 1
+    keys = {line for output in outputs for line in output.splitlines() if line.startswith("key")}
+    assert len(keys) == 1
