@@ -49,10 +49,6 @@ app.add_typer(agent_app, name="agent")
 app.add_typer(customer_app, name="customer")
 app.add_typer(kb_app, name="kb")
 
-FaqCsv = Annotated[
-    Path, typer.Option("--faq", help="FAQ CSV (id,lang,question,answer), as `kb export` writes.")
-]
-
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; our errors end in one line on stderr and exit 1, never a traceback."""
@@ -604,10 +600,16 @@ def kb_export(
 
 @kb_app.command("eval")
 def kb_eval(
-    faq: FaqCsv,
     questions: Annotated[
         list[Path], typer.Argument(help="JSONL files of labelled questions; pooled.")
     ],
+    faq: Annotated[
+        Path | None,
+        typer.Option(
+            help="The FAQ asked: a directory of YAML files, a YAML file or a CSV (as `kb "
+            "export` writes); default the configured one (HELPDESK_FAQ_PATH)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     details: Annotated[
         Path | None,
@@ -618,7 +620,8 @@ def kb_eval(
     from knowledge.evaluation import details as outcome_details
     from knowledge.evaluation import format_report, summarise
 
-    outcomes = _outcomes(faq, questions, get_settings())
+    settings = get_settings()
+    outcomes = _outcomes(faq or settings.faq_path, questions, settings)
     report = summarise(outcomes)
     print(json.dumps(report, ensure_ascii=False) if as_json else format_report(report))
     if details:
@@ -634,7 +637,7 @@ def _outcomes(faq: Path, questions: list[Path], settings: Settings) -> list[Outc
     from knowledge.factory import embedder_from
 
     return run_questions(
-        faq_csv=faq,
+        faq=faq,
         questions_paths=questions,
         embedder=embedder_from(settings),
         default_language=settings.default_language,

@@ -23,7 +23,7 @@ from knowledge.calibration import weighted_mcc
 from knowledge.decision import Answer
 from knowledge.embedder import Embedder
 from knowledge.errors import KnowledgeError
-from knowledge.loader import load_csv
+from knowledge.loader import load_faq
 from knowledge.models import FaqEntry
 
 #: HINT3's label for "the bot found nothing".
@@ -146,18 +146,19 @@ def load_questions(path: Path, known_ids: set[str]) -> list[LabelledQuestion]:
 
 def run_questions(
     *,
-    faq_csv: Path,
+    faq: Path,
     questions_paths: Sequence[Path],
     embedder: Embedder,
     default_language: str = "en",
     answer_threshold: float | None = None,
 ) -> list[Outcome]:
-    """Load the FAQ CSV and the labelled sets (pooled), and put every question to the bot.
+    """Load the FAQ (YAML directory or file, or CSV) and the labelled sets (pooled), and put
+    every question to the bot.
 
     Several question sets are pooled: per-language figures need more than a handful of
     questions per language before one miss stops moving them by ten points.
     """
-    entries = load_csv(faq_csv)
+    entries = load_faq(faq)
     known_ids = {entry.id for entry in entries}
     questions = [q for path in questions_paths for q in load_questions(path, known_ids)]
     return ask_all(

@@ -120,6 +120,7 @@ def test_malformed_question_line_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_eval_command_prints_one_json_object_with_the_agreed_keys(tmp_path: Path) -> None:
+    """Without --faq it asks the configured FAQ, here the sample's directory of YAML files."""
     details = tmp_path / "details.json"
     helpdesk = Path(sys.executable).parent / "helpdesk"
     result = subprocess.run(
@@ -127,8 +128,6 @@ def test_eval_command_prints_one_json_object_with_the_agreed_keys(tmp_path: Path
             str(helpdesk),
             "kb",
             "eval",
-            "--faq",
-            str(PROJECT_ROOT / "knowledge/eval/faq.csv"),
             str(PROJECT_ROOT / "knowledge/eval/questions.jsonl"),
             str(PROJECT_ROOT / "knowledge/eval/questions_test.jsonl"),
             "--json",
@@ -139,6 +138,7 @@ def test_eval_command_prints_one_json_object_with_the_agreed_keys(tmp_path: Path
         text=True,
         check=True,
         timeout=300,
+        env={**os.environ, "HELPDESK_FAQ_PATH": str(PROJECT_ROOT / "knowledge" / "faq")},
     )
     report = json.loads(result.stdout)
     for key in (
