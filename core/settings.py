@@ -8,12 +8,13 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import AfterValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigurationError
+from core.languages import base_language
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,14 @@ class EscalationTrigger(StrEnum):
     FAILED_TURNS = "failed_turns"  # the bot could not answer several turns in a row
     UNHELPFUL_ANSWER = "unhelpful_answer"  # "no" to "did this help?"
     KEYWORD_RULE = "keyword_rule"  # a topic a person should handle (escalation/keyword_rules.yml)
+
+
+def _language(code: str) -> str:
+    """A language as the FAQ's variants are keyed (core/languages.py)."""
+    language = base_language(code)
+    if language is None:
+        raise ValueError(f"not a language code: {code!r}")
+    return language
 
 
 class Settings(BaseSettings):
@@ -69,7 +78,9 @@ class Settings(BaseSettings):
         description="A second model for a question and an FAQ phrasing in two languages "
         "(packaged:use-multilingual-v3, USE multilingual v3; empty: none).",
     )
-    default_language: str = Field("en", description="FAQ language used when none fits.")
+    default_language: Annotated[str, AfterValidator(_language)] = Field(
+        "en", description="FAQ language used when none fits (a language: en-US is read as en)."
+    )
     answer_threshold: float | None = Field(
         None, description="Override the calibrated minimum score of an answer."
     )

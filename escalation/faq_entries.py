@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.languages import base_language
 from escalation.errors import NotAnEditor, NotFoundError, TicketStateError
 from escalation.models import (
     Agent,
@@ -229,6 +230,12 @@ def _check_languages(variants: dict[str, Variant]) -> None:
     wrong = sorted(lang for lang in variants if not LANGUAGE_CODE.match(lang))
     if wrong:
         raise TicketStateError(f"not a language code such as en or pt-BR: {', '.join(wrong)}")
+    seen: dict[str, str] = {}
+    for lang in sorted(variants):
+        language = base_language(lang) or lang
+        if language in seen:  # the bot answers per language: one of the two would never be said
+            raise TicketStateError(f"{seen[language]} and {lang} are one language: keep one")
+        seen[language] = lang
     blank = sorted(lang for lang, variant in variants.items() if not variant.question)
     if blank:
         raise TicketStateError(f"a question is needed in: {', '.join(blank)}")

@@ -30,6 +30,7 @@ from langdetect import DetectorFactory
 from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
 
+from core.languages import base_language
 from knowledge.langdetect_numpy import NumpyDetector
 from knowledge.models import FaqEntry
 from knowledge.tuning import (
@@ -509,11 +510,11 @@ def _script_language(text: str) -> str | None:
 
 def _locale_language(locale: str | None) -> str | None:
     """``nl-BE``, ``pt_BR``, ``el`` -> ``nl``, ``pt``, ``el``."""
-    if not locale:
-        return None
-    return re.split(r"[-_]", locale.strip())[0].lower() or None
+    return base_language(locale) if locale else None
 
 
 def _normalise(code: str) -> str:
-    """langdetect says ``zh-cn``/``zh-tw``; the FAQ uses ISO 639-1 base codes."""
+    """langdetect says ``zh-cn``/``zh-tw``; the FAQ uses ISO 639-1 base codes. (Not
+    core/languages.py: CLDR would make langdetect's "tl" "fil", a language with a word list
+    langdetect's guesses were never checked against.)"""
     return code.split("-")[0].lower()

@@ -14,6 +14,10 @@ Native format, one YAML file per topic under ``knowledge/faq/``::
 
 CSV: columns ``id,lang,question,answer`` (UTF-8, quoted fields allowed), an optional
 ``alternatives`` column separated by ``|``. Rows sharing an id are translations of one entry.
+
+A variant's language is a language, not a region: "en-US", "pt_BR" or "por" is read as "en" or
+"pt" (core/languages.py), as the customer's language is detected; two variants of one entry in
+the same language ("pt-PT" and "pt-BR") are refused.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from core.languages import base_language
 from knowledge.errors import FaqFormatError
 from knowledge.models import FaqEntry, FaqVariant
 
@@ -34,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 REQUIRED_CSV_COLUMNS = ("id", "lang", "question", "answer")
 ENTRY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
-LANG_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 MAX_FIELD_CHARS = 10_000
 CSV_LIST_SEPARATOR = "|"
 
@@ -112,7 +116,7 @@ def _entry_from_yaml(path: Path, position: int, raw: Any) -> FaqEntry:
     raw_variants = raw.get("variants")
     if not isinstance(raw_variants, Mapping) or not raw_variants:
         raise FaqFormatError(path, f"entry '{entry_id}' has no variants")
-    variants = {}
+    variants: dict[str, FaqVariant] = {}
     for lang, fields in raw_variants.items():
         where = f"entry '{entry_id}', language '{lang}'"
         if not isinstance(fields, Mapping):
@@ -120,7 +124,7 @@ def _entry_from_yaml(path: Path, position: int, raw: Any) -> FaqEntry:
         alternatives = fields.get("alternatives") or []
         if not isinstance(alternatives, list):
             raise FaqFormatError(path, f"{where}: 'alternatives' must be a list")
-        variants[str(lang)] = _variant(
+        variant = _variant(
             path,
             None,
             where,
@@ -129,6 +133,7 @@ def _entry_from_yaml(path: Path, position: int, raw: Any) -> FaqEntry:
             answer=fields.get("answer"),
             alternatives=alternatives,
         )
+        _add_variant(variants, variant, path, f"entry '{entry_id}'")
     tags = raw.get("tags") or []
     return FaqEntry(id=entry_id, variants=variants, tags=tuple(str(tag) for tag in tags))
 
@@ -165,28 +170,28 @@ def _entries_from_csv_rows(
             )
         fields = dict(zip(header, row, strict=True))
         entry_id = _check_id(path, fields["id"].strip(), row=row_number, label="id")
-        lang = fields["lang"].strip()
-        key = (entry_id, lang)
-        if key in first_row_of:
-            raise FaqFormatError(
-                path,
-                f"duplicate (id, lang) = ({entry_id}, {lang}), "
-                f"first seen in row {first_row_of[key]}",
-                row=row_number,
-            )
-        first_row_of[key] = row_number
         alternatives = [
             alt for alt in fields.get("alternatives", "").split(CSV_LIST_SEPARATOR) if alt.strip()
         ]
-        variants_by_id.setdefault(entry_id, {})[lang] = _variant(
+        variant = _variant(
             path,
             row_number,
             f"id '{entry_id}'",
-            lang=lang,
+            lang=fields["lang"].strip(),
             question=fields["question"],
             answer=fields["answer"],
             alternatives=alternatives,
         )
+        key = (entry_id, variant.lang)
+        if key in first_row_of:
+            raise FaqFormatError(
+                path,
+                f"duplicate (id, lang) = ({entry_id}, {variant.lang}), "
+                f"first seen in row {first_row_of[key]} (regions of a language count as one)",
+                row=row_number,
+            )
+        first_row_of[key] = row_number
+        variants_by_id.setdefault(entry_id, {})[variant.lang] = variant
     for entry_id, variants in variants_by_id.items():
         yield FaqEntry(id=entry_id, variants=variants)
 
@@ -201,7 +206,8 @@ def _variant(
     answer: Any,
     alternatives: list[Any],
 ) -> FaqVariant:
-    if not LANG_PATTERN.match(lang):
+    language = base_language(lang)
+    if language is None:
         raise FaqFormatError(path, f"{where}: invalid language code '{lang}'", row=row)
     texts = {"question": question, "answer": answer}
     for name, value in texts.items():
@@ -212,11 +218,23 @@ def _variant(
                 path, f"{where}: {name} longer than {MAX_FIELD_CHARS} characters", row=row
             )
     return FaqVariant(
-        lang=lang,
+        lang=language,
         question=question.strip(),
         answer=answer.strip(),
         alternatives=tuple(str(alt).strip() for alt in alternatives if str(alt).strip()),
     )
+
+
+def _add_variant(
+    variants: dict[str, FaqVariant], variant: FaqVariant, path: Path, where: str
+) -> None:
+    """Add ``variant`` to one entry's, refusing a second one in its language ("pt-PT" and
+    "pt-BR"): the bot answers per language, so one of the two would never be said."""
+    if variant.lang in variants:
+        raise FaqFormatError(
+            path, f"{where}: two variants in language '{variant.lang}' (regions count as one)"
+        )
+    variants[variant.lang] = variant
 
 
 def _check_id(path: Path, entry_id: str, *, row: int | None, label: str) -> str:

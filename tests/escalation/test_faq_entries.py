@@ -73,6 +73,9 @@ def test_an_editor_drafts_edits_publishes_and_unpublishes_with_a_history(
     assert set(history[1]["variants"]) == {"en", "nl"}
     bad = {**GIFT_CARDS, "entry_id": "Gift Cards!"}
     assert client.post("/api/faq/entries", json=bad, headers=editor).status_code == 422
+    regions = {"entry_id": "vales", "variants": {"pt-PT": ENGLISH, "pt-BR": ENGLISH}}
+    refused = client.post("/api/faq/entries", json=regions, headers=editor)
+    assert refused.status_code == 409 and "pt-BR and pt-PT are one language" in refused.text
 
 
 def test_drafts_from_an_agent_reply_and_from_a_knowledge_gap(

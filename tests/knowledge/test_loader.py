@@ -79,6 +79,43 @@ def test_csv_duplicate_id_and_language_names_both_rows(tmp_path: Path) -> None:
         load_csv(path)
 
 
+def test_region_and_three_letter_codes_name_the_language_the_bot_answers_in(
+    tmp_path: Path,
+) -> None:
+    """A helpdesk export tags variants "en-US" or "pt_BR"; the customer's language is
+    detected as "en" or "pt", and an answer in "en-US" would come with the note that it is
+    not in their language."""
+    csv_path = write(
+        tmp_path,
+        "faq.csv",
+        "id,lang,question,answer\n"
+        "ship,en-US,How much is shipping?,Free.\n"
+        "ship,pt_BR,Quanto custa o frete?,Grátis.\n"
+        "ship,DEU,Was kostet der Versand?,Nichts.\n",
+    )
+    [entry] = load_csv(csv_path)
+    assert entry.languages == ("de", "en", "pt")
+    assert entry.variants["pt"].lang == "pt"
+    yaml_path = write(tmp_path, "faq.yaml", YAML_FAQ.replace("      nl:", "      nl-BE:"))
+    [entry] = load_yaml_file(yaml_path)
+    assert entry.languages == ("en", "nl")
+
+
+def test_two_regions_of_one_language_in_one_entry_are_refused(tmp_path: Path) -> None:
+    csv_path = write(
+        tmp_path,
+        "faq.csv",
+        "id,lang,question,answer\nx,pt-PT,Porquê?,Porque.\nx,pt-BR,Por quê?,Porque.\n",
+    )
+    with pytest.raises(FaqFormatError, match=r"row 3: duplicate \(id, lang\) = \(x, pt\), first"):
+        load_csv(csv_path)
+    yaml_path = write(tmp_path, "faq.yaml", YAML_FAQ.replace("      nl:", "      en-GB:"))
+    with pytest.raises(
+        FaqFormatError, match="entry 'reset-password': two variants in language 'en'"
+    ):
+        load_yaml_file(yaml_path)
+
+
 @pytest.mark.parametrize(
     ("row", "message"),
     [
