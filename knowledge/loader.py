@@ -12,8 +12,9 @@ Native format, one YAML file per topic under ``knowledge/faq/``::
             answer: Click "Forgot password" on the sign-in page ...
           nl: {question: ..., answer: ...}
 
-CSV: columns ``id,lang,question,answer`` (UTF-8, quoted fields allowed), an optional
-``alternatives`` column separated by ``|``. Rows sharing an id are translations of one entry.
+CSV: columns ``id,lang,question,answer`` (UTF-8, quoted fields allowed; commas, semicolons or
+tabs between them), an optional ``alternatives`` column separated by ``|``. Rows sharing an id
+are translations of one entry.
 
 A variant's language is a language, not a region: "en-US", "pt_BR" or "por" is read as "en" or
 "pt" (core/languages.py), as the customer's language is detected; two variants of one entry in
@@ -23,6 +24,7 @@ the same language ("pt-PT" and "pt-BR") are refused.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -41,6 +43,11 @@ REQUIRED_CSV_COLUMNS = ("id", "lang", "question", "answer")
 ENTRY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 MAX_FIELD_CHARS = 10_000
 CSV_LIST_SEPARATOR = "|"
+#: Field separators a CSV may come with: a comma, a semicolon (what Excel writes where the
+#: decimal mark is a comma: nl, de, fr, es, pt) or a tab (its "Unicode text").
+CSV_DELIMITERS = (",", ";", "\t")
+#: Header names other tools give the language column.
+CSV_COLUMN_ALIASES = {"language": "lang", "locale": "lang"}
 
 
 def load_faq(path: Path) -> list[FaqEntry]:
@@ -139,21 +146,40 @@ def _entry_from_yaml(path: Path, position: int, raw: Any) -> FaqEntry:
 
 
 def load_csv(path: Path) -> list[FaqEntry]:
-    """Parse a CSV export; every error names the row (1 = header line)."""
+    """Parse a CSV export; every error names the row (1 = header line). Fields are separated
+    by commas, or by semicolons or tabs as spreadsheets export them (see CSV_DELIMITERS)."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.reader(handle, strict=True))
+            text = handle.read()
+        delimiter = _csv_delimiter(text)
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except FileNotFoundError as error:
         raise FaqFormatError(path, "no such file") from error
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise FaqFormatError(path, f"cannot read CSV: {error}") from error
     if not rows:
         raise FaqFormatError(path, "the file is empty")
-    header = [column.strip().lower() for column in rows[0]]
+    header = _csv_header(rows[0])
     missing = [column for column in REQUIRED_CSV_COLUMNS if column not in header]
     if missing:
         raise FaqFormatError(path, f"missing column(s): {', '.join(missing)}", row=1)
     return _merge(_entries_from_csv_rows(path, header, rows[1:]))
+
+
+def _csv_header(names: Sequence[str]) -> list[str]:
+    """Column names as the loader knows them (case and spaces aside, "language" is "lang")."""
+    return [CSV_COLUMN_ALIASES.get(name.strip().lower(), name.strip().lower()) for name in names]
+
+
+def _csv_delimiter(text: str) -> str:
+    """The first of CSV_DELIMITERS whose header line holds every required column; a comma
+    when none does (the error then names the columns missing)."""
+    first_line = io.StringIO(text, newline="").readline()
+    for delimiter in CSV_DELIMITERS:
+        header = _csv_header(next(csv.reader([first_line], delimiter=delimiter), []))
+        if all(column in header for column in REQUIRED_CSV_COLUMNS):
+            return delimiter
+    return CSV_DELIMITERS[0]
 
 
 def _entries_from_csv_rows(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,31 @@ def test_csv_rows_sharing_an_id_become_one_entry_with_translations(tmp_path: Pat
     assert entries["refund"].languages == ("el", "en")
     assert entries["refund"].variants["en"].question == "When do I get my refund, and how?"
     assert entries["refund"].variants["el"].answer == "Σε 5 ημέρες."
+
+
+def test_csv_from_a_spreadsheet_with_semicolons_or_tabs_reads_the_same(tmp_path: Path) -> None:
+    """Excel writes semicolons where the decimal mark is a comma (nl, de, fr, es, pt), with a
+    byte order mark and CRLF; its "Unicode text" has tabs. Both read as the comma CSV does."""
+    rows = [
+        ["id", "Language", "Question", "Answer"],
+        [
+            "refund",
+            "nl",
+            "Wanneer krijg ik mijn geld terug?",
+            "Binnen 5 dagen; op je kaart,\nof als tegoed.",
+        ],
+        ["refund", "en", "When do I get my refund?", "Within 5 days, to your card."],
+    ]
+    expected = [
+        ("refund", "nl", "Binnen 5 dagen; op je kaart,\nof als tegoed."),
+        ("refund", "en", "Within 5 days, to your card."),
+    ]
+    for name, delimiter in (("semicolons.csv", ";"), ("tabs.csv", "\t")):
+        path = tmp_path / name
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+            csv.writer(handle, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+        [entry] = load_csv(path)
+        assert [(entry.id, lang, v.answer) for lang, v in entry.variants.items()] == expected
 
 
 def test_csv_missing_column_is_named(tmp_path: Path) -> None:
