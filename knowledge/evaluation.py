@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from core.languages import base_language
 from knowledge.base import KnowledgeBase
 from knowledge.calibration import weighted_mcc
 from knowledge.decision import Answer
@@ -134,6 +135,10 @@ def load_questions(path: Path, known_ids: set[str]) -> list[LabelledQuestion]:
             raise QuestionSetError(
                 f"{path}, line {number}: expected {{text, lang, expected_id}}: {error}"
             ) from error
+        language = base_language(question.lang)
+        if language is None:
+            raise QuestionSetError(f"{path}, line {number}: not a language code: '{question.lang}'")
+        question = replace(question, lang=language)  # "en-US" is the FAQ's "en" (core/languages.py)
         if question.expected_id is not None and question.expected_id not in known_ids:
             raise QuestionSetError(
                 f"{path}, line {number}: expected_id '{question.expected_id}' is not in the FAQ"

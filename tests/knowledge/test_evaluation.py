@@ -118,6 +118,20 @@ def test_malformed_question_line_is_named(tmp_path: Path) -> None:
         load_questions(path, {"a"})
 
 
+def test_a_question_tagged_with_a_region_counts_in_its_language(tmp_path: Path) -> None:
+    """Per-language figures and labelled calibration key on the FAQ's languages ("en")."""
+    path = tmp_path / "q.jsonl"
+    path.write_text(
+        '{"text": "hi", "lang": "en-US", "expected_id": null}\n'
+        '{"text": "olá", "lang": "english", "expected_id": null}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(QuestionSetError, match="line 2: not a language code: 'english'"):
+        load_questions(path, {"a"})
+    path.write_text('{"text": "hi", "lang": "en-US", "expected_id": "a"}\n', encoding="utf-8")
+    assert [question.lang for question in load_questions(path, {"a"})] == ["en"]
+
+
 @pytest.mark.slow
 def test_eval_command_prints_one_json_object_with_the_agreed_keys(tmp_path: Path) -> None:
     """Without --faq it asks the configured FAQ, here the sample's directory of YAML files."""
