@@ -13,8 +13,8 @@ Native format, one YAML file per topic under ``knowledge/faq/``::
           nl: {question: ..., answer: ...}
 
 CSV: columns ``id,lang,question,answer`` (UTF-8, quoted fields allowed; commas, semicolons or
-tabs between them), an optional ``alternatives`` column separated by ``|``. Rows sharing an id
-are translations of one entry.
+tabs between them), an optional ``alternatives`` column separated by ``|`` or line breaks.
+Rows sharing an id are translations of one entry.
 
 A variant's language is a language, not a region: "en-US", "pt_BR" or "por" is read as "en" or
 "pt" (core/languages.py), as the customer's language is detected; two variants of one entry in
@@ -43,6 +43,9 @@ REQUIRED_CSV_COLUMNS = ("id", "lang", "question", "answer")
 ENTRY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 MAX_FIELD_CHARS = 10_000
 CSV_LIST_SEPARATOR = "|"
+#: What separates a CSV cell's alternatives: the separator, or a line break (a spreadsheet
+#: user writes one per line in the cell).
+CSV_LIST_SPLIT = re.compile(r"\||\r\n|\r|\n")
 #: Field separators a CSV may come with: a comma, a semicolon (what Excel writes where the
 #: decimal mark is a comma: nl, de, fr, es, pt) or a tab (its "Unicode text").
 CSV_DELIMITERS = (",", ";", "\t")
@@ -89,10 +92,11 @@ def dump_csv(entries: Iterable[FaqEntry], path: Path) -> int:
     for entry in entries:
         for lang in sorted(entry.variants):
             variant = entry.variants[lang]
-            if any(CSV_LIST_SEPARATOR in alt for alt in variant.alternatives):
+            if any(CSV_LIST_SPLIT.search(alt) for alt in variant.alternatives):
                 raise FaqFormatError(
                     path,
-                    f"id '{entry.id}' ({lang}): an alternative contains '{CSV_LIST_SEPARATOR}'",
+                    f"id '{entry.id}' ({lang}): an alternative contains "
+                    f"'{CSV_LIST_SEPARATOR}' or a line break",
                 )
             alternatives = CSV_LIST_SEPARATOR.join(variant.alternatives)
             rows.append([entry.id, lang, variant.question, variant.answer, alternatives])
@@ -155,7 +159,13 @@ def load_csv(path: Path) -> list[FaqEntry]:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except FileNotFoundError as error:
         raise FaqFormatError(path, "no such file") from error
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+    except UnicodeDecodeError as error:
+        raise FaqFormatError(
+            path,
+            f"cannot read CSV: not UTF-8 (byte {error.start}); save it as UTF-8 "
+            "(in Excel: 'CSV UTF-8')",
+        ) from error
+    except (OSError, csv.Error) as error:
         raise FaqFormatError(path, f"cannot read CSV: {error}") from error
     if not rows:
         raise FaqFormatError(path, "the file is empty")
@@ -197,7 +207,7 @@ def _entries_from_csv_rows(
         fields = dict(zip(header, row, strict=True))
         entry_id = _check_id(path, fields["id"].strip(), row=row_number, label="id")
         alternatives = [
-            alt for alt in fields.get("alternatives", "").split(CSV_LIST_SEPARATOR) if alt.strip()
+            alt for alt in CSV_LIST_SPLIT.split(fields.get("alternatives", "")) if alt.strip()
         ]
         variant = _variant(
             path,

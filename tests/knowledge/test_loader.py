@@ -162,7 +162,7 @@ def test_csv_bad_row_gets_an_error_naming_the_row(tmp_path: Path, row: str, mess
 def test_csv_that_is_not_utf8_is_refused_clearly(tmp_path: Path) -> None:
     path = tmp_path / "faq.csv"
     path.write_bytes("id,lang,question,answer\nx,fr,Où?,Là.\n".encode("latin-1"))
-    with pytest.raises(FaqFormatError, match="cannot read CSV"):
+    with pytest.raises(FaqFormatError, match=r"not UTF-8 .* save it as UTF-8"):
         load_csv(path)
 
 
@@ -195,10 +195,26 @@ def test_csv_export_reads_back_as_the_same_entries(tmp_path: Path) -> None:
 
 
 def test_csv_export_refuses_an_alternative_it_could_not_read_back(tmp_path: Path) -> None:
-    faq = YAML_FAQ.replace("[I forgot my password]", '["forgot | lost"]')
-    entries = load_yaml_file(write(tmp_path, "a.yaml", faq))
-    with pytest.raises(FaqFormatError, match=r"reset-password.*contains '\|'"):
-        dump_csv(entries, tmp_path / "faq.csv")
+    for alternative in ('"forgot | lost"', '"forgot\\nlost"'):
+        faq = YAML_FAQ.replace("[I forgot my password]", f"[{alternative}]")
+        entries = load_yaml_file(write(tmp_path, "a.yaml", faq))
+        with pytest.raises(FaqFormatError, match=r"reset-password.*contains '\|' or a line break"):
+            dump_csv(entries, tmp_path / "faq.csv")
+
+
+def test_csv_alternatives_one_per_line_in_their_cell(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "faq.csv",
+        'id,lang,question,answer,alternatives\nx,en,Where is it?,Here.,"Track my order\r\n'
+        "Has it shipped?\nwhere's my parcel|  \"\n",
+    )
+    [entry] = load_csv(path)
+    assert entry.variants["en"].alternatives == (
+        "Track my order",
+        "Has it shipped?",
+        "where's my parcel",
+    )
 
 
 def test_languages_where_most_entries_have_one_question_only_are_named(tmp_path: Path) -> None:
