@@ -52,6 +52,8 @@ DetectorFactory.seed = 0
 
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_STRETCHED = re.compile(r"([^\W\d_])\1{2,}")
+_STRETCHED_END = re.compile(r"([^\W\d_])\1+$")
 SCRIPT_LANGUAGES = {"GREEK": "el", "CYRILLIC": "ru"}
 #: Scripts the supported languages are written in; text mostly in another is foreign.
 KNOWN_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})
@@ -92,6 +94,13 @@ def fold(word: str) -> str:
 
 def words_of(text: str) -> list[str]:
     return [fold(word) for word in _WORD.findall(text)]
+
+
+def _unstretched(word: str) -> str:
+    """``word`` without the repeats of a chat message's stretched letters: a letter three
+    times or more in a row, or repeated at the end ("hiii", "hii" -> "hi"; "hellooo" ->
+    "hello"); a word no list knows is looked up so."""
+    return _STRETCHED_END.sub(r"\1", _STRETCHED.sub(r"\1", word))
 
 
 def _typed_words(text: str) -> tuple[str, ...]:
@@ -390,8 +399,13 @@ def _word_list_shares(words: tuple[str, ...], languages: Collection[str]) -> dic
     logs = dict.fromkeys(listed, 0.0)
     known = False
     for word in words:
-        # Customers often type without accents: "esta" for "está" is still Spanish.
-        frequencies = _word_frequencies(word, listed) or _word_frequencies(fold(word), listed)
+        # Customers often type without accents ("esta" for "está" is still Spanish), and
+        # stretch words in chat ("Hiii", "hellooo": nl to langdetect, which the lists outvote).
+        frequencies = (
+            _word_frequencies(word, listed)
+            or _word_frequencies(fold(word), listed)
+            or _word_frequencies(_unstretched(word), listed)
+        )
         if not frequencies:
             continue
         known = True

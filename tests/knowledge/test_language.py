@@ -228,6 +228,16 @@ def test_a_word_the_faq_lacks_is_known_by_how_often_each_language_writes_it(
     assert identifier.detect(text).lang == lang
 
 
+@pytest.mark.parametrize(
+    ("text", "lang"), [("Hii", "en"), ("Hellooo", "en"), ("Holaaa", "es"), ("Danke schöööön", "de")]
+)
+def test_a_stretched_chat_word_is_known_by_the_word_it_stretches(
+    identifier: LanguageIdentifier, text: str, lang: str
+) -> None:
+    """ "Hii" alone was Dutch to langdetect (the greeting's reply came in Dutch)."""
+    assert identifier.detect(text).lang == lang
+
+
 @pytest.mark.parametrize("text", ["kjsdhf lkjqwe", "qsdfg hjklm", "asdkj qwoeiu"])
 def test_keyboard_mash_has_no_language(identifier: LanguageIdentifier, text: str) -> None:
     assert identifier.is_unreadable(text)
