@@ -52,6 +52,9 @@ DetectorFactory.seed = 0
 
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+#: E-mail addresses, links and codes of letters and digits (order and product numbers): their
+#: letters are no language's (HINT3: "dummy@gmail.com" was Portuguese, "FLT10047PNNB" German).
+_IDENTIFIERS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\b(?=\w*\d)(?=\w*[^\W\d_])\w+\b")
 _STRETCHED = re.compile(r"([^\W\d_])\1{2,}")
 _STRETCHED_END = re.compile(r"([^\W\d_])\1+$")
 SCRIPT_LANGUAGES = {"GREEK": "el", "CYRILLIC": "ru"}
@@ -290,6 +293,7 @@ class LanguageIdentifier:
         self, text: str, *, previous: DetectedLanguage | None = None, locale: str | None = None
     ) -> DetectedLanguage:
         """The conversation's language after ``text``, given what was known before it."""
+        text = _IDENTIFIERS.sub(" ", text)  # "FLT10047PNNB", "me@mail.com": in no language
         hint = _locale_language(locale)
         # Answering in a near neighbour (Italian -> French) helps nobody; mash has no language.
         if self.is_foreign(text) or self.is_unreadable(text):

@@ -185,6 +185,16 @@ def test_locale_hint_decides_when_the_message_says_nothing(identifier: LanguageI
     assert identifier.resolve("👋").confidence == 0.0
 
 
+@pytest.mark.parametrize("text", ["dummy@gmail.com", "FLT10047PNNB", "https://shop.example/o/9A7"])
+def test_an_address_link_or_code_says_nothing_of_the_language(
+    identifier: LanguageIdentifier, text: str
+) -> None:
+    """Each had a language of its own letters (HINT3: "dummy@gmail.com" Portuguese)."""
+    assert identifier.resolve(text) == DetectedLanguage("en", 0.0)
+    german = DetectedLanguage("de", 0.9)
+    assert identifier.resolve(f"meine Bestellung {text}", previous=german).lang == "de"
+
+
 def test_no_public_test_line_of_a_supported_language_has_foreign_letters(
     identifier: LanguageIdentifier,
 ) -> None:
