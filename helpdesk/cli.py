@@ -651,29 +651,54 @@ def kb_calibrate(
         list[Path] | None,
         typer.Argument(help="JSONL files of labelled questions about the configured FAQ."),
     ] = None,
+    without_labelled: Annotated[
+        bool,
+        typer.Option(
+            "--without-labelled", help="Forget the labelled questions given before; the FAQ alone."
+        ),
+    ] = False,
 ) -> None:
-    """Derive the answer policy from the FAQ now (automatic when the FAQ or model changes);
-    labelled questions, when given, refine it."""
-    from knowledge.calibration import LabelledCase, calibrate
+    """Derive the answer policy from the FAQ now (automatic when the FAQ or model changes).
+    Labelled questions, when given, refine it, and are kept: every later calibration of the
+    FAQ (an edit, a published entry) is refined by them too, until new ones are given."""
+    from knowledge.calibration import LabelledCase, calibrate, load_labelled, save_labelled
     from knowledge.evaluation import load_questions
-    from knowledge.policy_store import policy_as_json, save_calibration
+    from knowledge.policy_store import LABELLED_FILE, policy_as_json, save_calibration
 
+    if questions and without_labelled:
+        raise typer.BadParameter("give labelled questions or --without-labelled, not both")
     kb = _knowledge_base(get_settings())
     kb.warm_up(progress=False)
-    known = set(kb.entries)
-    labelled = [
-        LabelledCase(q.text, q.lang, q.expected_id)
-        for path in questions or []
-        for q in load_questions(path, known)
-    ]
-    calibration = calibrate(list(kb.entries.values()), kb.index, kb.embedder, labelled=labelled)
+    entries = list(kb.entries.values())
+    kept = kb.index_dir / LABELLED_FILE
+    if questions:
+        labelled = [
+            LabelledCase(q.text, q.lang, q.expected_id)
+            for path in questions
+            for q in load_questions(path, set(kb.entries))
+        ]
+        save_labelled(kept, labelled)
+    elif without_labelled:
+        kept.unlink(missing_ok=True)
+        labelled = []
+    else:
+        labelled = load_labelled(kept, entries)
+    calibration = calibrate(entries, kb.index, kb.embedder, labelled=labelled)
     save_calibration(kb.index_dir, calibration)
     print(json.dumps(
         {"policy": policy_as_json(calibration.policy), "figures": calibration.figures},
         ensure_ascii=False,
         indent=2,
     ))  # fmt: skip
-    print(f"stored in {kb.index_dir}", file=sys.stderr)
+    print(
+        f"stored in {kb.index_dir}"
+        + (
+            f", with {len(labelled)} labelled questions kept for later calibrations"
+            if labelled
+            else ""
+        ),
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

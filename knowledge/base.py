@@ -52,9 +52,11 @@ class KnowledgeBase:
         default_language: str = "en",
         calibration: Calibration | None = None,
         answer_threshold: float | None = None,
+        labelled_questions: Path | None = None,
     ) -> None:
         """``calibration`` is answered with as it is (its policy and off-topic anchors);
-        without one, the FAQ's own: stored beside the index, or made at warm-up and stored.
+        without one, the FAQ's own: stored beside the index, or made at warm-up and stored,
+        refined by the ``labelled_questions`` kept there (see LABELLED_FILE) when it is made.
         ``answer_threshold`` overrides its threshold."""
         self.entries = {entry.id: entry for entry in entries}
         self.embedder = embedder
@@ -62,6 +64,7 @@ class KnowledgeBase:
         self.default_language = default_language
         self._given = calibration
         self._answer_threshold = answer_threshold
+        self._labelled_questions = labelled_questions
         self._calibration: Calibration | None = None
         self._lexical = LexicalIndex(entries)
         self.languages = frozenset(lang for entry in entries for lang in entry.languages)
@@ -135,6 +138,7 @@ class KnowledgeBase:
             default_language=self.default_language,
             calibration=calibration,
             answer_threshold=self._answer_threshold,
+            labelled_questions=self._labelled_questions,
         )
 
     def _resolve_calibration(self, entries: list[FaqEntry], index: FaqIndex) -> Calibration:
@@ -145,9 +149,10 @@ class KnowledgeBase:
         elif stored := stored_calibration(index, self.index_dir):
             calibration = stored
         else:
-            from knowledge.calibration import load_or_calibrate
+            from knowledge.calibration import load_labelled, load_or_calibrate
 
-            calibration = load_or_calibrate(entries, index, self.embedder, self.index_dir)
+            labelled = load_labelled(self._labelled_questions, entries)
+            calibration = load_or_calibrate(entries, index, self.embedder, self.index_dir, labelled)
         if self._answer_threshold is not None:
             policy = replace(calibration.policy, threshold=self._answer_threshold)
             calibration = replace(calibration, policy=policy)

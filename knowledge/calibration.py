@@ -31,10 +31,12 @@ model recalibrates, and nothing else does.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -370,9 +372,14 @@ def cautious_threshold(
 
 
 def load_or_calibrate(
-    entries: Sequence[FaqEntry], index: FaqIndex, embedder: Embedder, index_dir: Path
+    entries: Sequence[FaqEntry],
+    index: FaqIndex,
+    embedder: Embedder,
+    index_dir: Path,
+    labelled: Sequence[LabelledCase] = (),
 ) -> Calibration:
-    """The stored calibration when it was made for this index, else a new one (stored).
+    """The stored calibration when it was made for this index, else a new one (stored),
+    refined by ``labelled`` questions when there are any.
 
     One process at a time calibrates in ``index_dir``: the action servers of ``helpdesk run
     --replicas`` each see a published entry, and the ones that waited load the first one's
@@ -387,9 +394,38 @@ def load_or_calibrate(
         if stored is not None:
             return stored
         logger.info("calibrating the answer policy on the FAQ (%d phrasings)", index.size)
-        calibration = calibrate(entries, index, embedder)
+        calibration = calibrate(entries, index, embedder, labelled=labelled)
         save_calibration(index_dir, calibration)
     return calibration
+
+
+def save_labelled(path: Path, labelled: Sequence[LabelledCase]) -> None:
+    """Keep ``labelled`` (JSONL, as question sets are written) for later calibrations."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(
+        "".join(json.dumps(asdict(case), ensure_ascii=False) + "\n" for case in labelled),
+        encoding="utf-8",
+    )
+    os.replace(temporary, path)
+
+
+def load_labelled(path: Path | None, entries: Sequence[FaqEntry]) -> list[LabelledCase]:
+    """The kept labelled questions still about this FAQ: one whose entry is gone is left
+    out (the FAQ changed since; the others still say how its customers ask)."""
+    if path is None or not path.exists():
+        return []
+    known = {entry.id for entry in entries}
+    cases = [
+        LabelledCase(str(raw["text"]), str(raw["lang"]), raw["expected_id"])
+        for raw in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+    ]
+    kept = [case for case in cases if case.expected_id is None or case.expected_id in known]
+    if len(kept) < len(cases):
+        logger.info(
+            "%d labelled questions left out: their entries are gone", len(cases) - len(kept)
+        )
+    return kept
 
 
 def load_offtopic(path: Path = OFFTOPIC_FILE) -> list[LabelledCase]:

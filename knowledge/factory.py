@@ -10,6 +10,7 @@ from core.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.embedder import Embedder
 from knowledge.loader import load_faq
+from knowledge.policy_store import LABELLED_FILE
 
 
 def embedder_from(settings: Settings) -> Embedder:
@@ -31,4 +32,5 @@ def knowledge_base_from(settings: Settings) -> KnowledgeBase:
         settings.index_dir,
         default_language=settings.default_language,
         answer_threshold=settings.answer_threshold,
+        labelled_questions=settings.index_dir / LABELLED_FILE,
     )

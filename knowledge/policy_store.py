@@ -24,6 +24,9 @@ CALIBRATION_VERSION = 14
 CALIBRATION_FILE = "calibration.json"
 #: Held while a process calibrates an index directory (knowledge/calibration.py).
 CALIBRATION_LOCK = "calibration.lock"
+#: The labelled questions `helpdesk kb calibrate` was given, beside the FAQ files' index:
+#: every later calibration of the FAQ (an edit, a published entry) is refined by them too.
+LABELLED_FILE = "labelled_questions.jsonl"
 #: The shipped off-topic messages; a calibration depends on them as much as on the FAQ.
 OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic.yaml"
 

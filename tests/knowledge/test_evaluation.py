@@ -21,6 +21,7 @@ from knowledge.evaluation import (
     summarise,
 )
 from knowledge.language import DetectedLanguage
+from knowledge.loader import dump_csv, load_faq
 from knowledge.models import SearchHit
 from tests.conftest import PROJECT_ROOT, run_cli
 
@@ -214,6 +215,31 @@ def test_calibrate_command_refines_the_stored_calibration_with_labelled_question
     assert build.returncode == 0, build.stderr
     again = json.loads((tmp_path / "index" / "calibration.json").read_text(encoding="utf-8"))
     assert again["figures"]["labelled_questions"] is True
+    # The FAQ changes (an entry goes): its new calibration is refined by the same questions,
+    # less those about the entry gone.
+    asked = [json.loads(line) for line in questions.read_text(encoding="utf-8").splitlines()]
+    gone = asked[0]["expected_id"]
+    edited = tmp_path / "edited.csv"
+    dump_csv([e for e in load_faq(PROJECT_ROOT / "knowledge" / "faq") if e.id != gone], edited)
+    env["HELPDESK_FAQ_PATH"] = str(edited)
+    build = subprocess.run(
+        [str(helpdesk), "kb", "build"], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert build.returncode == 0, build.stderr
+    redone = json.loads((tmp_path / "index" / "calibration.json").read_text(encoding="utf-8"))
+    assert redone["key"] != stored["key"]
+    left = sum(question["expected_id"] != gone for question in asked)
+    assert redone["figures"]["labelled"]["n"] == left < 88
+    forget = subprocess.run(
+        [str(helpdesk), "kb", "calibrate", "--without-labelled"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert forget.returncode == 0, forget.stderr
+    assert json.loads(forget.stdout)["figures"]["labelled_questions"] is False
+    assert not (tmp_path / "index" / "labelled_questions.jsonl").exists()
 
 
 def test_build_command_tells_the_operator_which_languages_lack_alternatives(
