@@ -416,10 +416,15 @@ def load_labelled(path: Path | None, entries: Sequence[FaqEntry]) -> list[Labell
     if path is None or not path.exists():
         return []
     known = {entry.id for entry in entries}
-    cases = [
-        LabelledCase(str(raw["text"]), str(raw["lang"]), raw["expected_id"])
-        for raw in map(json.loads, path.read_text(encoding="utf-8").splitlines())
-    ]
+    try:
+        cases = [
+            LabelledCase(str(raw["text"]), str(raw["lang"]), raw["expected_id"])
+            for raw in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+        ]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        # Written by `kb calibrate`: damaged, it must not keep the bot from starting.
+        logger.warning("labelled questions in %s unreadable, left out: %s", path, error)
+        return []
     kept = [case for case in cases if case.expected_id is None or case.expected_id in known]
     if len(kept) < len(cases):
         logger.info(

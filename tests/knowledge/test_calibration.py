@@ -545,3 +545,23 @@ def test_an_faq_without_entries_declines_every_question(embedder: Embedder, tmp_
     answer = kb.answer("where is my order?")
     assert answer.entry_id is None and not answer.choices and not answer.suggestions
     assert load_calibration(tmp_path) is not None  # stored: the next start reads it
+
+
+def test_kept_labelled_questions_leave_out_entries_gone_and_a_damaged_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from knowledge.calibration import LabelledCase, load_labelled, save_labelled
+
+    kept = tmp_path / "labelled_questions.jsonl"
+    asked = [
+        LabelledCase("where is my parcel", "en", "order"),
+        LabelledCase("wo ist mein Paket", "de", "gone"),
+        LabelledCase("who won the cup", "en", None),
+    ]
+    save_labelled(kept, asked)
+    faq = [entry("order", "Where is my order?")]
+    assert load_labelled(kept, faq) == [asked[0], asked[2]]
+    kept.write_text('{"text": "half a line', encoding="utf-8")
+    assert load_labelled(kept, faq) == []
+    assert "unreadable" in caplog.text
+    assert load_labelled(tmp_path / "none.jsonl", faq) == []
