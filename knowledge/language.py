@@ -31,6 +31,7 @@ from langdetect.detector_factory import PROFILES_DIRECTORY
 from langdetect.lang_detect_exception import LangDetectException
 
 from core.languages import base_language
+from core.words import unstretched
 from knowledge.langdetect_numpy import NumpyDetector
 from knowledge.models import FaqEntry
 from knowledge.tuning import (
@@ -55,8 +56,6 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 #: E-mail addresses, links and codes of letters and digits (order and product numbers): their
 #: letters are no language's (HINT3: "dummy@gmail.com" was Portuguese, "FLT10047PNNB" German).
 _IDENTIFIERS = re.compile(r"\S+@\S+|https?://\S+|www\.\S+|\b(?=\w*\d)(?=\w*[^\W\d_])\w+\b")
-_STRETCHED = re.compile(r"([^\W\d_])\1{2,}")
-_STRETCHED_END = re.compile(r"([^\W\d_])\1+$")
 SCRIPT_LANGUAGES = {"GREEK": "el", "CYRILLIC": "ru"}
 #: Scripts the supported languages are written in; text mostly in another is foreign.
 KNOWN_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})
@@ -97,13 +96,6 @@ def fold(word: str) -> str:
 
 def words_of(text: str) -> list[str]:
     return [fold(word) for word in _WORD.findall(text)]
-
-
-def _unstretched(word: str) -> str:
-    """``word`` without the repeats of a chat message's stretched letters: a letter three
-    times or more in a row, or repeated at the end ("hiii", "hii" -> "hi"; "hellooo" ->
-    "hello"); a word no list knows is looked up so."""
-    return _STRETCHED_END.sub(r"\1", _STRETCHED.sub(r"\1", word))
 
 
 def _typed_words(text: str) -> tuple[str, ...]:
@@ -408,7 +400,7 @@ def _word_list_shares(words: tuple[str, ...], languages: Collection[str]) -> dic
         frequencies = (
             _word_frequencies(word, listed)
             or _word_frequencies(fold(word), listed)
-            or _word_frequencies(_unstretched(word), listed)
+            or _word_frequencies(unstretched(word), listed)
         )
         if not frequencies:
             continue

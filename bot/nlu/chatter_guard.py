@@ -27,7 +27,9 @@ xSID's "Hol mir den Trailer von Good Morning Sunshine" on "good morning".
 Otherwise the message goes to the FAQ action, which answers or says it is not sure. And an
 acknowledgement with a word that is a goodbye on its own ("ok great, bye", "danke, tschüss")
 is a goodbye: on "ok" and "great" the classifier said `affirm`, and the bot said "Glad I
-could help" to a customer leaving. The words are learnt at training time from bot/data, so
+could help" to a customer leaving. A word stretched in chat counts as the word it stretches
+("Hiii", "thankss", "byeee": the classifier had them right and the guard sent them to the
+FAQ). The words are learnt at training time from bot/data, so
 they follow the training data in every language. Runs inside the Rasa 3.6 environment
 (Python 3.10).
 """
@@ -49,6 +51,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from core.words import unstretched
 
 GUARDED_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny")
 FALLBACK_INTENT = "faq"
@@ -74,6 +78,7 @@ class IntentWords:
 
     def said_by(self, words: list[str]) -> bool:
         """One short word in a short message, two of one example in a longer one."""
+        words = self.as_known(words)
         if len(words) <= SHORT_MESSAGE_WORDS:
             return not self.short.isdisjoint(words)
         return any(len(example.intersection(words)) >= 2 for example in self.examples)
@@ -85,7 +90,12 @@ class IntentWords:
 
     def says_more_than_itself(self, words: list[str]) -> bool:
         """More than a short message's worth of words in none of its examples."""
-        return sum(word not in self.known for word in words) > SHORT_MESSAGE_WORDS
+        return sum(word not in self.known for word in self.as_known(words)) > SHORT_MESSAGE_WORDS
+
+    def as_known(self, words: list[str]) -> list[str]:
+        """A word its examples lack, stretched in chat ("hiii", "thankss", "byeee"), as the
+        word it stretches."""
+        return [word if word in self.known else unstretched(word) for word in words]
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -201,7 +211,7 @@ class ChatterGuard(GraphComponent):
 
     def _says_goodbye(self, words: list[str]) -> bool:
         closing = self.vocabulary.get(CLOSING_INTENT)
-        return closing is not None and not closing.whole.isdisjoint(words)
+        return closing is not None and not closing.whole.isdisjoint(closing.as_known(words))
 
 
 def _set_intent(message: Message, intent: str) -> None:
