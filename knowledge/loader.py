@@ -178,7 +178,8 @@ def load_csv(path: Path) -> list[FaqEntry]:
 
 def _csv_header(names: Sequence[str]) -> list[str]:
     """Column names as the loader knows them (case and spaces aside, "language" is "lang")."""
-    return [CSV_COLUMN_ALIASES.get(name.strip().lower(), name.strip().lower()) for name in names]
+    plain = (name.strip().lower() for name in names)
+    return [CSV_COLUMN_ALIASES.get(name, name) for name in plain]
 
 
 def _csv_delimiter(text: str) -> str:

@@ -77,8 +77,8 @@ class IntentWords:
     examples: tuple[frozenset[str], ...]
 
     def said_by(self, words: list[str]) -> bool:
-        """One short word in a short message, two of one example in a longer one."""
-        words = self.as_known(words)
+        """One short word in a short message, two of one example in a longer one (``words``
+        as :meth:`as_known` gives them)."""
         if len(words) <= SHORT_MESSAGE_WORDS:
             return not self.short.isdisjoint(words)
         return any(len(example.intersection(words)) >= 2 for example in self.examples)
@@ -89,8 +89,9 @@ class IntentWords:
         return frozenset().union(*self.examples)
 
     def says_more_than_itself(self, words: list[str]) -> bool:
-        """More than a short message's worth of words in none of its examples."""
-        return sum(word not in self.known for word in self.as_known(words)) > SHORT_MESSAGE_WORDS
+        """More than a short message's worth of words in none of its examples (``words`` as
+        :meth:`as_known` gives them)."""
+        return sum(word not in self.known for word in words) > SHORT_MESSAGE_WORDS
 
     def as_known(self, words: list[str]) -> list[str]:
         """A word its examples lack, stretched in chat ("hiii", "thankss", "byeee"), as the
@@ -200,12 +201,13 @@ class ChatterGuard(GraphComponent):
             said = self.vocabulary.get(intent)
             if said is None:
                 continue
-            words = plain_words(message.get(TEXT) or "")
+            typed = plain_words(message.get(TEXT) or "")
+            words = said.as_known(typed)
             if not said.said_by(words) or (
                 intent == GREETING_INTENT and said.says_more_than_itself(words)
             ):
                 _set_intent(message, FALLBACK_INTENT)
-            elif intent in CLOSED_BY_GOODBYE and self._says_goodbye(words):
+            elif intent in CLOSED_BY_GOODBYE and self._says_goodbye(typed):
                 _set_intent(message, CLOSING_INTENT)
         return messages
 
