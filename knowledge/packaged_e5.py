@@ -6,12 +6,12 @@ bits and runs AVX2 kernels. That engine spends about 0.8 ms a token on one core,
 of 60 tokens took 50 ms. Here the same weights, dequantized once at load, run in
 ``torch.nn.TransformerEncoder`` (BERT's post-norm layer): in bfloat16 where the CPU has
 bfloat16 instructions (AVX512-BF16, AMX), 3.3 times faster at p95 on lingua's sentences, and in
-float32 on any other CPU, AVX2 or not. The vectors are the engine's to a cosine of 0.9998 or
-more (float32: 0.9999), on lingua's sentences and HINT3 and xSID questions.
+float32 on any other CPU, AVX2 or not. The vectors are the engine's to a cosine of 0.9997 or
+more, on lingua's sentences, xSID's questions and FAQ, empty and over-long texts.
 
 The tokenizer is the XLM-R unigram model the file holds, run by SentencePiece after the file's
-per-character normalisation; texts longer than the model's 512 positions are
-read in windows whose mean vectors are averaged by their token counts, as the engine does.
+per-character normalisation; texts longer than the model's 512 positions are read in windows
+whose mean vectors are averaged by their token counts, as the engine does.
 """
 
 from __future__ import annotations
