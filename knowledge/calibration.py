@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -59,6 +58,7 @@ from knowledge.policy_store import (
     calibration_key,
     save_calibration,
     stored_calibration,
+    write_atomically,
 )
 from knowledge.tuning import (
     ENTRY_TOP_K,
@@ -401,13 +401,9 @@ def load_or_calibrate(
 
 def save_labelled(path: Path, labelled: Sequence[LabelledCase]) -> None:
     """Keep ``labelled`` (JSONL, as question sets are written) for later calibrations."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(
-        "".join(json.dumps(asdict(case), ensure_ascii=False) + "\n" for case in labelled),
-        encoding="utf-8",
+    write_atomically(
+        path, "".join(json.dumps(asdict(case), ensure_ascii=False) + "\n" for case in labelled)
     )
-    os.replace(temporary, path)
 
 
 def load_labelled(path: Path | None, entries: Sequence[FaqEntry]) -> list[LabelledCase]:

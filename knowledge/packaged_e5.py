@@ -83,10 +83,11 @@ class _ModelFile:
         if block != Q4_WEIGHTS:
             raise EmbeddingModelError(f"{path}: blocks of {block} weights, expected {Q4_WEIGHTS}")
         self.header = _Header(h, nl, nh, ff, voc, maxp, tvs, float(eps))
-        self._vocabulary_at = self._at
         count, self.bos, self.eos, self.pad, self.unk = self._ints(5)
         (blob_size,) = self._unpack("<Q")
-        self._at += 8 * count + 4 + int(blob_size)  # offsets, scores, pieces: vocabulary()
+        # Offsets, scores and pieces, read only by vocabulary().
+        self._vocabulary = (self._at, count, int(blob_size))
+        self._at += 8 * count + 4 + int(blob_size)
         self.normalisation = self._read_normalisation()
         self._tensors = self._read_directory()
 
@@ -105,10 +106,7 @@ class _ModelFile:
 
     def vocabulary(self) -> tuple[list[str], list[float]]:
         """The tokenizer's pieces and their scores (log probabilities), ids in order."""
-        at = self._vocabulary_at
-        (count,) = struct.unpack_from("<i", self._map, at)
-        (blob_size,) = struct.unpack_from("<Q", self._map, at + 20)
-        at += 28
+        at, count, blob_size = self._vocabulary
         offsets = self.data[at : at + 4 * (count + 1)].view("<u4")
         at += 4 * (count + 1)
         scores: list[float] = self.data[at : at + 4 * count].view("<f4").tolist()
@@ -185,7 +183,9 @@ class PackagedE5Backend:
         self._tokenizer = _Tokenizer(self._file)
         self._words = self._file.q4_blocks("emb.word", header.vocabulary)
         with torch.no_grad():
-            self._embedding_norm = self._layer_norm("emb.ln")
+            self._embedding_norm = self._load_norm(
+                torch.nn.LayerNorm(header.hidden, eps=header.eps), "emb.ln"
+            )
             self._positions = torch.from_numpy(
                 self._file.floats("emb.pos", header.positions, header.hidden)
                 + self._file.floats("emb.type", header.token_types, header.hidden)[0]
@@ -270,8 +270,8 @@ class PackagedE5Backend:
             ):
                 linear.weight.copy_(self._linear_weight(name + part, rows))
                 linear.bias.copy_(torch.from_numpy(file.floats(f"{name}{part}.b")))
-            block.norm1.load_state_dict(self._layer_norm(name + "aln").state_dict())
-            block.norm2.load_state_dict(self._layer_norm(name + "oln").state_dict())
+            self._load_norm(block.norm1, name + "aln")
+            self._load_norm(block.norm2, name + "oln")
         return encoder.eval()
 
     def _linear_weight(self, name: str, rows: int) -> torch.Tensor:
@@ -279,10 +279,9 @@ class PackagedE5Backend:
 
         return torch.from_numpy(dequantize(self._file.q4_blocks(name + ".w", rows)))
 
-    def _layer_norm(self, name: str) -> torch.nn.LayerNorm:
+    def _load_norm(self, norm: torch.nn.LayerNorm, name: str) -> torch.nn.LayerNorm:
         import torch
 
-        norm = torch.nn.LayerNorm(self._file.header.hidden, eps=self._file.header.eps)
         norm.weight.copy_(torch.from_numpy(self._file.floats(name + ".w")))
         norm.bias.copy_(torch.from_numpy(self._file.floats(name + ".b")))
         return norm.eval()

@@ -99,15 +99,21 @@ def save_calibration(index_dir: Path, calibration: Calibration) -> None:
     """Write atomically: a reader sees the old calibration or the new one."""
     index_dir.mkdir(parents=True, exist_ok=True)
     target = index_dir / CALIBRATION_FILE
-    temporary = target.with_suffix(f".tmp-{os.getpid()}")
     payload = {
         "key": calibration.key,
         "policy": policy_as_json(calibration.policy),
         "figures": dict(calibration.figures),
         "off_topic": calibration.off_topic.to_json() if calibration.off_topic else None,
     }
-    temporary.write_text(json.dumps(payload, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, target)
+    write_atomically(target, json.dumps(payload, indent=2, sort_keys=True))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def policy_as_json(policy: AnswerPolicy) -> dict[str, Any]:
